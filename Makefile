@@ -1,0 +1,82 @@
+# safetensors.h build and test matrix.
+#   make            the inspector and the examples, in build/
+#   make demo       the inspector on the bundled tiny GPT-2
+#   make test       every cmocka suite (gcc), plus the C++ and option builds
+#   make check      the same suites under AddressSanitizer + UBSan (clang)
+#   make bench      benchmarks; each prints a table with its baseline
+CC      ?= cc
+CXX     ?= c++
+SAN_CC  ?= clang
+OPT     ?= -O2
+WARN    := -std=c99 -pedantic -Wall -Wextra -Werror -Wconversion -Wsign-conversion -Wshadow \
+           -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wundef -Wvla
+CXXWARN := -Wall -Wextra -Werror
+CFLAGS  ?= $(OPT) -g
+B       := build
+CMOCKA  := -lcmocka
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+EXAMPLES := $(B)/safetensors-inspect
+SUITES   := unit conformance stream models
+TESTBINS := $(SUITES:%=$(B)/test_%)
+
+.PHONY: all demo test check bench clean install test-options test-cpp
+all: $(EXAMPLES)
+
+$(B):
+	@mkdir -p $(B)
+
+$(B)/safetensors-inspect: examples/inspect.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
+
+demo: $(B)/safetensors-inspect
+	./$(B)/safetensors-inspect tests/models/tiny-gpt2/model.safetensors
+
+# ---- tests -------------------------------------------------------------
+$(B)/test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ $(CMOCKA)
+
+$(B)/san_test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B)
+	$(SAN_CC) $(WARN) -O1 -g $(SAN) -I. $< -o $@ $(CMOCKA)
+
+# C++: the implementation compiled as C++, linked with a C caller.
+$(B)/test_cpp: tests/test_cpp.cpp tests/test_cpp_caller.c safetensors.h | $(B)
+	$(CXX) $(CXXWARN) -O1 -I. -c tests/test_cpp.cpp -o $(B)/test_cpp.o
+	$(CC) $(WARN) -O1 -I. -c tests/test_cpp_caller.c -o $(B)/test_cpp_caller.o
+	$(CXX) $(B)/test_cpp.o $(B)/test_cpp_caller.o -o $@
+
+# Option builds: static linkage, no mmap, no stdio, custom allocator macros.
+$(B)/test_options_%: tests/test_options.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $(OPTDEF_$*) $< -o $@
+OPTDEF_static   := -DSAFETENSORS_STATIC
+OPTDEF_nommap   := -DSAFETENSORS_NO_MMAP
+OPTDEF_nostdio  := -DSAFETENSORS_NO_STDIO
+OPTDEF_macros   := -DTEST_ALLOC_MACROS
+OPTBINS := $(addprefix $(B)/test_options_,static nommap nostdio macros)
+
+test-cpp: $(B)/test_cpp
+	./$(B)/test_cpp
+
+test-options: $(OPTBINS)
+	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
+
+test: $(TESTBINS) $(EXAMPLES) test-cpp test-options
+	@set -e; for t in $(TESTBINS); do echo "== $$t"; ./$$t; done
+
+check: $(SUITES:%=$(B)/san_test_%)
+	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
+
+# ---- benchmarks --------------------------------------------------------
+$(B)/bench_%: bench/bench_%.c safetensors.h | $(B)
+	$(CC) -std=c99 -O2 -DNDEBUG -I. $< -o $@
+
+bench: $(B)/bench_parse
+	./$(B)/bench_parse
+
+PREFIX ?= /usr/local
+install:
+	install -d $(DESTDIR)$(PREFIX)/include
+	install -m 644 safetensors.h $(DESTDIR)$(PREFIX)/include/
+
+clean:
+	rm -rf $(B)
