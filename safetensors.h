@@ -402,3 +402,2463 @@ SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
 #endif
 
 #endif /* SAFETENSORS_H */
+
+/* =====================================================================
+   IMPLEMENTATION
+   Sections, each marked with a grep-able tag:
+     >>config    allocator macros, platform headers
+     >>alloc     the allocator and growable arrays
+     >>error     error messages without stdio
+     >>dtype     dtype and result tables
+     >>hash      the name index
+     >>parser    the streaming JSON header parser
+     >>validate  offsets, sizes and coverage; the table handed out
+     >>file      accessors
+     >>memory    safetensors_open_memory
+     >>os        files: POSIX and Windows, mmap and read()
+   ===================================================================== */
+#ifdef SAFETENSORS_IMPLEMENTATION
+#ifndef SAFETENSORS_IMPLEMENTATION_ONCE
+#define SAFETENSORS_IMPLEMENTATION_ONCE
+
+/* >>config ------------------------------------------------------------ */
+#include <string.h>
+#include <float.h>
+
+#if defined(SAFETENSORS_MALLOC) || defined(SAFETENSORS_REALLOC) || defined(SAFETENSORS_FREE)
+#if !defined(SAFETENSORS_MALLOC) || !defined(SAFETENSORS_REALLOC) || !defined(SAFETENSORS_FREE)
+#error "safetensors.h: define SAFETENSORS_MALLOC, SAFETENSORS_REALLOC and SAFETENSORS_FREE together, or none"
+#endif
+#else
+#include <stdlib.h>
+#define SAFETENSORS_MALLOC(sz) malloc(sz)
+#define SAFETENSORS_REALLOC(p, sz) realloc(p, sz)
+#define SAFETENSORS_FREE(p) free(p)
+#endif
+
+#if defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MMAP)
+#define SAFETENSORS_NO_MMAP
+#endif
+
+#ifndef SAFETENSORS_NO_STDIO
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#ifndef SAFETENSORS_NO_MMAP
+#include <sys/mman.h>
+#endif
+#endif
+#endif
+
+#ifdef __cplusplus
+#define SAFETENSORS__CAST(type, value) (static_cast<type>(value))
+#else
+#define SAFETENSORS__CAST(type, value) ((type)(value))
+#endif
+
+#define SAFETENSORS__LENGTH_BYTES 8u
+#define SAFETENSORS__MAX_DEPTH 127 /* serde_json's recursion limit: the 128th container fails */
+
+/* >>alloc ------------------------------------------------------------- */
+
+static int safetensors__allocator_is_valid(const safetensors_allocator *a)
+{
+    /* alloc without free (or the reverse) cannot work; realloc alone is optional */
+    return (a->alloc == NULL) == (a->free == NULL) && (a->alloc != NULL || a->realloc == NULL);
+}
+
+static void *safetensors__alloc(const safetensors_allocator *a, size_t size)
+{
+    if (size == 0) size = 1;
+    if (a->alloc) return a->alloc(a->ctx, size);
+    return SAFETENSORS_MALLOC(size);
+}
+
+static void safetensors__free(const safetensors_allocator *a, void *ptr, size_t size)
+{
+    if (ptr == NULL) return;
+    if (a->free) a->free(a->ctx, ptr, size == 0 ? 1 : size);
+    else SAFETENSORS_FREE(ptr);
+}
+
+static void *safetensors__realloc(const safetensors_allocator *a, void *ptr, size_t old_size, size_t new_size)
+{
+    void *fresh;
+    if (ptr == NULL) return safetensors__alloc(a, new_size);
+    if (a->alloc == NULL) return SAFETENSORS_REALLOC(ptr, new_size);
+    if (a->realloc) return a->realloc(a->ctx, ptr, old_size, new_size);
+    fresh = a->alloc(a->ctx, new_size);
+    if (fresh == NULL) return NULL;
+    memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
+    a->free(a->ctx, ptr, old_size == 0 ? 1 : old_size);
+    return fresh;
+}
+
+/* Makes room for `need` elements of `elem` bytes, doubling, so that growth
+   follows what was actually read. Returns the (possibly moved) array, or NULL
+   when memory runs out, in which case the old array is untouched. */
+static void *safetensors__grow(const safetensors_allocator *a, void *array, size_t *cap, size_t need, size_t elem)
+{
+    size_t fresh_cap;
+    void *fresh;
+    if (need <= *cap) return array;
+    fresh_cap = *cap ? *cap : 16;
+    while (fresh_cap < need) {
+        if (fresh_cap > ((size_t)-1 / 2)) return NULL;
+        fresh_cap *= 2;
+    }
+    if (fresh_cap > (size_t)-1 / elem) return NULL;
+    fresh = safetensors__realloc(a, array, *cap * elem, fresh_cap * elem);
+    if (fresh == NULL) return NULL;
+    *cap = fresh_cap;
+    return fresh;
+}
+
+/* >>error ------------------------------------------------------------- */
+/* Messages are built by appending into the fixed buffer, truncating, so that
+   the library needs no snprintf (and so no stdio) and can never overflow. */
+
+static void safetensors__err_set(safetensors_error *e, safetensors_result code, uint64_t offset)
+{
+    e->code = code;
+    e->offset = offset;
+    e->sys_errno = 0;
+    e->message[0] = '\0';
+}
+
+static void safetensors__err_add(safetensors_error *e, const char *text)
+{
+    size_t used = strlen(e->message);
+    size_t room = sizeof e->message - 1 - used;
+    size_t n = strlen(text);
+    if (n > room) n = room;
+    memcpy(e->message + used, text, n);
+    e->message[used + n] = '\0';
+}
+
+static void safetensors__err_add_u64(safetensors_error *e, uint64_t v)
+{
+    char digits[24];
+    size_t at = sizeof digits - 1;
+    digits[at] = '\0';
+    do {
+        digits[--at] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0);
+    safetensors__err_add(e, digits + at);
+}
+
+/* A name in quotes, escaped so the message stays one printable line, and cut
+   short with "..." so that the rest of the message still fits. */
+static void safetensors__err_add_name(safetensors_error *e, const char *name, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char quoted[100];
+    size_t out = 0, i;
+    quoted[out++] = '"';
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (out + 8 >= sizeof quoted) {
+            memcpy(quoted + out, "...", 3);
+            out += 3;
+            break;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            quoted[out++] = '\\';
+            quoted[out++] = 'x';
+            quoted[out++] = hex[c >> 4];
+            quoted[out++] = hex[c & 15];
+        } else {
+            if (c == '"' || c == '\\') quoted[out++] = '\\';
+            quoted[out++] = (char)c;
+        }
+    }
+    quoted[out++] = '"';
+    quoted[out] = '\0';
+    safetensors__err_add(e, quoted);
+}
+
+static safetensors_result safetensors__err_simple(safetensors_error *e, safetensors_result code, uint64_t offset,
+                                                  const char *text)
+{
+    safetensors__err_set(e, code, offset);
+    safetensors__err_add(e, text);
+    return code;
+}
+
+static void safetensors__err_copy_out(safetensors_error *out, const safetensors_error *e)
+{
+    if (out) *out = *e;
+}
+
+/* >>dtype ------------------------------------------------------------- */
+
+static const char *const safetensors__dtype_names[SAFETENSORS_DTYPE_COUNT] = {
+    "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ",
+    "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64", "C64",
+    "F4", "F6_E2M3", "F6_E3M2"};
+
+static const unsigned char safetensors__dtype_bit_table[SAFETENSORS_DTYPE_COUNT] = {
+    8, 8, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 32, 32, 32, 64, 64, 64, 64, 4, 6, 6};
+
+static const char *const safetensors__result_names[SAFETENSORS_RESULT_COUNT] = {
+    "SAFETENSORS_OK", "SAFETENSORS_ERR_IO", "SAFETENSORS_ERR_NOMEM", "SAFETENSORS_ERR_ARGUMENT",
+    "SAFETENSORS_ERR_HEADER_TOO_SMALL", "SAFETENSORS_ERR_HEADER_TOO_LARGE", "SAFETENSORS_ERR_HEADER_LENGTH",
+    "SAFETENSORS_ERR_UTF8", "SAFETENSORS_ERR_JSON", "SAFETENSORS_ERR_SCHEMA", "SAFETENSORS_ERR_DTYPE",
+    "SAFETENSORS_ERR_DUPLICATE", "SAFETENSORS_ERR_OFFSETS", "SAFETENSORS_ERR_OVERFLOW",
+    "SAFETENSORS_ERR_MISALIGNED", "SAFETENSORS_ERR_SIZE", "SAFETENSORS_ERR_COVERAGE",
+    "SAFETENSORS_ERR_NOT_FOUND", "SAFETENSORS_ERR_TOO_LARGE"};
+
+static const char *const safetensors__result_strings[SAFETENSORS_RESULT_COUNT] = {
+    "success",
+    "the file could not be opened, read or mapped",
+    "out of memory",
+    "invalid argument",
+    "the file is shorter than the 8-byte header length",
+    "the header length exceeds the maximum header size",
+    "the header runs past the end of the file",
+    "the header is not valid UTF-8",
+    "the header is not valid JSON",
+    "the header's JSON does not describe tensors",
+    "unknown dtype",
+    "a name, key or field appears twice",
+    "tensor byte ranges leave a hole, overlap, or are reversed",
+    "a tensor's size overflows 64 bits",
+    "a sub-byte tensor does not end on a byte boundary",
+    "a tensor's byte range does not match its dtype and shape",
+    "the tensors do not cover the data section exactly",
+    "not found",
+    "the file is too large for this host's address space"};
+
+SAFETENSORS_API const char *safetensors_dtype_name(safetensors_dtype d)
+{
+    if ((int)d < 0 || (int)d >= (int)SAFETENSORS_DTYPE_COUNT) return NULL;
+    return safetensors__dtype_names[d];
+}
+
+SAFETENSORS_API unsigned safetensors_dtype_bits(safetensors_dtype d)
+{
+    if ((int)d < 0 || (int)d >= (int)SAFETENSORS_DTYPE_COUNT) return 0;
+    return safetensors__dtype_bit_table[d];
+}
+
+SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name, size_t len, safetensors_dtype *out)
+{
+    int d;
+    if (name == NULL && len != 0) return SAFETENSORS_ERR_ARGUMENT;
+    for (d = 0; d < (int)SAFETENSORS_DTYPE_COUNT; d++) {
+        const char *candidate = safetensors__dtype_names[d];
+        if (strlen(candidate) == len && memcmp(candidate, name, len) == 0) {
+            if (out) *out = (safetensors_dtype)d;
+            return SAFETENSORS_OK;
+        }
+    }
+    return SAFETENSORS_ERR_DTYPE;
+}
+
+SAFETENSORS_API const char *safetensors_result_name(safetensors_result r)
+{
+    if ((int)r < 0 || (int)r >= (int)SAFETENSORS_RESULT_COUNT) return NULL;
+    return safetensors__result_names[r];
+}
+
+SAFETENSORS_API const char *safetensors_result_string(safetensors_result r)
+{
+    if ((int)r < 0 || (int)r >= (int)SAFETENSORS_RESULT_COUNT) return NULL;
+    return safetensors__result_strings[r];
+}
+
+/* >>hash -------------------------------------------------------------- */
+/* Open addressing with linear probing over (hash, index + 1) slots; 0 marks
+   an empty slot. The table is kept at most half full. */
+
+typedef struct safetensors__slot {
+    uint32_t hash;
+    uint32_t index_plus_one;
+} safetensors__slot;
+
+typedef struct safetensors__index {
+    safetensors__slot *slots;
+    size_t mask; /* capacity - 1; capacity is a power of two, or 0 */
+    size_t used;
+} safetensors__index;
+
+/* The seed comes from an address, so that a hostile file cannot be built in
+   advance to make every name collide and turn the duplicate check
+   quadratic. Iteration order never depends on it. */
+static uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15u;
+    uint64_t h = seed ^ ((uint64_t)n * k);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+        s += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        uint64_t w = 0;
+        size_t i;
+        for (i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
+    }
+    h ^= h >> 29;
+    h *= k;
+    h ^= h >> 32;
+    return (uint32_t)h;
+}
+
+static void safetensors__index_free(const safetensors_allocator *a, safetensors__index *ix)
+{
+    safetensors__free(a, ix->slots, ix->slots ? (ix->mask + 1) * sizeof *ix->slots : 0);
+    ix->slots = NULL;
+    ix->mask = 0;
+    ix->used = 0;
+}
+
+static void safetensors__index_put(safetensors__index *ix, uint32_t hash, size_t index)
+{
+    size_t at = hash & ix->mask;
+    while (ix->slots[at].index_plus_one != 0) at = (at + 1) & ix->mask;
+    ix->slots[at].hash = hash;
+    ix->slots[at].index_plus_one = (uint32_t)(index + 1);
+    ix->used++;
+}
+
+/* Keeps the table at most half full. Returns 0 when memory runs out. */
+static int safetensors__index_make_room(const safetensors_allocator *a, safetensors__index *ix)
+{
+    size_t cap = ix->slots ? ix->mask + 1 : 0, fresh_cap, i;
+    safetensors__slot *old = ix->slots, *fresh;
+    if (ix->used + 1 <= cap / 2) return 1;
+    fresh_cap = cap ? cap * 2 : 16;
+    if (fresh_cap > (size_t)-1 / sizeof *fresh || fresh_cap > (size_t)UINT32_MAX) return 0;
+    fresh = SAFETENSORS__CAST(safetensors__slot *, safetensors__alloc(a, fresh_cap * sizeof *fresh));
+    if (fresh == NULL) return 0;
+    memset(fresh, 0, fresh_cap * sizeof *fresh);
+    ix->slots = fresh;
+    ix->mask = fresh_cap - 1;
+    ix->used = 0;
+    for (i = 0; i < cap; i++)
+        if (old[i].index_plus_one) safetensors__index_put(ix, old[i].hash, old[i].index_plus_one - 1u);
+    safetensors__free(a, old, cap * sizeof *old);
+    return 1;
+}
+
+/* Candidates with the same hash, one per call; (size_t)-1 when none is left.
+   Start with *cursor = hash & mask. */
+static size_t safetensors__index_next(const safetensors__index *ix, uint32_t hash, size_t *cursor)
+{
+    if (ix->slots == NULL) return (size_t)-1;
+    for (;;) {
+        const safetensors__slot *s = &ix->slots[*cursor];
+        if (s->index_plus_one == 0) return (size_t)-1;
+        *cursor = (*cursor + 1) & ix->mask;
+        if (s->hash == hash) return s->index_plus_one - 1u;
+    }
+}
+
+/* >>parser ------------------------------------------------------------ */
+/* One pushdown automaton consumes the header a byte at a time, whatever the
+   chunking, so every split of the same bytes takes the same path. Strings
+   are decoded straight into the table's arena (names, metadata) or into a
+   16-byte scratch (field names, dtypes), or only validated (ignored values).
+   JSON follows serde_json, the reference's parser: strict RFC 8259, the
+   same nesting limit and the same number range rule. */
+
+enum safetensors__state {
+    SAFETENSORS__S_VALUE,      /* a value must start (whitespace first) */
+    SAFETENSORS__S_OBJ_FIRST,  /* after '{': a key or '}' */
+    SAFETENSORS__S_OBJ_KEY,    /* after ',' in an object: a key */
+    SAFETENSORS__S_COLON,      /* after a key */
+    SAFETENSORS__S_OBJ_NEXT,   /* after a member: ',' or '}' */
+    SAFETENSORS__S_ARR_FIRST,  /* after '[': a value or ']' */
+    SAFETENSORS__S_ARR_NEXT,   /* after an element: ',' or ']' */
+    SAFETENSORS__S_STRING,     /* inside a string */
+    SAFETENSORS__S_NUMBER,     /* inside a number */
+    SAFETENSORS__S_LITERAL,    /* inside true, false or null */
+    SAFETENSORS__S_END         /* after the top-level value: whitespace only */
+};
+
+/* What a value means where it stands. */
+enum safetensors__role {
+    SAFETENSORS__R_ROOT,       /* the top-level object */
+    SAFETENSORS__R_TENSOR,     /* a tensor entry */
+    SAFETENSORS__R_META,       /* the __metadata__ object (or null) */
+    SAFETENSORS__R_META_VALUE, /* a metadata string */
+    SAFETENSORS__R_DTYPE,      /* "dtype" */
+    SAFETENSORS__R_SHAPE,      /* "shape" */
+    SAFETENSORS__R_OFFSETS,    /* "data_offsets" */
+    SAFETENSORS__R_DIM,        /* an element of shape */
+    SAFETENSORS__R_OFFSET,     /* an element of data_offsets */
+    SAFETENSORS__R_IGNORED     /* an unknown field, at any depth */
+};
+
+/* Where a string's decoded bytes go. */
+enum safetensors__sink { SAFETENSORS__TO_NOWHERE, SAFETENSORS__TO_ARENA, SAFETENSORS__TO_SCRATCH };
+
+/* What a finished string is. */
+enum safetensors__string_kind {
+    SAFETENSORS__STR_TOP_KEY, SAFETENSORS__STR_META_KEY, SAFETENSORS__STR_FIELD_KEY,
+    SAFETENSORS__STR_IGNORED_KEY, SAFETENSORS__STR_IGNORED, SAFETENSORS__STR_META_VALUE, SAFETENSORS__STR_DTYPE
+};
+
+/* Sub-states inside a string. */
+enum safetensors__escape {
+    SAFETENSORS__E_NONE, SAFETENSORS__E_BACKSLASH, SAFETENSORS__E_HEX, SAFETENSORS__E_LOW_BACKSLASH,
+    SAFETENSORS__E_LOW_U
+};
+
+/* Sub-states inside a number, one per place in the RFC 8259 grammar. */
+enum safetensors__number_part {
+    SAFETENSORS__N_MINUS, SAFETENSORS__N_ZERO, SAFETENSORS__N_INT, SAFETENSORS__N_DOT, SAFETENSORS__N_FRAC,
+    SAFETENSORS__N_EXP_MARK, SAFETENSORS__N_EXP_SIGN, SAFETENSORS__N_EXP
+};
+
+#define SAFETENSORS__FIELD_DTYPE 1u
+#define SAFETENSORS__FIELD_SHAPE 2u
+#define SAFETENSORS__FIELD_OFFSETS 4u
+#define SAFETENSORS__SCRATCH 16
+
+/* A tensor while the header is read: strings are arena offsets, since the
+   arena moves as it grows. */
+typedef struct safetensors__entry {
+    size_t name_off, name_len;
+    size_t shape_off, ndim;
+    uint64_t begin, end;
+    uint64_t key_offset; /* file offset of the name's opening quote */
+    uint32_t hash;
+    unsigned char dtype;
+    unsigned char fields; /* SAFETENSORS__FIELD_* seen */
+} safetensors__entry;
+
+typedef struct safetensors__meta {
+    size_t key_off, key_len, value_off, value_len;
+    uint32_t hash;
+} safetensors__meta;
+
+struct safetensors_parser {
+    safetensors_allocator alloc;
+    uint64_t max_header;
+    uint64_t seed;
+    safetensors_error error; /* sticky once failed */
+    int failed, done, finished;
+
+    uint64_t pos;        /* file offset of the next byte */
+    uint64_t header_end; /* 8 + N, once the length is in */
+    unsigned char length_bytes[8];
+    unsigned length_have;
+
+    /* the automaton */
+    int state;
+    int role;                                       /* of the value about to start */
+    int depth;                                      /* open containers */
+    unsigned char stack[SAFETENSORS__MAX_DEPTH + 1]; /* role << 1 | is_object */
+
+    /* the string being read */
+    int string_kind, sink, escape;
+    uint64_t string_start;
+    size_t string_arena_start;
+    unsigned hex_digits;
+    uint32_t hex_value, high_surrogate;
+    unsigned utf8_need;
+    unsigned char utf8_lo, utf8_hi;
+    char scratch[SAFETENSORS__SCRATCH];
+    size_t scratch_len;
+
+    /* the number being read (mirrors serde_json's parse) */
+    int number_part, number_negative, number_is_integer, number_long, number_frac_full;
+    uint64_t number_start, number_significand;
+    int32_t number_exponent, number_exp_digits;
+    int number_exp_negative, number_exp_overflow;
+
+    /* the literal being read */
+    const char *literal;
+    unsigned literal_at;
+
+    /* the table being built */
+    char *arena;
+    size_t arena_len, arena_cap;
+    safetensors__entry *entries;
+    size_t entry_count, entry_cap;
+    uint64_t *dims;
+    size_t dim_count, dim_cap;
+    safetensors__meta *metas;
+    size_t meta_count, meta_cap;
+    safetensors__index tensor_index, meta_index;
+    int saw_metadata_key;
+    size_t current;        /* entry or meta being filled */
+    unsigned offset_count; /* elements seen in data_offsets */
+};
+
+static const double safetensors__pow10[309] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29,
+    1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39,
+    1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49,
+    1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59,
+    1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69,
+    1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79,
+    1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89,
+    1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99,
+    1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109,
+    1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119,
+    1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129,
+    1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139,
+    1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149,
+    1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159,
+    1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169,
+    1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179,
+    1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189,
+    1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199,
+    1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209,
+    1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219,
+    1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229,
+    1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239,
+    1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249,
+    1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259,
+    1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269,
+    1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279,
+    1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289,
+    1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299,
+    1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308,
+};
+
+static void safetensors__fail(safetensors_parser *p, safetensors_result code, uint64_t offset, const char *text)
+{
+    p->failed = 1;
+    safetensors__err_set(&p->error, code, offset);
+    safetensors__err_add(&p->error, text);
+}
+
+static void safetensors__fail_nomem(safetensors_parser *p, uint64_t offset)
+{
+    safetensors__fail(p, SAFETENSORS_ERR_NOMEM, offset, "out of memory while reading the header");
+}
+
+static const char *safetensors__arena_str(const safetensors_parser *p, size_t off)
+{
+    return p->arena + off;
+}
+
+/* Starts a message about the tensor being read: `tensor "name": `. */
+static void safetensors__fail_tensor(safetensors_parser *p, safetensors_result code, uint64_t offset,
+                                     const safetensors__entry *e, const char *text)
+{
+    safetensors__fail(p, code, offset, "tensor ");
+    safetensors__err_add_name(&p->error, safetensors__arena_str(p, e->name_off), e->name_len);
+    safetensors__err_add(&p->error, ": ");
+    safetensors__err_add(&p->error, text);
+}
+
+static int safetensors__arena_push(safetensors_parser *p, const void *bytes, size_t n)
+{
+    if (p->arena_cap - p->arena_len < n) {
+        char *fresh = SAFETENSORS__CAST(char *, safetensors__grow(&p->alloc, p->arena, &p->arena_cap,
+                                                                 p->arena_len + n, 1));
+        if (fresh == NULL) return 0;
+        p->arena = fresh;
+    }
+    memcpy(p->arena + p->arena_len, bytes, n);
+    p->arena_len += n;
+    return 1;
+}
+
+static int safetensors__is_json_space(unsigned c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* --- values and containers --- */
+
+static int safetensors__element_role(int container_role)
+{
+    if (container_role == SAFETENSORS__R_SHAPE) return SAFETENSORS__R_DIM;
+    if (container_role == SAFETENSORS__R_OFFSETS) return SAFETENSORS__R_OFFSET;
+    return SAFETENSORS__R_IGNORED;
+}
+
+static int safetensors__top_role(const safetensors_parser *p)
+{
+    return p->stack[p->depth - 1] >> 1;
+}
+
+static void safetensors__value_end(safetensors_parser *p)
+{
+    if (p->depth == 0) p->state = SAFETENSORS__S_END;
+    else p->state = (p->stack[p->depth - 1] & 1) ? SAFETENSORS__S_OBJ_NEXT : SAFETENSORS__S_ARR_NEXT;
+}
+
+/* A value of the wrong JSON type for where it stands: say what belongs there. */
+static void safetensors__fail_wrong_type(safetensors_parser *p, unsigned c, uint64_t at)
+{
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    switch (p->role) {
+    case SAFETENSORS__R_ROOT:
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the header must be a JSON object");
+        return;
+    case SAFETENSORS__R_META:
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "__metadata__ must be an object of strings, or null");
+        return;
+    case SAFETENSORS__R_META_VALUE: {
+        const safetensors__meta *m = &p->metas[p->current];
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "metadata ");
+        safetensors__err_add_name(&p->error, safetensors__arena_str(p, m->key_off), m->key_len);
+        safetensors__err_add(&p->error, ": the value must be a string");
+        return;
+    }
+    case SAFETENSORS__R_TENSOR:
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
+                                 c == '[' ? "an entry written as an array is refused; write it as an object"
+                                          : "the entry must be an object with dtype, shape and data_offsets");
+        return;
+    case SAFETENSORS__R_DTYPE:
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
+                                 c == '{' ? "a dtype written as an object is refused; write it as a string"
+                                          : "dtype must be a string");
+        return;
+    case SAFETENSORS__R_SHAPE:
+    case SAFETENSORS__R_DIM:
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
+                                 "shape must be an array of non-negative integers below 2^64");
+        return;
+    default:
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
+                                 "data_offsets must be an array of two non-negative integers below 2^64");
+        return;
+    }
+}
+
+static void safetensors__container_begin(safetensors_parser *p, int is_object, uint64_t at)
+{
+    if (p->depth >= SAFETENSORS__MAX_DEPTH) {
+        safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "JSON nested deeper than 127 levels");
+        return;
+    }
+    if (p->role == SAFETENSORS__R_TENSOR) p->entries[p->current].fields = 0;
+    if (p->role == SAFETENSORS__R_SHAPE) {
+        p->entries[p->current].shape_off = p->dim_count;
+        p->entries[p->current].ndim = 0;
+    }
+    if (p->role == SAFETENSORS__R_OFFSETS) p->offset_count = 0;
+    p->stack[p->depth++] = (unsigned char)((p->role << 1) | is_object);
+    p->state = is_object ? SAFETENSORS__S_OBJ_FIRST : SAFETENSORS__S_ARR_FIRST;
+}
+
+static void safetensors__container_end(safetensors_parser *p, uint64_t at)
+{
+    int role = safetensors__top_role(p);
+    if (role == SAFETENSORS__R_TENSOR) {
+        const safetensors__entry *e = &p->entries[p->current];
+        const char *missing = !(e->fields & SAFETENSORS__FIELD_DTYPE)   ? "missing field dtype"
+                              : !(e->fields & SAFETENSORS__FIELD_SHAPE) ? "missing field shape"
+                              : !(e->fields & SAFETENSORS__FIELD_OFFSETS) ? "missing field data_offsets"
+                                                                          : NULL;
+        if (missing) {
+            safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, missing);
+            return;
+        }
+    }
+    if (role == SAFETENSORS__R_OFFSETS && p->offset_count != 2) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, &p->entries[p->current],
+                                 "data_offsets must hold exactly two integers");
+        return;
+    }
+    p->depth--;
+    safetensors__value_end(p);
+}
+
+static void safetensors__string_begin(safetensors_parser *p, int kind, uint64_t at)
+{
+    p->string_kind = kind;
+    p->string_start = at;
+    p->escape = SAFETENSORS__E_NONE;
+    p->high_surrogate = 0;
+    p->utf8_need = 0;
+    p->scratch_len = 0;
+    p->string_arena_start = p->arena_len;
+    switch (kind) {
+    case SAFETENSORS__STR_TOP_KEY:
+    case SAFETENSORS__STR_META_KEY:
+    case SAFETENSORS__STR_META_VALUE: p->sink = SAFETENSORS__TO_ARENA; break;
+    case SAFETENSORS__STR_FIELD_KEY:
+    case SAFETENSORS__STR_DTYPE: p->sink = SAFETENSORS__TO_SCRATCH; break;
+    default: p->sink = SAFETENSORS__TO_NOWHERE; break;
+    }
+    p->state = SAFETENSORS__S_STRING;
+}
+
+static void safetensors__key_begin(safetensors_parser *p, uint64_t at)
+{
+    int role = safetensors__top_role(p);
+    int kind = role == SAFETENSORS__R_ROOT     ? SAFETENSORS__STR_TOP_KEY
+               : role == SAFETENSORS__R_META   ? SAFETENSORS__STR_META_KEY
+               : role == SAFETENSORS__R_TENSOR ? SAFETENSORS__STR_FIELD_KEY
+                                               : SAFETENSORS__STR_IGNORED_KEY;
+    safetensors__string_begin(p, kind, at);
+}
+
+static void safetensors__number_begin(safetensors_parser *p, unsigned c, uint64_t at)
+{
+    p->number_start = at;
+    p->number_negative = c == '-';
+    p->number_is_integer = 1;
+    p->number_long = 0;
+    p->number_frac_full = 0;
+    p->number_significand = 0;
+    p->number_exponent = 0;
+    p->number_exp_digits = 0;
+    p->number_exp_negative = 0;
+    p->number_exp_overflow = 0;
+    if (c == '-') p->number_part = SAFETENSORS__N_MINUS;
+    else if (c == '0') p->number_part = SAFETENSORS__N_ZERO;
+    else {
+        p->number_part = SAFETENSORS__N_INT;
+        p->number_significand = c - (unsigned)'0';
+    }
+    p->state = SAFETENSORS__S_NUMBER;
+}
+
+/* The first byte of a value, checked against what may stand here. */
+static void safetensors__value_begin(safetensors_parser *p, unsigned c, uint64_t at)
+{
+    int role = p->role, allowed;
+    if (role == SAFETENSORS__R_OFFSET && p->offset_count >= 2) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, &p->entries[p->current],
+                                 "data_offsets must hold exactly two integers");
+        return;
+    }
+    switch (c) {
+    case '{':
+        allowed = role == SAFETENSORS__R_ROOT || role == SAFETENSORS__R_TENSOR || role == SAFETENSORS__R_META ||
+                  role == SAFETENSORS__R_IGNORED;
+        break;
+    case '[':
+        allowed = role == SAFETENSORS__R_SHAPE || role == SAFETENSORS__R_OFFSETS || role == SAFETENSORS__R_IGNORED;
+        break;
+    case '"':
+        allowed = role == SAFETENSORS__R_META_VALUE || role == SAFETENSORS__R_DTYPE || role == SAFETENSORS__R_IGNORED;
+        break;
+    case 'n': allowed = role == SAFETENSORS__R_META || role == SAFETENSORS__R_IGNORED; break;
+    case 't':
+    case 'f': allowed = role == SAFETENSORS__R_IGNORED; break;
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            allowed = role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET || role == SAFETENSORS__R_IGNORED;
+            break;
+        }
+        safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "expected a JSON value");
+        return;
+    }
+    if (!allowed) {
+        safetensors__fail_wrong_type(p, c, at);
+        return;
+    }
+    switch (c) {
+    case '{': safetensors__container_begin(p, 1, at); return;
+    case '[': safetensors__container_begin(p, 0, at); return;
+    case '"':
+        safetensors__string_begin(p, role == SAFETENSORS__R_META_VALUE ? SAFETENSORS__STR_META_VALUE
+                                     : role == SAFETENSORS__R_DTYPE    ? SAFETENSORS__STR_DTYPE
+                                                                       : SAFETENSORS__STR_IGNORED,
+                                  at);
+        return;
+    case 'n': p->literal = "null"; break;
+    case 't': p->literal = "true"; break;
+    case 'f': p->literal = "false"; break;
+    default: safetensors__number_begin(p, c, at); return;
+    }
+    p->literal_at = 1;
+    p->state = SAFETENSORS__S_LITERAL;
+}
+
+/* --- strings --- */
+
+static int safetensors__string_put(safetensors_parser *p, const unsigned char *bytes, size_t n)
+{
+    if (p->sink == SAFETENSORS__TO_ARENA) return safetensors__arena_push(p, bytes, n);
+    if (p->sink == SAFETENSORS__TO_SCRATCH) {
+        /* only names up to 16 bytes can match a field or dtype; longer ones
+           are remembered as "too long" */
+        size_t room = p->scratch_len < SAFETENSORS__SCRATCH ? SAFETENSORS__SCRATCH - p->scratch_len : 0;
+        memcpy(p->scratch + p->scratch_len, bytes, n < room ? n : room);
+        p->scratch_len += n < room ? n : room + 1;
+        if (p->scratch_len > SAFETENSORS__SCRATCH) p->scratch_len = SAFETENSORS__SCRATCH + 1;
+    }
+    return 1;
+}
+
+static int safetensors__string_put_code_point(safetensors_parser *p, uint32_t cp)
+{
+    unsigned char b[4];
+    size_t n;
+    if (cp < 0x80) {
+        b[0] = (unsigned char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (unsigned char)(0xc0 | (cp >> 6));
+        b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (unsigned char)(0xe0 | (cp >> 12));
+        b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        b[0] = (unsigned char)(0xf0 | (cp >> 18));
+        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    return safetensors__string_put(p, b, n);
+}
+
+static int safetensors__scratch_is(const safetensors_parser *p, const char *word)
+{
+    size_t n = strlen(word);
+    return p->scratch_len == n && memcmp(p->scratch, word, n) == 0;
+}
+
+/* Ends the arena string begun at string_arena_start with a NUL, so that the
+   views can hand out C strings; the length excludes it. */
+static int safetensors__arena_terminate(safetensors_parser *p, size_t *off, size_t *len)
+{
+    *off = p->string_arena_start;
+    *len = p->arena_len - p->string_arena_start;
+    return safetensors__arena_push(p, "", 1);
+}
+
+static void safetensors__top_key_end(safetensors_parser *p)
+{
+    size_t off, len, cursor, candidate;
+    uint32_t hash;
+    safetensors__entry *e;
+    static const char metadata_key[] = "__metadata__";
+    if (p->arena_len - p->string_arena_start == sizeof metadata_key - 1 &&
+        memcmp(p->arena + p->string_arena_start, metadata_key, sizeof metadata_key - 1) == 0) {
+        p->arena_len = p->string_arena_start;
+        if (p->saw_metadata_key) {
+            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "__metadata__ appears twice");
+            return;
+        }
+        p->saw_metadata_key = 1;
+        p->role = SAFETENSORS__R_META;
+        return;
+    }
+    if (!safetensors__arena_terminate(p, &off, &len)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    hash = safetensors__hash(p->seed, p->arena + off, len);
+    cursor = hash & p->tensor_index.mask;
+    while ((candidate = safetensors__index_next(&p->tensor_index, hash, &cursor)) != (size_t)-1) {
+        const safetensors__entry *other = &p->entries[candidate];
+        if (other->name_len == len && memcmp(p->arena + other->name_off, p->arena + off, len) == 0) {
+            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "tensor ");
+            safetensors__err_add_name(&p->error, p->arena + off, len);
+            safetensors__err_add(&p->error, " appears twice");
+            return;
+        }
+    }
+    if (p->entry_count == p->entry_cap) {
+        safetensors__entry *fresh = SAFETENSORS__CAST(
+            safetensors__entry *, safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1,
+                                                    sizeof *p->entries));
+        if (fresh == NULL) {
+            safetensors__fail_nomem(p, p->string_start);
+            return;
+        }
+        p->entries = fresh;
+    }
+    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__index_make_room(&p->alloc, &p->tensor_index)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    e = &p->entries[p->entry_count];
+    memset(e, 0, sizeof *e);
+    e->name_off = off;
+    e->name_len = len;
+    e->key_offset = p->string_start;
+    e->hash = hash;
+    safetensors__index_put(&p->tensor_index, hash, p->entry_count);
+    p->current = p->entry_count++;
+    p->role = SAFETENSORS__R_TENSOR;
+}
+
+static void safetensors__meta_key_end(safetensors_parser *p)
+{
+    size_t off, len, cursor, candidate;
+    uint32_t hash;
+    safetensors__meta *m;
+    if (!safetensors__arena_terminate(p, &off, &len)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    hash = safetensors__hash(p->seed, p->arena + off, len);
+    cursor = hash & p->meta_index.mask;
+    while ((candidate = safetensors__index_next(&p->meta_index, hash, &cursor)) != (size_t)-1) {
+        const safetensors__meta *other = &p->metas[candidate];
+        if (other->key_len == len && memcmp(p->arena + other->key_off, p->arena + off, len) == 0) {
+            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "metadata key ");
+            safetensors__err_add_name(&p->error, p->arena + off, len);
+            safetensors__err_add(&p->error, " appears twice");
+            return;
+        }
+    }
+    if (p->meta_count == p->meta_cap) {
+        safetensors__meta *fresh = SAFETENSORS__CAST(
+            safetensors__meta *,
+            safetensors__grow(&p->alloc, p->metas, &p->meta_cap, p->meta_count + 1, sizeof *p->metas));
+        if (fresh == NULL) {
+            safetensors__fail_nomem(p, p->string_start);
+            return;
+        }
+        p->metas = fresh;
+    }
+    if (p->meta_count >= (size_t)UINT32_MAX - 1 || !safetensors__index_make_room(&p->alloc, &p->meta_index)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    m = &p->metas[p->meta_count];
+    m->key_off = off;
+    m->key_len = len;
+    m->value_off = 0;
+    m->value_len = 0;
+    m->hash = hash;
+    safetensors__index_put(&p->meta_index, hash, p->meta_count);
+    p->current = p->meta_count++;
+    p->role = SAFETENSORS__R_META_VALUE;
+}
+
+static void safetensors__field_key_end(safetensors_parser *p)
+{
+    safetensors__entry *e = &p->entries[p->current];
+    unsigned bit;
+    int role;
+    const char *name;
+    if (safetensors__scratch_is(p, "dtype")) {
+        bit = SAFETENSORS__FIELD_DTYPE;
+        role = SAFETENSORS__R_DTYPE;
+        name = "field dtype appears twice";
+    } else if (safetensors__scratch_is(p, "shape")) {
+        bit = SAFETENSORS__FIELD_SHAPE;
+        role = SAFETENSORS__R_SHAPE;
+        name = "field shape appears twice";
+    } else if (safetensors__scratch_is(p, "data_offsets")) {
+        bit = SAFETENSORS__FIELD_OFFSETS;
+        role = SAFETENSORS__R_OFFSETS;
+        name = "field data_offsets appears twice";
+    } else {
+        /* unknown fields are ignored, as the reference ignores them, repeats included */
+        p->role = SAFETENSORS__R_IGNORED;
+        return;
+    }
+    if (e->fields & bit) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, e, name);
+        return;
+    }
+    e->fields = (unsigned char)(e->fields | bit);
+    p->role = role;
+}
+
+static void safetensors__dtype_end(safetensors_parser *p)
+{
+    safetensors__entry *e = &p->entries[p->current];
+    safetensors_dtype d;
+    if (p->scratch_len > SAFETENSORS__SCRATCH ||
+        safetensors_dtype_from_name(p->scratch, p->scratch_len, &d) != SAFETENSORS_OK) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_DTYPE, p->string_start, e, "unknown dtype ");
+        safetensors__err_add_name(&p->error, p->scratch,
+                                  p->scratch_len > SAFETENSORS__SCRATCH ? SAFETENSORS__SCRATCH : p->scratch_len);
+        if (p->scratch_len > SAFETENSORS__SCRATCH) safetensors__err_add(&p->error, "...");
+        return;
+    }
+    e->dtype = (unsigned char)d;
+}
+
+static void safetensors__string_end(safetensors_parser *p)
+{
+    size_t off, len;
+    switch (p->string_kind) {
+    case SAFETENSORS__STR_TOP_KEY: safetensors__top_key_end(p); break;
+    case SAFETENSORS__STR_META_KEY: safetensors__meta_key_end(p); break;
+    case SAFETENSORS__STR_FIELD_KEY: safetensors__field_key_end(p); break;
+    case SAFETENSORS__STR_IGNORED_KEY: p->role = SAFETENSORS__R_IGNORED; break;
+    case SAFETENSORS__STR_META_VALUE:
+        if (!safetensors__arena_terminate(p, &off, &len)) {
+            safetensors__fail_nomem(p, p->string_start);
+            return;
+        }
+        p->metas[p->current].value_off = off;
+        p->metas[p->current].value_len = len;
+        safetensors__value_end(p);
+        return;
+    case SAFETENSORS__STR_DTYPE:
+        safetensors__dtype_end(p);
+        if (!p->failed) safetensors__value_end(p);
+        return;
+    default: safetensors__value_end(p); return;
+    }
+    if (!p->failed) p->state = SAFETENSORS__S_COLON;
+}
+
+/* Length of the run from s[i] of bytes that need no attention inside a
+   string: printable ASCII other than '"' and '\\'. Eight bytes at a time: a
+   word with no flagged byte is skipped whole; a flagged word (which may be a
+   false alarm) is looked at byte by byte. */
+static size_t safetensors__plain_run_end(const unsigned char *s, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    while (n - i >= 8) {
+        uint64_t w, quote, slash, flagged;
+        memcpy(&w, s + i, 8);
+        quote = w ^ (ones * (uint64_t)'"');
+        slash = w ^ (ones * (uint64_t)'\\');
+        flagged = ((w - ones * 0x20u) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | w;
+        if (flagged & highs) break;
+        i += 8;
+    }
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+        i++;
+    }
+    return i;
+}
+
+static int safetensors__hex_digit(unsigned c)
+{
+    if (c >= '0' && c <= '9') return (int)(c - '0');
+    if (c >= 'a' && c <= 'f') return (int)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F') return (int)(c - 'A' + 10);
+    return -1;
+}
+
+/* A UTF-8 lead byte: how many continuation bytes follow, and the range the
+   first of them must fall in (which rules out overlong forms, UTF-16
+   surrogates and code points above U+10FFFF). */
+static int safetensors__utf8_lead(safetensors_parser *p, unsigned c)
+{
+    p->utf8_lo = 0x80;
+    p->utf8_hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) p->utf8_need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+        p->utf8_need = 2;
+        if (c == 0xe0) p->utf8_lo = 0xa0;
+        if (c == 0xed) p->utf8_hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        p->utf8_need = 3;
+        if (c == 0xf0) p->utf8_lo = 0x90;
+        if (c == 0xf4) p->utf8_hi = 0x8f;
+    } else return 0;
+    return 1;
+}
+
+/* The four hex digits of a \u escape are in: pair surrogates as serde_json
+   does for strings, refusing any that is left alone. */
+static void safetensors__hex_escape_end(safetensors_parser *p, uint64_t at)
+{
+    uint32_t v = p->hex_value;
+    int ok;
+    if (p->high_surrogate) {
+        if (v < 0xdc00 || v > 0xdfff) {
+            safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "a \\u escape leaves a UTF-16 surrogate unpaired");
+            return;
+        }
+        ok = safetensors__string_put_code_point(p, 0x10000u + ((p->high_surrogate - 0xd800u) << 10) + (v - 0xdc00u));
+        p->high_surrogate = 0;
+    } else if (v >= 0xdc00 && v <= 0xdfff) {
+        safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "a \\u escape leaves a UTF-16 surrogate unpaired");
+        return;
+    } else if (v >= 0xd800 && v <= 0xdbff) {
+        p->high_surrogate = v;
+        p->escape = SAFETENSORS__E_LOW_BACKSLASH;
+        return;
+    } else {
+        ok = safetensors__string_put_code_point(p, v);
+    }
+    if (!ok) safetensors__fail_nomem(p, at);
+    p->escape = SAFETENSORS__E_NONE;
+}
+
+static size_t safetensors__string_run(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
+                                      uint64_t base)
+{
+    while (i < n && !p->failed) {
+        unsigned c;
+        if (p->escape == SAFETENSORS__E_NONE && p->utf8_need == 0) {
+            size_t j = safetensors__plain_run_end(s, i, n);
+            if (j > i && !safetensors__string_put(p, s + i, j - i)) {
+                safetensors__fail_nomem(p, base + i);
+                return i;
+            }
+            i = j;
+            if (i == n) return i;
+            c = s[i];
+            if (c == '"') {
+                safetensors__string_end(p);
+                return i + 1;
+            }
+            if (c == '\\') p->escape = SAFETENSORS__E_BACKSLASH;
+            else if (c < 0x20) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i,
+                                  "a raw control character inside a string (escape it)");
+                return i;
+            } else if (!safetensors__utf8_lead(p, c)) {
+                safetensors__fail(p, SAFETENSORS_ERR_UTF8, base + i, "invalid UTF-8 in a string");
+                return i;
+            } else if (!safetensors__string_put(p, s + i, 1)) {
+                safetensors__fail_nomem(p, base + i);
+                return i;
+            }
+            i++;
+            continue;
+        }
+        c = s[i];
+        if (p->utf8_need) {
+            if (c < p->utf8_lo || c > p->utf8_hi) {
+                safetensors__fail(p, SAFETENSORS_ERR_UTF8, base + i, "invalid UTF-8 in a string");
+                return i;
+            }
+            if (!safetensors__string_put(p, s + i, 1)) {
+                safetensors__fail_nomem(p, base + i);
+                return i;
+            }
+            p->utf8_need--;
+            p->utf8_lo = 0x80;
+            p->utf8_hi = 0xbf;
+            i++;
+            continue;
+        }
+        switch (p->escape) {
+        case SAFETENSORS__E_BACKSLASH: {
+            unsigned char out;
+            switch (c) {
+            case '"': out = '"'; break;
+            case '\\': out = '\\'; break;
+            case '/': out = '/'; break;
+            case 'b': out = 8; break;
+            case 'f': out = 12; break;
+            case 'n': out = 10; break;
+            case 'r': out = 13; break;
+            case 't': out = 9; break;
+            case 'u':
+                p->escape = SAFETENSORS__E_HEX;
+                p->hex_digits = 0;
+                p->hex_value = 0;
+                i++;
+                continue;
+            default:
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "invalid escape in a string");
+                return i;
+            }
+            if (!safetensors__string_put(p, &out, 1)) {
+                safetensors__fail_nomem(p, base + i);
+                return i;
+            }
+            p->escape = SAFETENSORS__E_NONE;
+            break;
+        }
+        case SAFETENSORS__E_HEX: {
+            int d = safetensors__hex_digit(c);
+            if (d < 0) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "invalid \\u escape in a string");
+                return i;
+            }
+            p->hex_value = p->hex_value * 16u + (uint32_t)d;
+            if (++p->hex_digits == 4) safetensors__hex_escape_end(p, base + i);
+            break;
+        }
+        case SAFETENSORS__E_LOW_BACKSLASH:
+        case SAFETENSORS__E_LOW_U:
+            if (c != (p->escape == SAFETENSORS__E_LOW_BACKSLASH ? '\\' : 'u')) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i,
+                                  "a \\u escape leaves a UTF-16 surrogate unpaired");
+                return i;
+            }
+            if (p->escape == SAFETENSORS__E_LOW_BACKSLASH) p->escape = SAFETENSORS__E_LOW_U;
+            else {
+                p->escape = SAFETENSORS__E_HEX;
+                p->hex_digits = 0;
+                p->hex_value = 0;
+            }
+            break;
+        default: break;
+        }
+        i++;
+    }
+    return i;
+}
+
+/* --- numbers --- */
+
+/* serde_json turns a significand and a decimal exponent into a double with
+   one multiplication by a power of ten, and refuses a result that is
+   infinite. Only that refusal matters here, so only it is reproduced. */
+static int safetensors__number_out_of_range(uint64_t significand, int32_t exponent)
+{
+    volatile double product; /* rounded to double even on x87 */
+    if (significand == 0 || exponent < 0) return 0;
+    if (exponent > 308) return 1;
+    product = (double)significand * safetensors__pow10[exponent];
+    return product > DBL_MAX;
+}
+
+static int safetensors__u64_times_ten_plus_overflows(uint64_t v, unsigned digit)
+{
+    return v > (UINT64_MAX - digit) / 10u;
+}
+
+static void safetensors__number_end(safetensors_parser *p, uint64_t at)
+{
+    int32_t exponent = p->number_exponent;
+    int role = p->role;
+    if (p->number_part == SAFETENSORS__N_MINUS || p->number_part == SAFETENSORS__N_DOT ||
+        p->number_part == SAFETENSORS__N_EXP_MARK || p->number_part == SAFETENSORS__N_EXP_SIGN) {
+        safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "incomplete number");
+        return;
+    }
+    if (p->number_part == SAFETENSORS__N_EXP && !p->number_exp_overflow) {
+        int64_t e = (int64_t)exponent + (p->number_exp_negative ? -(int64_t)p->number_exp_digits
+                                                                : (int64_t)p->number_exp_digits);
+        if (e > INT32_MAX) e = INT32_MAX;
+        if (e < INT32_MIN) e = INT32_MIN;
+        exponent = (int32_t)e;
+    }
+    if ((!p->number_is_integer || p->number_long) && !p->number_exp_overflow &&
+        safetensors__number_out_of_range(p->number_significand, exponent)) {
+        safetensors__fail(p, SAFETENSORS_ERR_JSON, p->number_start, "number out of the range of a double");
+        return;
+    }
+    if (role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET) {
+        safetensors__entry *e = &p->entries[p->current];
+        if (p->number_negative || !p->number_is_integer || p->number_long) {
+            safetensors__fail_wrong_type(p, '0', p->number_start);
+            return;
+        }
+        if (role == SAFETENSORS__R_DIM) {
+            if (p->dim_count == p->dim_cap) {
+                uint64_t *fresh = SAFETENSORS__CAST(
+                    uint64_t *,
+                    safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
+                if (fresh == NULL) {
+                    safetensors__fail_nomem(p, p->number_start);
+                    return;
+                }
+                p->dims = fresh;
+            }
+            p->dims[p->dim_count++] = p->number_significand;
+            e->ndim++;
+        } else {
+            if (p->offset_count == 0) e->begin = p->number_significand;
+            else e->end = p->number_significand;
+            p->offset_count++;
+        }
+    }
+    safetensors__value_end(p);
+}
+
+static size_t safetensors__number_run(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
+                                      uint64_t base)
+{
+    while (i < n) {
+        unsigned c = s[i];
+        int is_digit = c >= '0' && c <= '9';
+        unsigned d = c - (unsigned)'0';
+        switch (p->number_part) {
+        case SAFETENSORS__N_MINUS:
+            if (!is_digit) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "invalid number");
+                return i;
+            }
+            p->number_part = c == '0' ? SAFETENSORS__N_ZERO : SAFETENSORS__N_INT;
+            p->number_significand = d;
+            break;
+        case SAFETENSORS__N_ZERO:
+        case SAFETENSORS__N_INT:
+            if (is_digit) {
+                if (p->number_part == SAFETENSORS__N_ZERO) {
+                    safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "a number with a leading zero");
+                    return i;
+                }
+                /* past 2^64 serde_json stops collecting digits and counts them
+                   as a power of ten instead */
+                if (p->number_long || safetensors__u64_times_ten_plus_overflows(p->number_significand, d)) {
+                    p->number_long = 1;
+                    if (p->number_exponent < INT32_MAX) p->number_exponent++;
+                } else p->number_significand = p->number_significand * 10u + d;
+            } else if (c == '.') {
+                p->number_part = SAFETENSORS__N_DOT;
+                p->number_is_integer = 0;
+            } else if (c == 'e' || c == 'E') {
+                p->number_part = SAFETENSORS__N_EXP_MARK;
+                p->number_is_integer = 0;
+            } else {
+                safetensors__number_end(p, base + i);
+                return i;
+            }
+            break;
+        case SAFETENSORS__N_DOT:
+        case SAFETENSORS__N_FRAC:
+            if (is_digit) {
+                p->number_part = SAFETENSORS__N_FRAC;
+                /* fraction digits that no longer fit are dropped, as serde_json does */
+                if (!p->number_frac_full && !safetensors__u64_times_ten_plus_overflows(p->number_significand, d)) {
+                    p->number_significand = p->number_significand * 10u + d;
+                    p->number_exponent--;
+                } else p->number_frac_full = 1;
+            } else if (p->number_part == SAFETENSORS__N_DOT) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "a number needs a digit after '.'");
+                return i;
+            } else if (c == 'e' || c == 'E') {
+                p->number_part = SAFETENSORS__N_EXP_MARK;
+            } else {
+                safetensors__number_end(p, base + i);
+                return i;
+            }
+            break;
+        case SAFETENSORS__N_EXP_MARK:
+        case SAFETENSORS__N_EXP_SIGN:
+            if (p->number_part == SAFETENSORS__N_EXP_MARK && (c == '+' || c == '-')) {
+                p->number_exp_negative = c == '-';
+                p->number_part = SAFETENSORS__N_EXP_SIGN;
+                break;
+            }
+            if (!is_digit) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "a number needs a digit in its exponent");
+                return i;
+            }
+            p->number_part = SAFETENSORS__N_EXP;
+            p->number_exp_digits = (int32_t)d;
+            break;
+        default: /* SAFETENSORS__N_EXP */
+            if (!is_digit) {
+                safetensors__number_end(p, base + i);
+                return i;
+            }
+            if (!p->number_exp_overflow) {
+                if (p->number_exp_digits > (INT32_MAX - (int32_t)d) / 10) {
+                    /* an exponent beyond 32 bits: zero, or out of range */
+                    if (p->number_significand != 0 && !p->number_exp_negative) {
+                        safetensors__fail(p, SAFETENSORS_ERR_JSON, p->number_start,
+                                          "number out of the range of a double");
+                        return i;
+                    }
+                    p->number_exp_overflow = 1;
+                } else p->number_exp_digits = p->number_exp_digits * 10 + (int32_t)d;
+            }
+            break;
+        }
+        i++;
+    }
+    return i;
+}
+
+/* --- the automaton's loop --- */
+
+/* Runs the header bytes s[0..n), whose first byte is at file offset
+   p->pos, through the automaton. Stops early only on an error. */
+static void safetensors__parse_json(safetensors_parser *p, const unsigned char *s, size_t n)
+{
+    const uint64_t base = p->pos;
+    size_t i = 0;
+    while (i < n && !p->failed) {
+        unsigned c = s[i];
+        switch (p->state) {
+        case SAFETENSORS__S_STRING: i = safetensors__string_run(p, s, i, n, base); continue;
+        case SAFETENSORS__S_NUMBER: i = safetensors__number_run(p, s, i, n, base); continue;
+        case SAFETENSORS__S_LITERAL:
+            if (c != (unsigned char)p->literal[p->literal_at]) {
+                safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "invalid literal (true, false or null)");
+                continue;
+            }
+            if (p->literal[++p->literal_at] == '\0') safetensors__value_end(p);
+            i++;
+            continue;
+        default: break;
+        }
+        if (safetensors__is_json_space(c)) {
+            i++;
+            continue;
+        }
+        switch (p->state) {
+        case SAFETENSORS__S_VALUE: safetensors__value_begin(p, c, base + i); break;
+        case SAFETENSORS__S_OBJ_FIRST:
+        case SAFETENSORS__S_OBJ_KEY:
+            if (c == '"') safetensors__key_begin(p, base + i);
+            else if (c == '}' && p->state == SAFETENSORS__S_OBJ_FIRST) safetensors__container_end(p, base + i);
+            else safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "expected a string key");
+            break;
+        case SAFETENSORS__S_COLON:
+            if (c == ':') p->state = SAFETENSORS__S_VALUE;
+            else safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "expected ':' after a key");
+            break;
+        case SAFETENSORS__S_OBJ_NEXT:
+            if (c == ',') p->state = SAFETENSORS__S_OBJ_KEY;
+            else if (c == '}') safetensors__container_end(p, base + i);
+            else safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "expected ',' or '}' in an object");
+            break;
+        case SAFETENSORS__S_ARR_FIRST:
+        case SAFETENSORS__S_ARR_NEXT:
+            if (c == ']') {
+                safetensors__container_end(p, base + i);
+                break;
+            }
+            p->role = safetensors__element_role(safetensors__top_role(p));
+            if (p->state == SAFETENSORS__S_ARR_FIRST) {
+                p->state = SAFETENSORS__S_VALUE;
+                continue; /* this byte starts the first element */
+            }
+            if (c == ',') p->state = SAFETENSORS__S_VALUE;
+            else safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "expected ',' or ']' in an array");
+            break;
+        default: /* SAFETENSORS__S_END */
+            safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "trailing characters after the JSON value");
+            break;
+        }
+        i++;
+    }
+}
+
+/* --- the parser's public face --- */
+
+SAFETENSORS_API safetensors_result safetensors_parser_create(const safetensors_options *opt,
+                                                             safetensors_parser **out, safetensors_error *err)
+{
+    safetensors_allocator alloc;
+    safetensors_parser *p;
+    safetensors_error e;
+    memset(&alloc, 0, sizeof alloc);
+    if (opt) alloc = opt->allocator;
+    if (out == NULL || !safetensors__allocator_is_valid(&alloc)) {
+        if (out) *out = NULL;
+        safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                                                out ? "the allocator needs both alloc and free"
+                                                                    : "out must not be NULL"),
+                                        &e));
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    *out = NULL;
+    p = SAFETENSORS__CAST(safetensors_parser *, safetensors__alloc(&alloc, sizeof *p));
+    if (p == NULL) {
+        safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory"), &e));
+        return SAFETENSORS_ERR_NOMEM;
+    }
+    memset(p, 0, sizeof *p);
+    p->alloc = alloc;
+    p->max_header = opt && opt->max_header_size ? opt->max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
+    p->seed = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+    p->state = SAFETENSORS__S_VALUE;
+    p->role = SAFETENSORS__R_ROOT;
+    *out = p;
+    return SAFETENSORS_OK;
+}
+
+static void safetensors__parser_release_table(safetensors_parser *p)
+{
+    const safetensors_allocator *a = &p->alloc;
+    safetensors__free(a, p->arena, p->arena_cap);
+    safetensors__free(a, p->entries, p->entry_cap * sizeof *p->entries);
+    safetensors__free(a, p->dims, p->dim_cap * sizeof *p->dims);
+    safetensors__free(a, p->metas, p->meta_cap * sizeof *p->metas);
+    safetensors__index_free(a, &p->tensor_index);
+    safetensors__index_free(a, &p->meta_index);
+    p->arena = NULL;
+    p->entries = NULL;
+    p->dims = NULL;
+    p->metas = NULL;
+    p->arena_cap = p->entry_cap = p->dim_cap = p->meta_cap = 0;
+}
+
+SAFETENSORS_API void safetensors_parser_destroy(safetensors_parser *p)
+{
+    safetensors_allocator alloc;
+    if (p == NULL) return;
+    alloc = p->alloc;
+    safetensors__parser_release_table(p);
+    safetensors__free(&alloc, p, sizeof *p);
+}
+
+/* The 8 length bytes are in: check N before a single header byte is read. */
+static void safetensors__length_end(safetensors_parser *p)
+{
+    uint64_t n = 0;
+    int k;
+    for (k = 7; k >= 0; k--) n = (n << 8) | p->length_bytes[k];
+    if (n > p->max_header || n > UINT64_MAX - SAFETENSORS__LENGTH_BYTES) {
+        safetensors__fail(p, SAFETENSORS_ERR_HEADER_TOO_LARGE, 0, "the header length ");
+        safetensors__err_add_u64(&p->error, n);
+        safetensors__err_add(&p->error, " is above the limit of ");
+        safetensors__err_add_u64(&p->error, p->max_header);
+        safetensors__err_add(&p->error, " bytes");
+        return;
+    }
+    p->header_end = SAFETENSORS__LENGTH_BYTES + n;
+}
+
+/* The last header byte is in: the JSON value must be complete. */
+static void safetensors__header_end(safetensors_parser *p)
+{
+    if (p->state != SAFETENSORS__S_END) {
+        safetensors__fail(p, SAFETENSORS_ERR_JSON, p->header_end, "the header ends inside its JSON value");
+        return;
+    }
+    p->done = 1;
+}
+
+SAFETENSORS_API safetensors_result safetensors_parser_feed(safetensors_parser *p, const void *bytes, size_t len,
+                                                           size_t *consumed, int *done, safetensors_error *err)
+{
+    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, bytes);
+    size_t used = 0;
+    if (consumed) *consumed = 0;
+    if (done) *done = 0;
+    if (p == NULL || (bytes == NULL && len != 0) || p->finished) {
+        safetensors_error e;
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                p ? (p->finished ? "the parser was already finished" : "bytes is NULL")
+                                  : "the parser is NULL");
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    while (!p->failed && !p->done && used < len) {
+        if (p->length_have < SAFETENSORS__LENGTH_BYTES) {
+            p->length_bytes[p->length_have++] = s[used++];
+            p->pos++;
+            if (p->length_have == SAFETENSORS__LENGTH_BYTES) {
+                safetensors__length_end(p);
+                if (!p->failed && p->pos == p->header_end) safetensors__header_end(p);
+            }
+        } else {
+            uint64_t left = p->header_end - p->pos;
+            size_t take = len - used;
+            if ((uint64_t)take > left) take = (size_t)left;
+            safetensors__parse_json(p, s + used, take);
+            if (p->failed) break;
+            used += take;
+            p->pos += take;
+            if (p->pos == p->header_end) safetensors__header_end(p);
+        }
+    }
+    if (consumed) *consumed = used;
+    if (p->failed) {
+        safetensors__err_copy_out(err, &p->error);
+        return p->error.code;
+    }
+    if (done) *done = p->done;
+    return SAFETENSORS_OK;
+}
+
+/* >>validate ---------------------------------------------------------- */
+/* The reference sorts the tensors by (begin, end) and walks them: each must
+   start where the previous one ended, and hold exactly the bytes its dtype
+   and shape need. The same walk, in the same order, gives the same first
+   error. The table is then handed out in (begin, name) order. */
+
+struct safetensors_file {
+    safetensors_allocator alloc;
+    uint64_t seed;
+    safetensors_tensor *tensors;
+    size_t tensor_count;
+    safetensors_metadata_entry *metas;
+    size_t meta_count;
+    safetensors__index tensor_index, meta_index;
+    char *arena;
+    size_t arena_cap;
+    uint64_t *dims;
+    size_t dim_cap;
+    uint64_t header_size, data_size;
+    void *mapping; /* the whole file, mapped */
+    size_t mapping_len;
+    void *owned; /* the data section, read into memory */
+    size_t owned_len;
+};
+
+static int safetensors__name_compare(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+    if (c != 0) return c;
+    return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
+}
+
+/* (begin, end, name): the reference's order, with names to make it total. */
+static int safetensors__entry_before(const safetensors_parser *p, const safetensors__entry *a,
+                                     const safetensors__entry *b)
+{
+    if (a->begin != b->begin) return a->begin < b->begin;
+    if (a->end != b->end) return a->end < b->end;
+    return safetensors__name_compare(p->arena + a->name_off, a->name_len, p->arena + b->name_off, b->name_len) < 0;
+}
+
+/* Bottom-up merge sort of entry indices: O(n log n) whatever the input, and
+   no recursion for a hostile file to deepen. */
+static void safetensors__sort_entries(const safetensors_parser *p, uint32_t *order, uint32_t *tmp, size_t n)
+{
+    size_t width;
+    uint32_t *from = order, *to = tmp;
+    for (width = 1; width < n; width *= 2) {
+        size_t lo;
+        for (lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t a = lo, b = mid, k = lo;
+            while (a < mid && b < hi)
+                to[k++] = safetensors__entry_before(p, &p->entries[from[b]], &p->entries[from[a]]) ? from[b++]
+                                                                                                  : from[a++];
+            while (a < mid) to[k++] = from[a++];
+            while (b < hi) to[k++] = from[b++];
+        }
+        {
+            uint32_t *swap = from;
+            from = to;
+            to = swap;
+        }
+    }
+    if (from != order) memcpy(order, from, n * sizeof *order);
+}
+
+/* "F32 [4, 5]" */
+static void safetensors__err_add_dtype_shape(safetensors_parser *p, const safetensors__entry *e)
+{
+    size_t k;
+    safetensors__err_add(&p->error, safetensors__dtype_names[e->dtype]);
+    safetensors__err_add(&p->error, " [");
+    for (k = 0; k < e->ndim; k++) {
+        if (k) safetensors__err_add(&p->error, ", ");
+        safetensors__err_add_u64(&p->error, p->dims[e->shape_off + k]);
+    }
+    safetensors__err_add(&p->error, "]");
+}
+
+static void safetensors__err_add_range(safetensors_parser *p, const safetensors__entry *e)
+{
+    safetensors__err_add(&p->error, "data_offsets [");
+    safetensors__err_add_u64(&p->error, e->begin);
+    safetensors__err_add(&p->error, ", ");
+    safetensors__err_add_u64(&p->error, e->end);
+    safetensors__err_add(&p->error, "]");
+}
+
+/* One tensor, in the reference's order of checks. `start` is where the
+   previous tensor ended. */
+static int safetensors__check_entry(safetensors_parser *p, const safetensors__entry *e, uint64_t start)
+{
+    uint64_t elements = 1, bits;
+    size_t k;
+    if (e->begin != start || e->end < e->begin) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_OFFSETS, e->key_offset, e, "");
+        safetensors__err_add_range(p, e);
+        if (e->end < e->begin) safetensors__err_add(&p->error, " end before they begin");
+        else {
+            safetensors__err_add(&p->error, e->begin > start ? " leave a hole: the previous tensor ends at "
+                                                             : " overlap the previous tensor, which ends at ");
+            safetensors__err_add_u64(&p->error, start);
+        }
+        return 0;
+    }
+    for (k = 0; k < e->ndim; k++) {
+        uint64_t d = p->dims[e->shape_off + k];
+        if (d != 0 && elements > UINT64_MAX / d) {
+            safetensors__fail_tensor(p, SAFETENSORS_ERR_OVERFLOW, e->key_offset, e, "the element count of ");
+            safetensors__err_add_dtype_shape(p, e);
+            safetensors__err_add(&p->error, " overflows 64 bits");
+            return 0;
+        }
+        elements *= d;
+    }
+    bits = safetensors__dtype_bit_table[e->dtype];
+    if (elements > UINT64_MAX / bits) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_OVERFLOW, e->key_offset, e, "the bit size of ");
+        safetensors__err_add_dtype_shape(p, e);
+        safetensors__err_add(&p->error, " overflows 64 bits");
+        return 0;
+    }
+    if ((elements * bits) % 8 != 0) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_MISALIGNED, e->key_offset, e, "");
+        safetensors__err_add_dtype_shape(p, e);
+        safetensors__err_add(&p->error, " is ");
+        safetensors__err_add_u64(&p->error, elements * bits);
+        safetensors__err_add(&p->error, " bits, which do not end on a byte boundary");
+        return 0;
+    }
+    if (e->end - e->begin != elements * bits / 8) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SIZE, e->key_offset, e, "");
+        safetensors__err_add_range(p, e);
+        safetensors__err_add(&p->error, " hold ");
+        safetensors__err_add_u64(&p->error, e->end - e->begin);
+        safetensors__err_add(&p->error, " bytes but ");
+        safetensors__err_add_dtype_shape(p, e);
+        safetensors__err_add(&p->error, " needs ");
+        safetensors__err_add_u64(&p->error, elements * bits / 8);
+        return 0;
+    }
+    return 1;
+}
+
+/* Within one `begin`, a valid table holds zero-size tensors (sorted by name)
+   and then at most one tensor with bytes: move that one to its place by name,
+   which turns (begin, end, name) order into (begin, name) order in O(n). */
+static void safetensors__order_by_begin_then_name(const safetensors_parser *p, uint32_t *order, size_t n)
+{
+    size_t run = 0;
+    while (run < n) {
+        size_t last = run, at;
+        uint32_t moving;
+        const safetensors__entry *m;
+        while (last + 1 < n && p->entries[order[last + 1]].begin == p->entries[order[run]].begin) last++;
+        moving = order[last];
+        m = &p->entries[moving];
+        at = last;
+        while (at > run) {
+            const safetensors__entry *before = &p->entries[order[at - 1]];
+            if (safetensors__name_compare(p->arena + before->name_off, before->name_len, p->arena + m->name_off,
+                                          m->name_len) < 0)
+                break;
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = moving;
+        run = last + 1;
+    }
+}
+
+static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint64_t *data_len)
+{
+    size_t n = p->entry_count, k;
+    uint64_t start = 0;
+    int sorted = 1;
+    for (k = 0; k < n; k++) order[k] = (uint32_t)k;
+    for (k = 1; k < n && sorted; k++) sorted = !safetensors__entry_before(p, &p->entries[k], &p->entries[k - 1]);
+    if (!sorted) {
+        uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, n * sizeof *tmp));
+        if (tmp == NULL) {
+            safetensors__fail_nomem(p, p->header_end);
+            return 0;
+        }
+        safetensors__sort_entries(p, order, tmp, n);
+        safetensors__free(&p->alloc, tmp, n * sizeof *tmp);
+    }
+    for (k = 0; k < n; k++) {
+        const safetensors__entry *e = &p->entries[order[k]];
+        if (!safetensors__check_entry(p, e, start)) return 0;
+        start = e->end;
+    }
+    safetensors__order_by_begin_then_name(p, order, n);
+    *data_len = start;
+    return 1;
+}
+
+static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len, uint64_t data_size)
+{
+    if (data_size == SAFETENSORS_SIZE_UNKNOWN || data_len == data_size) return 1;
+    safetensors__fail(p, SAFETENSORS_ERR_COVERAGE, p->header_end + (data_len < data_size ? data_len : data_size),
+                      "the tensors end at byte ");
+    safetensors__err_add_u64(&p->error, data_len);
+    safetensors__err_add(&p->error, " of the data section but the file holds ");
+    safetensors__err_add_u64(&p->error, data_size);
+    safetensors__err_add(&p->error, data_len < data_size ? " bytes after the header (trailing bytes)"
+                                                         : " bytes after the header (truncated)");
+    return 0;
+}
+
+static safetensors_result safetensors__file_from_table(safetensors_parser *p, const uint32_t *order,
+                                                       uint64_t data_len, safetensors_file **out)
+{
+    const safetensors_allocator *a = &p->alloc;
+    size_t n = p->entry_count, k;
+    safetensors_file *f = SAFETENSORS__CAST(safetensors_file *, safetensors__alloc(a, sizeof *f));
+    if (f == NULL) goto nomem;
+    memset(f, 0, sizeof *f);
+    f->alloc = *a;
+    f->seed = p->seed;
+    f->tensors = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *f->tensors));
+    f->metas = SAFETENSORS__CAST(safetensors_metadata_entry *,
+                                 safetensors__alloc(a, p->meta_count * sizeof *f->metas));
+    if (f->tensors == NULL || f->metas == NULL) goto nomem;
+    for (k = 0; k < n; k++) {
+        if (!safetensors__index_make_room(a, &f->tensor_index)) goto nomem;
+        safetensors__index_put(&f->tensor_index, p->entries[order[k]].hash, k);
+    }
+    /* from here on nothing can fail: the arena and dims change hands */
+    for (k = 0; k < n; k++) {
+        const safetensors__entry *e = &p->entries[order[k]];
+        safetensors_tensor *t = &f->tensors[k];
+        t->name = p->arena + e->name_off;
+        t->name_len = e->name_len;
+        t->dtype = (safetensors_dtype)e->dtype;
+        t->ndim = e->ndim;
+        t->shape = p->dims ? p->dims + e->shape_off : NULL;
+        t->begin = e->begin;
+        t->end = e->end;
+        t->data = NULL;
+    }
+    for (k = 0; k < p->meta_count; k++) {
+        f->metas[k].key = p->arena + p->metas[k].key_off;
+        f->metas[k].key_len = p->metas[k].key_len;
+        f->metas[k].value = p->arena + p->metas[k].value_off;
+        f->metas[k].value_len = p->metas[k].value_len;
+    }
+    f->tensor_count = n;
+    f->meta_count = p->meta_count;
+    f->meta_index = p->meta_index;
+    memset(&p->meta_index, 0, sizeof p->meta_index);
+    f->arena = p->arena;
+    f->arena_cap = p->arena_cap;
+    f->dims = p->dims;
+    f->dim_cap = p->dim_cap;
+    p->arena = NULL;
+    p->dims = NULL;
+    p->arena_cap = p->dim_cap = 0;
+    f->header_size = p->header_end - SAFETENSORS__LENGTH_BYTES;
+    f->data_size = data_len;
+    *out = f;
+    return SAFETENSORS_OK;
+nomem:
+    if (f) {
+        safetensors__free(a, f->tensors, n * sizeof *f->tensors);
+        safetensors__free(a, f->metas, p->meta_count * sizeof *f->metas);
+        safetensors__index_free(a, &f->tensor_index);
+        safetensors__free(a, f, sizeof *f);
+    }
+    safetensors__fail_nomem(p, p->header_end);
+    return SAFETENSORS_ERR_NOMEM;
+}
+
+/* Everything of finish but the argument checks; `data_size` may be unknown. */
+static safetensors_result safetensors__parser_build(safetensors_parser *p, uint64_t data_size,
+                                                    safetensors_file **out)
+{
+    uint32_t *order;
+    uint64_t data_len = 0;
+    safetensors_result r;
+    if (p->failed) return p->error.code;
+    if (!p->done) {
+        if (p->length_have < SAFETENSORS__LENGTH_BYTES) {
+            safetensors__fail(p, SAFETENSORS_ERR_HEADER_TOO_SMALL, p->length_have, "the file holds ");
+            safetensors__err_add_u64(&p->error, p->length_have);
+            safetensors__err_add(&p->error, " bytes, fewer than the 8 that give the header length");
+        } else {
+            safetensors__fail(p, SAFETENSORS_ERR_HEADER_LENGTH, p->pos, "the header claims ");
+            safetensors__err_add_u64(&p->error, p->header_end - SAFETENSORS__LENGTH_BYTES);
+            safetensors__err_add(&p->error, " bytes but the file ends after ");
+            safetensors__err_add_u64(&p->error, p->pos - SAFETENSORS__LENGTH_BYTES);
+        }
+        return p->error.code;
+    }
+    order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
+    if (order == NULL) {
+        safetensors__fail_nomem(p, p->header_end);
+        return SAFETENSORS_ERR_NOMEM;
+    }
+    if (!safetensors__check_table(p, order, &data_len) || !safetensors__check_coverage(p, data_len, data_size))
+        r = p->error.code;
+    else
+        r = safetensors__file_from_table(p, order, data_len, out);
+    safetensors__free(&p->alloc, order, p->entry_count * sizeof *order);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_parser_finish(safetensors_parser *p, uint64_t data_size,
+                                                             safetensors_file **out, safetensors_error *err)
+{
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (p == NULL || out == NULL || p->finished) {
+        safetensors_error e;
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                p == NULL     ? "the parser is NULL"
+                                : out == NULL ? "out must not be NULL"
+                                              : "the parser was already finished");
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    r = safetensors__parser_build(p, data_size, out);
+    p->finished = 1;
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &p->error);
+    return r;
+}
+
+/* >>file -------------------------------------------------------------- */
+
+static void safetensors__release_data(safetensors_file *f);
+
+SAFETENSORS_API void safetensors_close(safetensors_file *f)
+{
+    safetensors_allocator a;
+    if (f == NULL) return;
+    a = f->alloc;
+    safetensors__release_data(f);
+    safetensors__free(&a, f->tensors, f->tensor_count * sizeof *f->tensors);
+    safetensors__free(&a, f->metas, f->meta_count * sizeof *f->metas);
+    safetensors__index_free(&a, &f->tensor_index);
+    safetensors__index_free(&a, &f->meta_index);
+    safetensors__free(&a, f->arena, f->arena_cap);
+    safetensors__free(&a, f->dims, f->dim_cap * sizeof *f->dims);
+    safetensors__free(&a, f, sizeof *f);
+}
+
+SAFETENSORS_API size_t safetensors_tensor_count(const safetensors_file *f)
+{
+    return f ? f->tensor_count : 0;
+}
+
+SAFETENSORS_API const safetensors_tensor *safetensors_tensor_at(const safetensors_file *f, size_t i)
+{
+    return f && i < f->tensor_count ? &f->tensors[i] : NULL;
+}
+
+SAFETENSORS_API const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name,
+                                                          size_t name_len)
+{
+    uint32_t hash;
+    size_t cursor, candidate;
+    if (f == NULL || (name == NULL && name_len != 0)) return NULL;
+    if (name == NULL) name = "";
+    hash = safetensors__hash(f->seed, name, name_len);
+    cursor = hash & f->tensor_index.mask;
+    while ((candidate = safetensors__index_next(&f->tensor_index, hash, &cursor)) != (size_t)-1) {
+        const safetensors_tensor *t = &f->tensors[candidate];
+        if (t->name_len == name_len && memcmp(t->name, name, name_len) == 0) return t;
+    }
+    return NULL;
+}
+
+SAFETENSORS_API uint64_t safetensors_tensor_element_count(const safetensors_tensor *t)
+{
+    uint64_t n = 1;
+    size_t k;
+    if (t == NULL) return 0;
+    for (k = 0; k < t->ndim; k++) n *= t->shape[k];
+    return n;
+}
+
+SAFETENSORS_API uint64_t safetensors_tensor_byte_size(const safetensors_tensor *t)
+{
+    return t ? t->end - t->begin : 0;
+}
+
+SAFETENSORS_API size_t safetensors_metadata_count(const safetensors_file *f)
+{
+    return f ? f->meta_count : 0;
+}
+
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_at(const safetensors_file *f, size_t i)
+{
+    return f && i < f->meta_count ? &f->metas[i] : NULL;
+}
+
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_find(const safetensors_file *f,
+                                                                            const char *key, size_t key_len)
+{
+    uint32_t hash;
+    size_t cursor, candidate;
+    if (f == NULL || (key == NULL && key_len != 0)) return NULL;
+    if (key == NULL) key = "";
+    hash = safetensors__hash(f->seed, key, key_len);
+    cursor = hash & f->meta_index.mask;
+    while ((candidate = safetensors__index_next(&f->meta_index, hash, &cursor)) != (size_t)-1) {
+        const safetensors_metadata_entry *m = &f->metas[candidate];
+        if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0) return m;
+    }
+    return NULL;
+}
+
+SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f)
+{
+    return f ? f->header_size : 0;
+}
+
+SAFETENSORS_API uint64_t safetensors_data_start(const safetensors_file *f)
+{
+    return f ? SAFETENSORS__LENGTH_BYTES + f->header_size : 0;
+}
+
+SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f)
+{
+    return f ? f->data_size : 0;
+}
+
+/* Points every view into the data section at `data`. */
+static void safetensors__attach_data(safetensors_file *f, const unsigned char *data)
+{
+    size_t k;
+    for (k = 0; k < f->tensor_count; k++) f->tensors[k].data = data + (size_t)f->tensors[k].begin;
+}
+
+/* >>memory ------------------------------------------------------------ */
+
+/* Parses a whole file held in memory with the same parser as every other
+   path. Leaves the views' data NULL; the caller attaches it. */
+static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, size_t len,
+                                                   const safetensors_options *opt, safetensors_file **out,
+                                                   safetensors_error *e, size_t *header_bytes)
+{
+    safetensors_parser *p;
+    size_t used = 0;
+    int done = 0;
+    safetensors_result r = safetensors_parser_create(opt, &p, e);
+    if (r != SAFETENSORS_OK) return r;
+    r = safetensors_parser_feed(p, bytes, len, &used, &done, e);
+    if (r == SAFETENSORS_OK) r = safetensors_parser_finish(p, (uint64_t)(len - used), out, e);
+    safetensors_parser_destroy(p);
+    *header_bytes = used;
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, size_t len,
+                                                           const safetensors_options *opt,
+                                                           safetensors_file **out, safetensors_error *err)
+{
+    safetensors_error e;
+    size_t used;
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (out == NULL || (bytes == NULL && len != 0)) {
+        safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                                                out ? "bytes is NULL" : "out must not be NULL"),
+                                        &e));
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    r = safetensors__parse_bytes(SAFETENSORS__CAST(const unsigned char *, bytes), len, opt, out, &e, &used);
+    if (r != SAFETENSORS_OK) {
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    if (!(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)))
+        safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, bytes) + used);
+    return SAFETENSORS_OK;
+}
+
+/* >>os ---------------------------------------------------------------- */
+/* Each platform provides open, size, read, map, unmap and close; the
+   opening logic above them is shared. */
+
+#ifndef SAFETENSORS_NO_STDIO
+
+#define SAFETENSORS__READ_CHUNK ((size_t)1 << 16)
+
+typedef struct safetensors__os_file {
+#ifdef _WIN32
+    HANDLE handle;
+#else
+    int fd;
+#endif
+    uint64_t size;  /* meaningful when is_regular */
+    int is_regular; /* a file on disk, which can be mapped */
+} safetensors__os_file;
+
+static safetensors_result safetensors__fail_io(safetensors_error *e, int sys_errno, const char *what)
+{
+    safetensors__err_set(e, SAFETENSORS_ERR_IO, 0);
+    e->sys_errno = sys_errno;
+    safetensors__err_add(e, what);
+    safetensors__err_add(e, " (system error ");
+    safetensors__err_add_u64(e, (uint64_t)(sys_errno < 0 ? -sys_errno : sys_errno));
+    safetensors__err_add(e, ")");
+    return SAFETENSORS_ERR_IO;
+}
+
+#ifdef _WIN32
+
+static safetensors_result safetensors__os_open(const char *path, const safetensors_allocator *a,
+                                               safetensors__os_file *of, safetensors_error *e)
+{
+    int wide_len = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    wchar_t *wide;
+    LARGE_INTEGER size;
+    DWORD sys;
+    if (wide_len <= 0) return safetensors__fail_io(e, (int)GetLastError(), "the path is not valid UTF-8");
+    wide = SAFETENSORS__CAST(wchar_t *, safetensors__alloc(a, (size_t)wide_len * sizeof *wide));
+    if (wide == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wide, wide_len);
+    of->handle = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                             OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    sys = GetLastError();
+    safetensors__free(a, wide, (size_t)wide_len * sizeof *wide);
+    if (of->handle == INVALID_HANDLE_VALUE) return safetensors__fail_io(e, (int)sys, "cannot open the file");
+    of->is_regular = GetFileType(of->handle) == FILE_TYPE_DISK && GetFileSizeEx(of->handle, &size);
+    of->size = of->is_regular ? (uint64_t)size.QuadPart : 0;
+    return SAFETENSORS_OK;
+}
+
+/* Bytes read, 0 at the end, -1 on error (with *sys_errno set). */
+static long safetensors__os_read(safetensors__os_file *of, void *buf, size_t n, int *sys_errno)
+{
+    DWORD got = 0;
+    if (n > ((size_t)1 << 30)) n = (size_t)1 << 30;
+    if (!ReadFile(of->handle, buf, (DWORD)n, &got, NULL)) {
+        DWORD sys = GetLastError();
+        if (sys == ERROR_BROKEN_PIPE || sys == ERROR_HANDLE_EOF) return 0;
+        *sys_errno = (int)sys;
+        return -1;
+    }
+    return (long)got;
+}
+
+static void *safetensors__os_map(safetensors__os_file *of, size_t len, int prefetch)
+{
+    HANDLE mapping;
+    void *view;
+    (void)len;
+    (void)prefetch;
+    mapping = CreateFileMappingW(of->handle, NULL, PAGE_READONLY, 0, 0, NULL);
+    if (mapping == NULL) return NULL;
+    view = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+    CloseHandle(mapping); /* the view keeps the mapping alive */
+    return view;
+}
+
+static void safetensors__os_unmap(void *base, size_t len)
+{
+    (void)len;
+    UnmapViewOfFile(base);
+}
+
+static void safetensors__os_close(safetensors__os_file *of)
+{
+    CloseHandle(of->handle);
+}
+
+#else /* POSIX */
+
+static safetensors_result safetensors__os_open(const char *path, const safetensors_allocator *a,
+                                               safetensors__os_file *of, safetensors_error *e)
+{
+    struct stat st;
+    int flags = O_RDONLY;
+    (void)a;
+#ifdef O_CLOEXEC
+    flags |= O_CLOEXEC;
+#endif
+    do of->fd = open(path, flags);
+    while (of->fd < 0 && errno == EINTR);
+    if (of->fd < 0 || fstat(of->fd, &st) != 0) {
+        int sys = errno;
+        if (of->fd >= 0) close(of->fd);
+#ifdef EOVERFLOW
+        if (sys == EOVERFLOW) {
+            safetensors__err_simple(e, SAFETENSORS_ERR_TOO_LARGE, 0,
+                                    "the file is too large for this build's file offsets "
+                                    "(compile with -D_FILE_OFFSET_BITS=64)");
+            e->sys_errno = sys;
+            return SAFETENSORS_ERR_TOO_LARGE;
+        }
+#endif
+        return safetensors__fail_io(e, sys, "cannot open the file");
+    }
+    of->is_regular = S_ISREG(st.st_mode) ? 1 : 0;
+    of->size = of->is_regular && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    return SAFETENSORS_OK;
+}
+
+static long safetensors__os_read(safetensors__os_file *of, void *buf, size_t n, int *sys_errno)
+{
+    ssize_t got;
+    if (n > ((size_t)1 << 30)) n = (size_t)1 << 30;
+    do got = read(of->fd, buf, n);
+    while (got < 0 && errno == EINTR);
+    if (got < 0) *sys_errno = errno;
+    return (long)got;
+}
+
+static void *safetensors__os_map(safetensors__os_file *of, size_t len, int prefetch)
+{
+#ifdef SAFETENSORS_NO_MMAP
+    (void)of;
+    (void)len;
+    (void)prefetch;
+    return NULL;
+#else
+    void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE, of->fd, 0);
+    if (base == MAP_FAILED) return NULL;
+#ifdef POSIX_MADV_WILLNEED
+    if (prefetch) (void)posix_madvise(base, len, POSIX_MADV_WILLNEED);
+#else
+    (void)prefetch;
+#endif
+    return base;
+#endif
+}
+
+static void safetensors__os_unmap(void *base, size_t len)
+{
+#ifdef SAFETENSORS_NO_MMAP
+    (void)base;
+    (void)len;
+#else
+    munmap(base, len);
+#endif
+}
+
+static void safetensors__os_close(safetensors__os_file *of)
+{
+    close(of->fd);
+}
+
+#endif /* POSIX */
+
+static void safetensors__release_data(safetensors_file *f)
+{
+    if (f->mapping) safetensors__os_unmap(f->mapping, f->mapping_len);
+    safetensors__free(&f->alloc, f->owned, f->owned_len);
+    f->mapping = NULL;
+    f->owned = NULL;
+}
+
+static safetensors_result safetensors__fail_too_large(safetensors_error *e, uint64_t size)
+{
+    safetensors__err_set(e, SAFETENSORS_ERR_TOO_LARGE, 0);
+    safetensors__err_add(e, "the file's ");
+    safetensors__err_add_u64(e, size);
+    safetensors__err_add(e, " bytes do not fit in this host's address space (SAFETENSORS_HEADER_ONLY still works)");
+    return SAFETENSORS_ERR_TOO_LARGE;
+}
+
+/* Maps a regular file and parses it in place. Returns SAFETENSORS_OK with
+   *out NULL when the file cannot be mapped, so that the caller reads it. */
+static safetensors_result safetensors__open_mapped(safetensors__os_file *of, const safetensors_options *opt,
+                                                   safetensors_file **out, safetensors_error *e)
+{
+    void *base;
+    size_t used;
+    safetensors_result r;
+    if (of->size > (uint64_t)(size_t)-1) return safetensors__fail_too_large(e, of->size);
+    if (of->size == 0) return SAFETENSORS_OK;
+    base = safetensors__os_map(of, (size_t)of->size, opt && (opt->flags & SAFETENSORS_PREFETCH));
+    if (base == NULL) return SAFETENSORS_OK;
+    r = safetensors__parse_bytes(SAFETENSORS__CAST(const unsigned char *, base), (size_t)of->size, opt, out, e,
+                                 &used);
+    if (r != SAFETENSORS_OK) {
+        safetensors__os_unmap(base, (size_t)of->size);
+        return r;
+    }
+    (*out)->mapping = base;
+    (*out)->mapping_len = (size_t)of->size;
+    safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, base) + used);
+    return SAFETENSORS_OK;
+}
+
+/* Reads until EOF or until `limit` bytes are in `data`. The buffer grows
+   with what actually arrives, never ahead of it to a size the file claims. */
+static safetensors_result safetensors__read_data(safetensors__os_file *of, const safetensors_allocator *a,
+                                                 unsigned char **data, size_t *cap, size_t *have, size_t limit,
+                                                 safetensors_error *e)
+{
+    while (*have < limit) {
+        long got;
+        int sys = 0;
+        size_t ask;
+        if (*have == *cap) {
+            unsigned char *fresh =
+                SAFETENSORS__CAST(unsigned char *, safetensors__grow(a, *data, cap, *cap + 1, 1));
+            if (fresh == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+            *data = fresh;
+        }
+        ask = *cap - *have < limit - *have ? *cap - *have : limit - *have;
+        got = safetensors__os_read(of, *data + *have, ask, &sys);
+        if (got < 0) return safetensors__fail_io(e, sys, "cannot read the file");
+        if (got == 0) break;
+        *have += (size_t)got;
+    }
+    return SAFETENSORS_OK;
+}
+
+/* The read() path: the header streams through the parser in 64 KiB chunks;
+   then the data section is read into memory, or only counted when the
+   caller wants the header alone. */
+static safetensors_result safetensors__open_streamed(safetensors__os_file *of, const safetensors_options *opt,
+                                                     safetensors_file **out, safetensors_error *e)
+{
+    const safetensors_allocator *a;
+    unsigned flags = opt ? opt->flags : 0u;
+    safetensors_parser *p;
+    unsigned char *chunk, *data = NULL;
+    size_t leftover = 0, used = 0, data_cap = 0, data_have = 0;
+    int done = 0, sys = 0;
+    uint64_t actual;
+    safetensors_file *f = NULL;
+    safetensors_result r = safetensors_parser_create(opt, &p, e);
+    if (r != SAFETENSORS_OK) return r;
+    a = &p->alloc;
+    chunk = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(a, SAFETENSORS__READ_CHUNK));
+    if (chunk == NULL) {
+        safetensors_parser_destroy(p);
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    while (!done) {
+        long got = safetensors__os_read(of, chunk, SAFETENSORS__READ_CHUNK, &sys);
+        if (got < 0) {
+            r = safetensors__fail_io(e, sys, "cannot read the file");
+            goto out;
+        }
+        if (got == 0) break;
+        r = safetensors_parser_feed(p, chunk, (size_t)got, &used, &done, e);
+        if (r != SAFETENSORS_OK) goto out;
+        leftover = done ? (size_t)got - used : 0;
+    }
+    r = safetensors__parser_build(p, SAFETENSORS_SIZE_UNKNOWN, &f);
+    if (r != SAFETENSORS_OK) {
+        *e = p->error;
+        goto out;
+    }
+    if (flags & SAFETENSORS_HEADER_ONLY) {
+        if (of->is_regular) actual = of->size >= p->header_end ? of->size - p->header_end : 0;
+        else {
+            long got;
+            actual = leftover;
+            while ((got = safetensors__os_read(of, chunk, SAFETENSORS__READ_CHUNK, &sys)) > 0) actual += (uint64_t)got;
+            if (got < 0) {
+                r = safetensors__fail_io(e, sys, "cannot read the file");
+                goto out;
+            }
+        }
+    } else {
+        size_t limit;
+        if (f->data_size >= (uint64_t)((size_t)-1)) {
+            r = safetensors__fail_too_large(e, f->data_size);
+            goto out;
+        }
+        if (of->is_regular) {
+            /* the size is known: refuse before reading, then read exactly it */
+            actual = of->size >= p->header_end ? of->size - p->header_end : 0;
+            if (actual < leftover) actual = leftover;
+            if (!safetensors__check_coverage(p, f->data_size, actual)) {
+                *e = p->error;
+                r = e->code;
+                goto out;
+            }
+            limit = (size_t)f->data_size;
+        } else {
+            limit = (size_t)f->data_size + 1; /* one byte more shows trailing data */
+        }
+        data_cap = leftover > limit ? leftover : (of->is_regular ? limit : leftover);
+        data = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(a, data_cap));
+        if (data == NULL) {
+            r = safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+            goto out;
+        }
+        memcpy(data, chunk + used, leftover);
+        data_have = leftover;
+        r = safetensors__read_data(of, a, &data, &data_cap, &data_have, limit, e);
+        if (r != SAFETENSORS_OK) goto out;
+        actual = data_have;
+    }
+    if (!safetensors__check_coverage(p, f->data_size, actual)) {
+        *e = p->error;
+        r = e->code;
+        goto out;
+    }
+    if (data) {
+        f->owned = data;
+        f->owned_len = data_cap == 0 ? 1 : data_cap;
+        safetensors__attach_data(f, data);
+        data = NULL;
+    }
+    *out = f;
+    f = NULL;
+out:
+    safetensors__free(a, data, data_cap);
+    safetensors__free(a, chunk, SAFETENSORS__READ_CHUNK);
+    safetensors_close(f);
+    safetensors_parser_destroy(p);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safetensors_options *opt,
+                                                    safetensors_file **out, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors__os_file of;
+    safetensors_allocator a;
+    unsigned flags = opt ? opt->flags : 0u;
+    safetensors_result r;
+    if (out) *out = NULL;
+    memset(&a, 0, sizeof a);
+    if (opt) a = opt->allocator;
+    if (out == NULL || path == NULL || !safetensors__allocator_is_valid(&a)) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out == NULL    ? "out must not be NULL"
+                                : path == NULL ? "path must not be NULL"
+                                               : "the allocator needs both alloc and free");
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    r = safetensors__os_open(path, &a, &of, &e);
+    if (r != SAFETENSORS_OK) {
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    if (of.is_regular && !(flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
+        r = safetensors__open_mapped(&of, opt, out, &e);
+    if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, opt, out, &e);
+    safetensors__os_close(&of);
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
+}
+
+#else /* SAFETENSORS_NO_STDIO */
+
+static void safetensors__release_data(safetensors_file *f)
+{
+    safetensors__free(&f->alloc, f->owned, f->owned_len);
+    f->owned = NULL;
+}
+
+#endif /* SAFETENSORS_NO_STDIO */
+
+#endif /* SAFETENSORS_IMPLEMENTATION_ONCE */
+#endif /* SAFETENSORS_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the safetensors.h authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright laws, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication for the benefit of the public at large and to
+the detriment of our heirs and successors. We intend this dedication to be an
+overt act of relinquishment in perpetuity of all present and future rights to
+this software under copyright law.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
