@@ -606,6 +606,9 @@ static const char *const safetensors__dtype_names[SAFETENSORS_DTYPE_COUNT] = {
     "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64", "C64",
     "F4", "F6_E2M3", "F6_E3M2"};
 
+static const unsigned char safetensors__dtype_name_lengths[SAFETENSORS_DTYPE_COUNT] = {
+    4, 2, 2, 7, 7, 7, 11, 11, 3, 3, 3, 4, 3, 3, 3, 3, 3, 3, 3, 2, 7, 7};
+
 static const unsigned char safetensors__dtype_bit_table[SAFETENSORS_DTYPE_COUNT] = {
     8, 8, 8, 8, 8, 8, 8, 8, 16, 16, 16, 16, 32, 32, 32, 64, 64, 64, 64, 4, 6, 6};
 
@@ -655,8 +658,9 @@ SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name,
     int d;
     if (name == NULL && len != 0) return SAFETENSORS_ERR_ARGUMENT;
     for (d = 0; d < (int)SAFETENSORS_DTYPE_COUNT; d++) {
-        const char *candidate = safetensors__dtype_names[d];
-        if (strlen(candidate) == len && memcmp(candidate, name, len) == 0) {
+        if (safetensors__dtype_name_lengths[d] == len && safetensors__dtype_names[d][0] == name[0] &&
+            safetensors__dtype_names[d][len - 1] == name[len - 1] &&
+            memcmp(safetensors__dtype_names[d], name, len) == 0) {
             if (out) *out = (safetensors_dtype)d;
             return SAFETENSORS_OK;
         }
@@ -735,23 +739,20 @@ static void safetensors__index_put(safetensors__index *ix, uint32_t hash, size_t
     ix->used++;
 }
 
-/* Keeps the table at most half full. Returns 0 when memory runs out. */
-static int safetensors__index_make_room(const safetensors_allocator *a, safetensors__index *ix)
+/* Sized once for `count` names, at most half full. Returns 0 when memory
+   runs out. */
+static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count)
 {
-    size_t cap = ix->slots ? ix->mask + 1 : 0, fresh_cap, i;
-    safetensors__slot *old = ix->slots, *fresh;
-    if (ix->used + 1 <= cap / 2) return 1;
-    fresh_cap = cap ? cap * 2 : 16;
-    if (fresh_cap > (size_t)-1 / sizeof *fresh || fresh_cap > (size_t)UINT32_MAX) return 0;
-    fresh = SAFETENSORS__CAST(safetensors__slot *, safetensors__alloc(a, fresh_cap * sizeof *fresh));
-    if (fresh == NULL) return 0;
-    memset(fresh, 0, fresh_cap * sizeof *fresh);
-    ix->slots = fresh;
-    ix->mask = fresh_cap - 1;
+    size_t cap = 16;
+    while (cap / 2 < count) {
+        if (cap > ((size_t)-1 / 2) / sizeof *ix->slots) return 0;
+        cap *= 2;
+    }
+    ix->slots = SAFETENSORS__CAST(safetensors__slot *, safetensors__alloc(a, cap * sizeof *ix->slots));
+    if (ix->slots == NULL) return 0;
+    memset(ix->slots, 0, cap * sizeof *ix->slots);
+    ix->mask = cap - 1;
     ix->used = 0;
-    for (i = 0; i < cap; i++)
-        if (old[i].index_plus_one) safetensors__index_put(ix, old[i].hash, old[i].index_plus_one - 1u);
-    safetensors__free(a, old, cap * sizeof *old);
     return 1;
 }
 
@@ -837,14 +838,13 @@ typedef struct safetensors__entry {
     size_t shape_off, ndim;
     uint64_t begin, end;
     uint64_t key_offset; /* file offset of the name's opening quote */
-    uint32_t hash;
     unsigned char dtype;
     unsigned char fields; /* SAFETENSORS__FIELD_* seen */
 } safetensors__entry;
 
 typedef struct safetensors__meta {
     size_t key_off, key_len, value_off, value_len;
-    uint32_t hash;
+    uint64_t key_offset; /* file offset of the key's opening quote */
 } safetensors__meta;
 
 struct safetensors_parser {
@@ -895,7 +895,6 @@ struct safetensors_parser {
     size_t dim_count, dim_cap;
     safetensors__meta *metas;
     size_t meta_count, meta_cap;
-    safetensors__index tensor_index, meta_index;
     int saw_metadata_key;
     size_t current;        /* entry or meta being filled */
     unsigned offset_count; /* elements seen in data_offsets */
@@ -1225,10 +1224,18 @@ static int safetensors__string_put_code_point(safetensors_parser *p, uint32_t cp
     return safetensors__string_put(p, b, n);
 }
 
-static int safetensors__scratch_is(const safetensors_parser *p, const char *word)
+/* Short fixed words: a plain loop beats a call to memcmp. */
+static int safetensors__bytes_equal(const char *a, const char *b, size_t n)
 {
-    size_t n = strlen(word);
-    return p->scratch_len == n && memcmp(p->scratch, word, n) == 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static int safetensors__scratch_is(const safetensors_parser *p, const char *word, size_t n)
+{
+    return p->scratch_len == n && safetensors__bytes_equal(p->scratch, word, n);
 }
 
 /* Ends the arena string begun at string_arena_start with a NUL, so that the
@@ -1242,8 +1249,7 @@ static int safetensors__arena_terminate(safetensors_parser *p, size_t *off, size
 
 static void safetensors__top_key_end(safetensors_parser *p)
 {
-    size_t off, len, cursor, candidate;
-    uint32_t hash;
+    size_t off, len;
     safetensors__entry *e;
     static const char metadata_key[] = "__metadata__";
     if (p->arena_len - p->string_arena_start == sizeof metadata_key - 1 &&
@@ -1261,17 +1267,6 @@ static void safetensors__top_key_end(safetensors_parser *p)
         safetensors__fail_nomem(p, p->string_start);
         return;
     }
-    hash = safetensors__hash(p->seed, p->arena + off, len);
-    cursor = hash & p->tensor_index.mask;
-    while ((candidate = safetensors__index_next(&p->tensor_index, hash, &cursor)) != (size_t)-1) {
-        const safetensors__entry *other = &p->entries[candidate];
-        if (other->name_len == len && memcmp(p->arena + other->name_off, p->arena + off, len) == 0) {
-            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "tensor ");
-            safetensors__err_add_name(&p->error, p->arena + off, len);
-            safetensors__err_add(&p->error, " appears twice");
-            return;
-        }
-    }
     if (p->entry_count == p->entry_cap) {
         safetensors__entry *fresh = SAFETENSORS__CAST(
             safetensors__entry *, safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1,
@@ -1282,7 +1277,7 @@ static void safetensors__top_key_end(safetensors_parser *p)
         }
         p->entries = fresh;
     }
-    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__index_make_room(&p->alloc, &p->tensor_index)) {
+    if (p->entry_count >= (size_t)UINT32_MAX - 1) {
         safetensors__fail_nomem(p, p->string_start);
         return;
     }
@@ -1291,31 +1286,17 @@ static void safetensors__top_key_end(safetensors_parser *p)
     e->name_off = off;
     e->name_len = len;
     e->key_offset = p->string_start;
-    e->hash = hash;
-    safetensors__index_put(&p->tensor_index, hash, p->entry_count);
     p->current = p->entry_count++;
     p->role = SAFETENSORS__R_TENSOR;
 }
 
 static void safetensors__meta_key_end(safetensors_parser *p)
 {
-    size_t off, len, cursor, candidate;
-    uint32_t hash;
+    size_t off, len;
     safetensors__meta *m;
     if (!safetensors__arena_terminate(p, &off, &len)) {
         safetensors__fail_nomem(p, p->string_start);
         return;
-    }
-    hash = safetensors__hash(p->seed, p->arena + off, len);
-    cursor = hash & p->meta_index.mask;
-    while ((candidate = safetensors__index_next(&p->meta_index, hash, &cursor)) != (size_t)-1) {
-        const safetensors__meta *other = &p->metas[candidate];
-        if (other->key_len == len && memcmp(p->arena + other->key_off, p->arena + off, len) == 0) {
-            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "metadata key ");
-            safetensors__err_add_name(&p->error, p->arena + off, len);
-            safetensors__err_add(&p->error, " appears twice");
-            return;
-        }
     }
     if (p->meta_count == p->meta_cap) {
         safetensors__meta *fresh = SAFETENSORS__CAST(
@@ -1327,7 +1308,7 @@ static void safetensors__meta_key_end(safetensors_parser *p)
         }
         p->metas = fresh;
     }
-    if (p->meta_count >= (size_t)UINT32_MAX - 1 || !safetensors__index_make_room(&p->alloc, &p->meta_index)) {
+    if (p->meta_count >= (size_t)UINT32_MAX - 1) {
         safetensors__fail_nomem(p, p->string_start);
         return;
     }
@@ -1336,8 +1317,7 @@ static void safetensors__meta_key_end(safetensors_parser *p)
     m->key_len = len;
     m->value_off = 0;
     m->value_len = 0;
-    m->hash = hash;
-    safetensors__index_put(&p->meta_index, hash, p->meta_count);
+    m->key_offset = p->string_start;
     p->current = p->meta_count++;
     p->role = SAFETENSORS__R_META_VALUE;
 }
@@ -1348,15 +1328,15 @@ static void safetensors__field_key_end(safetensors_parser *p)
     unsigned bit;
     int role;
     const char *name;
-    if (safetensors__scratch_is(p, "dtype")) {
+    if (safetensors__scratch_is(p, "dtype", 5)) {
         bit = SAFETENSORS__FIELD_DTYPE;
         role = SAFETENSORS__R_DTYPE;
         name = "field dtype appears twice";
-    } else if (safetensors__scratch_is(p, "shape")) {
+    } else if (safetensors__scratch_is(p, "shape", 5)) {
         bit = SAFETENSORS__FIELD_SHAPE;
         role = SAFETENSORS__R_SHAPE;
         name = "field shape appears twice";
-    } else if (safetensors__scratch_is(p, "data_offsets")) {
+    } else if (safetensors__scratch_is(p, "data_offsets", 12)) {
         bit = SAFETENSORS__FIELD_OFFSETS;
         role = SAFETENSORS__R_OFFSETS;
         name = "field data_offsets appears twice";
@@ -1873,8 +1853,6 @@ static void safetensors__parser_release_table(safetensors_parser *p)
     safetensors__free(a, p->entries, p->entry_cap * sizeof *p->entries);
     safetensors__free(a, p->dims, p->dim_cap * sizeof *p->dims);
     safetensors__free(a, p->metas, p->meta_cap * sizeof *p->metas);
-    safetensors__index_free(a, &p->tensor_index);
-    safetensors__index_free(a, &p->meta_index);
     p->arena = NULL;
     p->entries = NULL;
     p->dims = NULL;
@@ -2173,13 +2151,72 @@ static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len,
     return 0;
 }
 
+/* A name and where it stands in the file, for tensors and metadata alike. */
+typedef struct safetensors__name_ref {
+    size_t off, len;
+    uint64_t where;
+} safetensors__name_ref;
+
+static safetensors__name_ref safetensors__tensor_name_ref(const safetensors_parser *p, size_t k)
+{
+    safetensors__name_ref r;
+    r.off = p->entries[k].name_off;
+    r.len = p->entries[k].name_len;
+    r.where = p->entries[k].key_offset;
+    return r;
+}
+
+static safetensors__name_ref safetensors__meta_key_ref(const safetensors_parser *p, size_t k)
+{
+    safetensors__name_ref r;
+    r.off = p->metas[k].key_off;
+    r.len = p->metas[k].key_len;
+    r.where = p->metas[k].key_offset;
+    return r;
+}
+
+/* Indexes `count` names in file order. A name seen twice is refused at its
+   second occurrence, so the verdict and its offset do not depend on how the
+   bytes arrived. */
+static int safetensors__index_names(safetensors_parser *p, safetensors__index *ix, size_t count,
+                                    safetensors__name_ref (*name_at)(const safetensors_parser *, size_t),
+                                    const char *what)
+{
+    size_t k;
+    if (!safetensors__index_init(&p->alloc, ix, count)) {
+        safetensors__fail_nomem(p, p->header_end);
+        return 0;
+    }
+    for (k = 0; k < count; k++) {
+        safetensors__name_ref ref = name_at(p, k);
+        const char *name = p->arena + ref.off;
+        uint32_t hash = safetensors__hash(p->seed, name, ref.len);
+        size_t cursor = hash & ix->mask, candidate;
+        while ((candidate = safetensors__index_next(ix, hash, &cursor)) != (size_t)-1) {
+            safetensors__name_ref other = name_at(p, candidate);
+            if (other.len == ref.len && memcmp(p->arena + other.off, name, ref.len) == 0) {
+                safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, ref.where, what);
+                safetensors__err_add_name(&p->error, name, ref.len);
+                safetensors__err_add(&p->error, " appears twice");
+                return 0;
+            }
+        }
+        safetensors__index_put(ix, hash, k);
+    }
+    return 1;
+}
+
+/* Hands the table over. The tensor index was built in file order: its slots
+   are renumbered to the sorted order. */
 static safetensors_result safetensors__file_from_table(safetensors_parser *p, const uint32_t *order,
-                                                       uint64_t data_len, safetensors_file **out)
+                                                       uint64_t data_len, safetensors__index *tensor_index,
+                                                       safetensors__index *meta_index, safetensors_file **out)
 {
     const safetensors_allocator *a = &p->alloc;
     size_t n = p->entry_count, k;
+    uint32_t *sorted_at = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *sorted_at));
     safetensors_file *f = SAFETENSORS__CAST(safetensors_file *, safetensors__alloc(a, sizeof *f));
-    if (f == NULL) goto nomem;
+    if (f == NULL || sorted_at == NULL) goto nomem;
     memset(f, 0, sizeof *f);
     f->alloc = *a;
     f->seed = p->seed;
@@ -2187,11 +2224,13 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     f->metas = SAFETENSORS__CAST(safetensors_metadata_entry *,
                                  safetensors__alloc(a, p->meta_count * sizeof *f->metas));
     if (f->tensors == NULL || f->metas == NULL) goto nomem;
-    for (k = 0; k < n; k++) {
-        if (!safetensors__index_make_room(a, &f->tensor_index)) goto nomem;
-        safetensors__index_put(&f->tensor_index, p->entries[order[k]].hash, k);
+    /* from here on nothing can fail: the arena, dims and indices change hands */
+    for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
+    for (k = 0; k <= tensor_index->mask; k++) {
+        safetensors__slot *slot = &tensor_index->slots[k];
+        if (slot->index_plus_one) slot->index_plus_one = sorted_at[slot->index_plus_one - 1u] + 1u;
     }
-    /* from here on nothing can fail: the arena and dims change hands */
+    safetensors__free(a, sorted_at, n * sizeof *sorted_at);
     for (k = 0; k < n; k++) {
         const safetensors__entry *e = &p->entries[order[k]];
         safetensors_tensor *t = &f->tensors[k];
@@ -2212,8 +2251,10 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     }
     f->tensor_count = n;
     f->meta_count = p->meta_count;
-    f->meta_index = p->meta_index;
-    memset(&p->meta_index, 0, sizeof p->meta_index);
+    f->tensor_index = *tensor_index;
+    f->meta_index = *meta_index;
+    memset(tensor_index, 0, sizeof *tensor_index);
+    memset(meta_index, 0, sizeof *meta_index);
     f->arena = p->arena;
     f->arena_cap = p->arena_cap;
     f->dims = p->dims;
@@ -2226,10 +2267,10 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     *out = f;
     return SAFETENSORS_OK;
 nomem:
+    safetensors__free(a, sorted_at, n * sizeof *sorted_at);
     if (f) {
         safetensors__free(a, f->tensors, n * sizeof *f->tensors);
         safetensors__free(a, f->metas, p->meta_count * sizeof *f->metas);
-        safetensors__index_free(a, &f->tensor_index);
         safetensors__free(a, f, sizeof *f);
     }
     safetensors__fail_nomem(p, p->header_end);
@@ -2240,9 +2281,10 @@ nomem:
 static safetensors_result safetensors__parser_build(safetensors_parser *p, uint64_t data_size,
                                                     safetensors_file **out)
 {
-    uint32_t *order;
+    uint32_t *order = NULL;
     uint64_t data_len = 0;
     safetensors_result r;
+    safetensors__index tensor_index, meta_index;
     if (p->failed) return p->error.code;
     if (!p->done) {
         if (p->length_have < SAFETENSORS__LENGTH_BYTES) {
@@ -2257,16 +2299,20 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
         }
         return p->error.code;
     }
-    order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
-    if (order == NULL) {
-        safetensors__fail_nomem(p, p->header_end);
-        return SAFETENSORS_ERR_NOMEM;
+    memset(&tensor_index, 0, sizeof tensor_index);
+    memset(&meta_index, 0, sizeof meta_index);
+    if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__tensor_name_ref, "tensor ") &&
+        safetensors__index_names(p, &meta_index, p->meta_count, safetensors__meta_key_ref, "metadata key ")) {
+        order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
+        if (order == NULL) safetensors__fail_nomem(p, p->header_end);
     }
-    if (!safetensors__check_table(p, order, &data_len) || !safetensors__check_coverage(p, data_len, data_size))
-        r = p->error.code;
+    if (order && safetensors__check_table(p, order, &data_len) && safetensors__check_coverage(p, data_len, data_size))
+        r = safetensors__file_from_table(p, order, data_len, &tensor_index, &meta_index, out);
     else
-        r = safetensors__file_from_table(p, order, data_len, out);
+        r = p->error.code;
     safetensors__free(&p->alloc, order, p->entry_count * sizeof *order);
+    safetensors__index_free(&p->alloc, &tensor_index);
+    safetensors__index_free(&p->alloc, &meta_index);
     return r;
 }
 
