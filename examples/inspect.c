@@ -1,0 +1,790 @@
+/* safetensors-inspect - show what is inside safetensors files.
+
+       safetensors-inspect [--json] FILE...
+
+   Without --json it prints, for each file, a table of its tensors (name,
+   dtype, shape, size, byte range), a summary and the metadata. A file the
+   library refuses is reported on stderr as
+
+       FILE: error CODE at byte OFFSET: message
+
+   With --json it prints one compact JSON object per file, one per line, in
+   argument order. The format is a fixed contract (see DESIGN.md):
+
+       {"file":"a.safetensors","ok":true,"header_size":N,"data_start":8+N,
+        "tensors":[{"name":"w","dtype":"F32","shape":[2,3],"data_offsets":[0,24]}],
+        "metadata":{"format":"pt"}}
+       {"file":"b.safetensors","ok":false,"error":{"code":"SAFETENSORS_ERR_OFFSETS",
+        "message":"...","offset":123}}
+
+   (each object on one line, without spaces). Tensors come in the library's
+   iteration order, metadata in file order. The bytes are the same on every
+   platform: integers are formatted here, not by printf, and on Windows
+   stdout is switched to binary mode.
+
+   Exit status: 0 when every file was accepted, 1 when any file was refused
+   (or the output could not be written), 2 on a usage error.
+
+   Only the header is needed, so files are opened with SAFETENSORS_HEADER_ONLY:
+   nothing is mapped, and the verdict is the same as a full open's (the data
+   section's length is still checked against the file's size).
+
+   Build: cc -std=c99 -O2 -I. examples/inspect.c -o safetensors-inspect
+*/
+#define SAFETENSORS_IMPLEMENTATION
+#include "safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
+
+/* Names and shapes wider than this (in code points) are shortened in the
+   middle with "..." so the table keeps its shape. */
+#define NAME_COLUMN_MAX 64
+#define SHAPE_COLUMN_MAX 32
+/* Metadata values longer than this are shortened in the table view. */
+#define META_VALUE_MAX 160
+/* The output buffer is written out when it grows past this. */
+#define FLUSH_AT 65536u
+
+static const char usage_text[] =
+    "usage: safetensors-inspect [--json] FILE...\n"
+    "\n"
+    "Shows the tensors (name, dtype, shape, size, byte range), a summary and\n"
+    "the metadata of each safetensors FILE.\n"
+    "\n"
+    "  --json      one compact JSON object per file, one per line\n"
+    "  -h, --help  this text\n"
+    "  --version   the library version\n"
+    "  --          every later argument is a FILE\n"
+    "\n"
+    "Exit status: 0 all files accepted, 1 a file was refused, 2 usage error.\n";
+
+/* ---------------------------------------------------------------------
+   Output buffer
+   --------------------------------------------------------------------- */
+
+typedef struct strbuf {
+    char *p;
+    size_t len, cap;
+} strbuf;
+
+static int g_write_failed;
+
+static void die_nomem(void)
+{
+    fputs("safetensors-inspect: out of memory\n", stderr);
+    exit(1);
+}
+
+static void sb_reserve(strbuf *b, size_t extra)
+{
+    size_t want, cap;
+    char *np;
+    if (extra > (size_t)-1 - b->len - 1) die_nomem();
+    want = b->len + extra + 1;
+    if (want <= b->cap) return;
+    cap = b->cap ? b->cap : 256;
+    while (cap < want) {
+        if (cap > (size_t)-1 / 2) {
+            cap = want;
+            break;
+        }
+        cap *= 2;
+    }
+    np = (char *)realloc(b->p, cap);
+    if (!np) die_nomem();
+    b->p = np;
+    b->cap = cap;
+}
+
+static void sb_put(strbuf *b, const char *s, size_t n)
+{
+    sb_reserve(b, n);
+    if (n) memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_putc(strbuf *b, char c) { sb_put(b, &c, 1); }
+static void sb_puts(strbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_clear(strbuf *b)
+{
+    b->len = 0;
+    if (b->p) b->p[0] = '\0';
+}
+
+static void sb_spaces(strbuf *b, size_t n)
+{
+    while (n--) sb_putc(b, ' ');
+}
+
+/* Writes the buffer to `to` and empties it. */
+static void sb_flush(strbuf *b, FILE *to)
+{
+    if (b->len && fwrite(b->p, 1, b->len, to) != b->len) g_write_failed = 1;
+    sb_clear(b);
+}
+
+/* Decimal digits of v, without printf or locale: the same bytes everywhere. */
+static void sb_u64(strbuf *b, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v);
+    sb_put(b, tmp + i, sizeof tmp - i);
+}
+
+/* 1234567 -> "1,234,567" */
+static void sb_u64_grouped(strbuf *b, uint64_t v)
+{
+    char tmp[32];
+    size_t i = sizeof tmp, n = 0;
+    do {
+        if (n && n % 3 == 0) tmp[--i] = ',';
+        tmp[--i] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+        n++;
+    } while (v);
+    sb_put(b, tmp + i, sizeof tmp - i);
+}
+
+static void sb_hex2(strbuf *b, unsigned c)
+{
+    static const char hex[] = "0123456789abcdef";
+    sb_putc(b, hex[(c >> 4) & 15]);
+    sb_putc(b, hex[c & 15]);
+}
+
+/* v scaled down by `step` until it is below it, with one decimal and the
+   unit: (1572864, 1024, binary units) -> "1.5 MiB". Exact below one step. */
+static void sb_scaled(strbuf *b, uint64_t v, double step, const char *const *units, size_t nunits)
+{
+    char tmp[64];
+    double x = (double)v;
+    size_t u = 0;
+    if (x < step) {
+        sb_u64(b, v);
+        if (units[0][0]) {
+            sb_putc(b, ' ');
+            sb_puts(b, units[0]);
+        }
+        return;
+    }
+    while (u + 1 < nunits && x >= step - 0.05) {
+        x /= step;
+        u++;
+    }
+    snprintf(tmp, sizeof tmp, "%.1f %s", x, units[u]);
+    sb_puts(b, tmp);
+}
+
+static void sb_bytes_human(strbuf *b, uint64_t v)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    sb_scaled(b, v, 1024.0, units, sizeof units / sizeof units[0]);
+}
+
+static void sb_count_human(strbuf *b, uint64_t v)
+{
+    static const char *const units[] = {"", "K", "M", "B", "T", "Q", "Qi"};
+    sb_scaled(b, v, 1000.0, units, sizeof units / sizeof units[0]);
+}
+
+/* ---------------------------------------------------------------------
+   UTF-8
+   --------------------------------------------------------------------- */
+
+/* Length (1..4) of the well-formed UTF-8 sequence at s[0..n), or 0 when it
+   is ill-formed; then *skip is the length of the maximal ill-formed subpart,
+   which counts as one replacement (the Unicode recommendation, which
+   Python's errors="replace" and WHATWG follow). Overlongs, surrogates and
+   code points above U+10FFFF are ill-formed. */
+static size_t utf8_sequence(const unsigned char *s, size_t n, size_t *skip)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need, i;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c == 0xE0) { need = 2; lo = 0xA0; }
+    else if (c == 0xED) { need = 2; hi = 0x9F; }
+    else if (c >= 0xE1 && c <= 0xEF) need = 2;
+    else if (c == 0xF0) { need = 3; lo = 0x90; }
+    else if (c >= 0xF1 && c <= 0xF3) need = 3;
+    else if (c == 0xF4) { need = 3; hi = 0x8F; }
+    else {
+        *skip = 1;
+        return 0;
+    }
+    for (i = 1; i <= need; i++) {
+        if (i >= n || s[i] < lo || s[i] > hi) {
+            *skip = i;
+            return 0;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
+/* Code points of a well-formed UTF-8 string: its width on a terminal, near
+   enough for column alignment (wide CJK and combining marks aside). */
+static size_t utf8_width(const char *s, size_t n)
+{
+    size_t i, w = 0;
+    for (i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) w++;
+    return w;
+}
+
+/* Byte offset of code point number `cp` in a well-formed string. */
+static size_t utf8_offset(const char *s, size_t n, size_t cp)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80 && cp-- == 0) return i;
+    return n;
+}
+
+/* ---------------------------------------------------------------------
+   --json
+   --------------------------------------------------------------------- */
+
+/* A JSON string: `"` and `\` escaped, bytes below 0x20 (NUL included) as
+   \u00xx in lowercase hex, DEL and well-formed UTF-8 raw, and each
+   ill-formed subpart replaced by U+FFFD so that the line stays valid JSON. */
+static void json_string(strbuf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len, skip = 1;
+    sb_putc(b, '"');
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c == '"' || c == '\\') {
+                sb_putc(b, '\\');
+                sb_putc(b, (char)c);
+            } else if (c < 0x20) {
+                sb_puts(b, "\\u00");
+                sb_hex2(b, c);
+            } else {
+                sb_putc(b, (char)c);
+            }
+            i++;
+        } else if ((len = utf8_sequence(s + i, n - i, &skip)) != 0) {
+            sb_put(b, str + i, len);
+            i += len;
+        } else {
+            sb_puts(b, "\xEF\xBF\xBD");
+            i += skip;
+        }
+    }
+    sb_putc(b, '"');
+}
+
+static void json_cstring(strbuf *b, const char *s) { json_string(b, s, strlen(s)); }
+
+static const char *result_name(safetensors_result r)
+{
+    const char *s = safetensors_result_name(r);
+    return s ? s : "SAFETENSORS_ERR_UNKNOWN";
+}
+
+static const char *dtype_name(safetensors_dtype d)
+{
+    const char *s = safetensors_dtype_name(d);
+    return s ? s : "?";
+}
+
+/* The message's length, never reading past its array. */
+static size_t message_length(const safetensors_error *err)
+{
+    const char *nul = (const char *)memchr(err->message, '\0', sizeof err->message);
+    return nul ? (size_t)(nul - err->message) : sizeof err->message;
+}
+
+static void json_accepted(strbuf *b, const char *path, const safetensors_file *f)
+{
+    size_t i, d, n;
+    sb_puts(b, "{\"file\":");
+    json_cstring(b, path);
+    sb_puts(b, ",\"ok\":true,\"header_size\":");
+    sb_u64(b, safetensors_header_size(f));
+    sb_puts(b, ",\"data_start\":");
+    sb_u64(b, safetensors_data_start(f));
+    sb_puts(b, ",\"tensors\":[");
+    n = safetensors_tensor_count(f);
+    for (i = 0; i < n; i++) {
+        const safetensors_tensor *t = safetensors_tensor_at(f, i);
+        if (i) sb_putc(b, ',');
+        sb_puts(b, "{\"name\":");
+        json_string(b, t->name, t->name_len);
+        sb_puts(b, ",\"dtype\":");
+        json_cstring(b, dtype_name(t->dtype));
+        sb_puts(b, ",\"shape\":[");
+        for (d = 0; d < t->ndim; d++) {
+            if (d) sb_putc(b, ',');
+            sb_u64(b, t->shape[d]);
+        }
+        sb_puts(b, "],\"data_offsets\":[");
+        sb_u64(b, t->begin);
+        sb_putc(b, ',');
+        sb_u64(b, t->end);
+        sb_puts(b, "]}");
+        if (b->len >= FLUSH_AT) sb_flush(b, stdout);
+    }
+    sb_puts(b, "],\"metadata\":{");
+    n = safetensors_metadata_count(f);
+    for (i = 0; i < n; i++) {
+        const safetensors_metadata_entry *m = safetensors_metadata_at(f, i);
+        if (i) sb_putc(b, ',');
+        json_string(b, m->key, m->key_len);
+        sb_putc(b, ':');
+        json_string(b, m->value, m->value_len);
+        if (b->len >= FLUSH_AT) sb_flush(b, stdout);
+    }
+    sb_puts(b, "}}\n");
+}
+
+static void json_refused(strbuf *b, const char *path, const safetensors_error *err)
+{
+    sb_puts(b, "{\"file\":");
+    json_cstring(b, path);
+    sb_puts(b, ",\"ok\":false,\"error\":{\"code\":");
+    json_cstring(b, result_name(err->code));
+    sb_puts(b, ",\"message\":");
+    json_string(b, err->message, message_length(err));
+    sb_puts(b, ",\"offset\":");
+    sb_u64(b, err->offset);
+    sb_puts(b, "}}\n");
+}
+
+/* ---------------------------------------------------------------------
+   The table a person reads
+   --------------------------------------------------------------------- */
+
+/* Text safe to put on a terminal, and unambiguous: well-formed UTF-8 stays,
+   a backslash is doubled, control characters (C0, DEL, C1) and the
+   bidirectional overrides that can make text read differently from its
+   bytes are escaped (\n, \t, \r, \xNN, \uNNNN), and bytes that are not
+   UTF-8 are shown as \xNN. The result is well-formed UTF-8. */
+static void text_escaped(strbuf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, len, skip = 1;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x7F) {
+            if (c == '\\') sb_putc(b, '\\');
+            sb_putc(b, (char)c);
+            i++;
+        } else if (c < 0x80) {
+            if (c == '\n') sb_puts(b, "\\n");
+            else if (c == '\t') sb_puts(b, "\\t");
+            else if (c == '\r') sb_puts(b, "\\r");
+            else {
+                sb_puts(b, "\\x");
+                sb_hex2(b, c);
+            }
+            i++;
+        } else if ((len = utf8_sequence(s + i, n - i, &skip)) != 0) {
+            unsigned cp = 0x10000u; /* any 4-byte sequence: printable here */
+            if (len == 2) cp = ((unsigned)(c & 0x1F) << 6) | (s[i + 1] & 0x3Fu);
+            else if (len == 3) cp = ((unsigned)(c & 0x0F) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
+            if (cp < 0xA0 || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) {
+                char tmp[16];
+                snprintf(tmp, sizeof tmp, "\\u%04x", cp);
+                sb_puts(b, tmp);
+            } else {
+                sb_put(b, str + i, len);
+            }
+            i += len;
+        } else {
+            size_t k;
+            for (k = 0; k < skip; k++) {
+                sb_puts(b, "\\x");
+                sb_hex2(b, s[i + k]);
+            }
+            i += skip;
+        }
+    }
+}
+
+/* Appends s (well-formed UTF-8) shortened to at most `maxw` code points by
+   cutting out its middle: "model.layers.0.self_a...q_proj.weight". Both ends
+   of a tensor name say the most. */
+static void fit_middle(strbuf *b, const char *s, size_t n, size_t maxw)
+{
+    size_t w = utf8_width(s, n), head, tail, cut;
+    if (w <= maxw || maxw < 8) {
+        sb_put(b, s, n);
+        return;
+    }
+    tail = (maxw - 3) / 2;
+    head = maxw - 3 - tail;
+    sb_put(b, s, utf8_offset(s, n, head));
+    sb_puts(b, "...");
+    cut = utf8_offset(s, n, w - tail);
+    sb_put(b, s + cut, n - cut);
+}
+
+/* The cells of one table row, each well-formed UTF-8. */
+typedef struct row_cells {
+    strbuf name, shape, size, bytes, begin, end;
+} row_cells;
+
+static void cells_fill(row_cells *c, strbuf *scratch, const safetensors_tensor *t)
+{
+    size_t d;
+    sb_clear(scratch);
+    text_escaped(scratch, t->name, t->name_len);
+    sb_clear(&c->name);
+    fit_middle(&c->name, scratch->p ? scratch->p : "", scratch->len, NAME_COLUMN_MAX);
+
+    sb_clear(scratch);
+    sb_putc(scratch, '[');
+    for (d = 0; d < t->ndim; d++) {
+        if (d) sb_puts(scratch, ", ");
+        sb_u64(scratch, t->shape[d]);
+    }
+    sb_putc(scratch, ']');
+    sb_clear(&c->shape);
+    fit_middle(&c->shape, scratch->p, scratch->len, SHAPE_COLUMN_MAX);
+
+    sb_clear(&c->size);
+    sb_bytes_human(&c->size, safetensors_tensor_byte_size(t));
+    sb_clear(&c->bytes);
+    sb_u64(&c->bytes, safetensors_tensor_byte_size(t));
+    sb_clear(&c->begin);
+    sb_u64(&c->begin, t->begin);
+    sb_clear(&c->end);
+    sb_u64(&c->end, t->end);
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+static size_t cell_width(const strbuf *s) { return utf8_width(s->p ? s->p : "", s->len); }
+
+static void cell_left(strbuf *out, const strbuf *s, size_t w)
+{
+    size_t cw = cell_width(s);
+    sb_put(out, s->p ? s->p : "", s->len);
+    sb_spaces(out, w > cw ? w - cw : 0);
+}
+
+static void cell_right(strbuf *out, const strbuf *s, size_t w)
+{
+    size_t cw = cell_width(s);
+    sb_spaces(out, w > cw ? w - cw : 0);
+    sb_put(out, s->p ? s->p : "", s->len);
+}
+
+static void text_left(strbuf *out, const char *s, size_t w)
+{
+    size_t cw = utf8_width(s, strlen(s));
+    sb_puts(out, s);
+    sb_spaces(out, w > cw ? w - cw : 0);
+}
+
+static void text_right(strbuf *out, const char *s, size_t w)
+{
+    size_t cw = utf8_width(s, strlen(s));
+    sb_spaces(out, w > cw ? w - cw : 0);
+    sb_puts(out, s);
+}
+
+static uint64_t add_saturating(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* "12.5%" of part in whole, locale-free. */
+static void sb_percent(strbuf *b, uint64_t part, uint64_t whole)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.1f%%", whole ? 100.0 * (double)part / (double)whole : 0.0);
+    sb_puts(b, tmp);
+}
+
+static void table_print(strbuf *out, const char *path, const safetensors_file *f)
+{
+    static const char *const head[] = {"NAME", "DTYPE", "SHAPE", "SIZE", "BYTES", "OFFSET"};
+    size_t n = safetensors_tensor_count(f), nmeta = safetensors_metadata_count(f);
+    size_t wname = strlen(head[0]), wdtype = strlen(head[1]), wshape = strlen(head[2]);
+    size_t wsize = strlen(head[3]), wbytes = strlen(head[4]), wbegin = 0;
+    uint64_t dt_bytes[SAFETENSORS_DTYPE_COUNT], dt_params[SAFETENSORS_DTYPE_COUNT];
+    size_t dt_count[SAFETENSORS_DTYPE_COUNT];
+    uint64_t total_bytes = 0, total_params = 0;
+    row_cells c;
+    strbuf scratch = {0, 0, 0};
+    size_t i, pass, d;
+
+    memset(&c, 0, sizeof c);
+    memset(dt_bytes, 0, sizeof dt_bytes);
+    memset(dt_params, 0, sizeof dt_params);
+    memset(dt_count, 0, sizeof dt_count);
+
+    sb_clear(&scratch);
+    text_escaped(&scratch, path, strlen(path));
+    sb_put(out, scratch.p, scratch.len);
+    sb_puts(out, "\n  header ");
+    sb_u64_grouped(out, safetensors_header_size(f));
+    sb_puts(out, " bytes; data section ");
+    sb_u64_grouped(out, safetensors_data_size(f));
+    sb_puts(out, " bytes");
+    if (safetensors_data_size(f) >= 1024) {
+        sb_puts(out, " (");
+        sb_bytes_human(out, safetensors_data_size(f));
+        sb_putc(out, ')');
+    }
+    sb_puts(out, " from byte ");
+    sb_u64_grouped(out, safetensors_data_start(f));
+    sb_puts(out, "\n\n");
+
+    if (n == 0) {
+        sb_puts(out, "  (no tensors)\n");
+    } else {
+        /* Pass 0 measures the columns, pass 1 prints them. */
+        for (pass = 0; pass < 2; pass++) {
+            if (pass == 1) {
+                sb_puts(out, "  ");
+                text_left(out, head[0], wname);
+                sb_puts(out, "  ");
+                text_left(out, head[1], wdtype);
+                sb_puts(out, "  ");
+                text_left(out, head[2], wshape);
+                sb_puts(out, "  ");
+                text_right(out, head[3], wsize);
+                sb_puts(out, "  ");
+                text_right(out, head[4], wbytes);
+                sb_puts(out, "  ");
+                sb_puts(out, head[5]);
+                sb_putc(out, '\n');
+            }
+            for (i = 0; i < n; i++) {
+                const safetensors_tensor *t = safetensors_tensor_at(f, i);
+                const char *dt = dtype_name(t->dtype);
+                cells_fill(&c, &scratch, t);
+                if (pass == 0) {
+                    wname = max_size(wname, cell_width(&c.name));
+                    wdtype = max_size(wdtype, strlen(dt));
+                    wshape = max_size(wshape, cell_width(&c.shape));
+                    wsize = max_size(wsize, cell_width(&c.size));
+                    wbytes = max_size(wbytes, cell_width(&c.bytes));
+                    wbegin = max_size(wbegin, cell_width(&c.begin));
+                    if ((unsigned)t->dtype < SAFETENSORS_DTYPE_COUNT) {
+                        uint64_t sz = safetensors_tensor_byte_size(t);
+                        uint64_t el = safetensors_tensor_element_count(t);
+                        dt_bytes[t->dtype] = add_saturating(dt_bytes[t->dtype], sz);
+                        dt_params[t->dtype] = add_saturating(dt_params[t->dtype], el);
+                        dt_count[t->dtype]++;
+                        total_bytes = add_saturating(total_bytes, sz);
+                        total_params = add_saturating(total_params, el);
+                    }
+                    continue;
+                }
+                sb_puts(out, "  ");
+                cell_left(out, &c.name, wname);
+                sb_puts(out, "  ");
+                text_left(out, dt, wdtype);
+                sb_puts(out, "  ");
+                cell_left(out, &c.shape, wshape);
+                sb_puts(out, "  ");
+                cell_right(out, &c.size, wsize);
+                sb_puts(out, "  ");
+                cell_right(out, &c.bytes, wbytes);
+                sb_puts(out, "  ");
+                cell_right(out, &c.begin, wbegin);
+                sb_puts(out, "..");
+                sb_put(out, c.end.p, c.end.len);
+                sb_putc(out, '\n');
+                if (out->len >= FLUSH_AT) sb_flush(out, stdout);
+            }
+        }
+    }
+
+    /* Summary. */
+    sb_puts(out, "\n  tensors     ");
+    sb_u64_grouped(out, (uint64_t)n);
+    sb_puts(out, "\n  parameters  ");
+    sb_u64_grouped(out, total_params);
+    if (total_params >= 1000) {
+        sb_puts(out, " (");
+        sb_count_human(out, total_params);
+        sb_putc(out, ')');
+    }
+    sb_puts(out, "\n  bytes       ");
+    sb_u64_grouped(out, total_bytes);
+    if (total_bytes >= 1024) {
+        sb_puts(out, " (");
+        sb_bytes_human(out, total_bytes);
+        sb_putc(out, ')');
+    }
+    sb_putc(out, '\n');
+    /* Bytes per dtype, the largest share first (ties in dtype order). */
+    for (pass = 0;; pass++) {
+        const char *dt;
+        size_t best = SAFETENSORS_DTYPE_COUNT;
+        for (d = 0; d < SAFETENSORS_DTYPE_COUNT; d++)
+            if (dt_count[d] && (best == SAFETENSORS_DTYPE_COUNT || dt_bytes[d] > dt_bytes[best])) best = d;
+        if (best == SAFETENSORS_DTYPE_COUNT) break;
+        d = best;
+        dt = dtype_name((safetensors_dtype)d);
+        sb_puts(out, pass ? "              " : "  by dtype    ");
+        text_left(out, dt, 11);
+        sb_puts(out, "  ");
+        sb_clear(&scratch);
+        sb_u64_grouped(&scratch, dt_bytes[d]);
+        sb_puts(&scratch, dt_bytes[d] == 1 ? " byte" : " bytes");
+        text_right(out, scratch.p, 20);
+        sb_puts(out, "  ");
+        sb_clear(&scratch);
+        sb_percent(&scratch, dt_bytes[d], total_bytes);
+        text_right(out, scratch.p, 6);
+        sb_puts(out, "  ");
+        sb_u64_grouped(out, (uint64_t)dt_count[d]);
+        sb_puts(out, dt_count[d] == 1 ? " tensor, " : " tensors, ");
+        sb_u64_grouped(out, dt_params[d]);
+        sb_puts(out, dt_params[d] == 1 ? " parameter\n" : " parameters\n");
+        dt_count[d] = 0; /* printed */
+    }
+
+    /* Metadata, in file order. */
+    sb_puts(out, "\n  metadata    ");
+    if (nmeta == 0) sb_puts(out, "(none)\n");
+    for (i = 0; i < nmeta; i++) {
+        const safetensors_metadata_entry *m = safetensors_metadata_at(f, i);
+        if (i) sb_puts(out, "              ");
+        text_escaped(out, m->key, m->key_len);
+        sb_puts(out, " = ");
+        sb_clear(&scratch);
+        text_escaped(&scratch, m->value, m->value_len);
+        if (utf8_width(scratch.p ? scratch.p : "", scratch.len) > META_VALUE_MAX) {
+            sb_put(out, scratch.p, utf8_offset(scratch.p, scratch.len, META_VALUE_MAX - 3));
+            sb_puts(out, "... (");
+            sb_u64_grouped(out, (uint64_t)m->value_len);
+            sb_puts(out, " bytes)");
+        } else {
+            sb_put(out, scratch.p ? scratch.p : "", scratch.len);
+        }
+        sb_putc(out, '\n');
+        if (out->len >= FLUSH_AT) sb_flush(out, stdout);
+    }
+
+    free(scratch.p);
+    free(c.name.p);
+    free(c.shape.p);
+    free(c.size.p);
+    free(c.bytes.p);
+    free(c.begin.p);
+    free(c.end.p);
+}
+
+static void table_refused(const char *path, const safetensors_error *err)
+{
+    strbuf b = {0, 0, 0};
+    text_escaped(&b, path, strlen(path));
+    sb_puts(&b, ": error ");
+    sb_puts(&b, result_name(err->code));
+    sb_puts(&b, " at byte ");
+    sb_u64(&b, err->offset);
+    sb_puts(&b, ": ");
+    text_escaped(&b, err->message, message_length(err));
+    if (err->code == SAFETENSORS_ERR_IO && err->sys_errno != 0) {
+        const char *why = strerror(err->sys_errno);
+        sb_puts(&b, " (");
+        text_escaped(&b, why, strlen(why));
+        sb_putc(&b, ')');
+    }
+    sb_putc(&b, '\n');
+    fflush(stdout); /* keep stdout and stderr in argument order on a terminal */
+    sb_flush(&b, stderr);
+    free(b.p);
+}
+
+/* ---------------------------------------------------------------------
+   main
+   --------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    safetensors_options opt;
+    strbuf out = {0, 0, 0};
+    int json = 0, refused = 0, files = 0, i, only_files = 0;
+
+#ifdef _WIN32
+    _setmode(_fileno(stdout), _O_BINARY);
+#endif
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_files || a[0] != '-' || a[1] == '\0') {
+            files++;
+        } else if (strcmp(a, "--") == 0) {
+            only_files = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("safetensors-inspect (safetensors.h %d.%d.%d)\n", SAFETENSORS_VERSION_MAJOR,
+                   SAFETENSORS_VERSION_MINOR, SAFETENSORS_VERSION_PATCH);
+            return 0;
+        } else {
+            fprintf(stderr, "safetensors-inspect: unknown option '%s'\n\n%s", a, usage_text);
+            return 2;
+        }
+    }
+    if (files == 0) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+
+    memset(&opt, 0, sizeof opt);
+    opt.flags = SAFETENSORS_HEADER_ONLY;
+
+    only_files = 0;
+    files = 0;
+    for (i = 1; i < argc; i++) {
+        const char *path = argv[i];
+        safetensors_file *f = NULL;
+        safetensors_error err;
+        if (!only_files && path[0] == '-' && path[1] != '\0') {
+            if (strcmp(path, "--") == 0) only_files = 1;
+            continue;
+        }
+        memset(&err, 0, sizeof err);
+        if (safetensors_open(path, &opt, &f, &err) != SAFETENSORS_OK) {
+            refused = 1;
+            if (json) json_refused(&out, path, &err);
+            else table_refused(path, &err);
+        } else {
+            if (json) {
+                json_accepted(&out, path, f);
+            } else {
+                if (files) sb_putc(&out, '\n');
+                table_print(&out, path, f);
+            }
+            files++;
+            safetensors_close(f);
+        }
+        sb_flush(&out, stdout);
+    }
+    free(out.p);
+    if (fflush(stdout) != 0 || ferror(stdout)) g_write_failed = 1;
+    if (g_write_failed) {
+        fputs("safetensors-inspect: could not write the output\n", stderr);
+        return 1;
+    }
+    return refused ? 1 : 0;
+}
