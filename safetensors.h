@@ -364,6 +364,12 @@ SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
 */
 SAFETENSORS_API safetensors_result safetensors_parser_create(const safetensors_options *opt,
                                                              safetensors_parser **out, safetensors_error *err);
+/* Optional, before the first feed: the file's total size, when it is known
+   up front. A header that runs past it is then refused as soon as the length
+   bytes are in (SAFETENSORS_ERR_HEADER_LENGTH at offset file_size), before
+   any JSON is read, which is the reference's order of checks. Without it the
+   same file is refused at _finish, or earlier by what its JSON shows. */
+SAFETENSORS_API safetensors_result safetensors_parser_expect_size(safetensors_parser *p, uint64_t file_size);
 /* Consumes bytes up to the end of the header. *consumed (may be NULL) is how
    many of `bytes` belonged to the length prefix and header; *done (may be
    NULL) becomes 1 once the whole header has been read. After done, further
@@ -855,6 +861,7 @@ struct safetensors_parser {
     int failed, done, finished;
 
     uint64_t pos;        /* file offset of the next byte */
+    uint64_t file_size;  /* SAFETENSORS_SIZE_UNKNOWN unless the caller said */
     uint64_t header_end; /* 8 + N, once the length is in */
     unsigned char length_bytes[8];
     unsigned length_have;
@@ -1840,6 +1847,7 @@ SAFETENSORS_API safetensors_result safetensors_parser_create(const safetensors_o
     p->alloc = alloc;
     p->max_header = opt && opt->max_header_size ? opt->max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
     p->seed = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+    p->file_size = SAFETENSORS_SIZE_UNKNOWN;
     p->state = SAFETENSORS__S_VALUE;
     p->role = SAFETENSORS__R_ROOT;
     *out = p;
@@ -1869,6 +1877,22 @@ SAFETENSORS_API void safetensors_parser_destroy(safetensors_parser *p)
     safetensors__free(&alloc, p, sizeof *p);
 }
 
+/* The file ends at `file_end`, short of 8 + N. */
+static void safetensors__fail_header_length(safetensors_parser *p, uint64_t file_end)
+{
+    safetensors__fail(p, SAFETENSORS_ERR_HEADER_LENGTH, file_end, "the header claims ");
+    safetensors__err_add_u64(&p->error, p->header_end - SAFETENSORS__LENGTH_BYTES);
+    safetensors__err_add(&p->error, " bytes but the file ends after ");
+    safetensors__err_add_u64(&p->error, file_end - SAFETENSORS__LENGTH_BYTES);
+}
+
+SAFETENSORS_API safetensors_result safetensors_parser_expect_size(safetensors_parser *p, uint64_t file_size)
+{
+    if (p == NULL || p->pos != 0 || p->finished) return SAFETENSORS_ERR_ARGUMENT;
+    p->file_size = file_size;
+    return SAFETENSORS_OK;
+}
+
 /* The 8 length bytes are in: check N before a single header byte is read. */
 static void safetensors__length_end(safetensors_parser *p)
 {
@@ -1884,6 +1908,7 @@ static void safetensors__length_end(safetensors_parser *p)
         return;
     }
     p->header_end = SAFETENSORS__LENGTH_BYTES + n;
+    if (p->header_end > p->file_size) safetensors__fail_header_length(p, p->file_size);
 }
 
 /* The last header byte is in: the JSON value must be complete. */
@@ -2292,10 +2317,7 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
             safetensors__err_add_u64(&p->error, p->length_have);
             safetensors__err_add(&p->error, " bytes, fewer than the 8 that give the header length");
         } else {
-            safetensors__fail(p, SAFETENSORS_ERR_HEADER_LENGTH, p->pos, "the header claims ");
-            safetensors__err_add_u64(&p->error, p->header_end - SAFETENSORS__LENGTH_BYTES);
-            safetensors__err_add(&p->error, " bytes but the file ends after ");
-            safetensors__err_add_u64(&p->error, p->pos - SAFETENSORS__LENGTH_BYTES);
+            safetensors__fail_header_length(p, p->pos);
         }
         return p->error.code;
     }
@@ -2456,6 +2478,7 @@ static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, s
     int done = 0;
     safetensors_result r = safetensors_parser_create(opt, &p, e);
     if (r != SAFETENSORS_OK) return r;
+    safetensors_parser_expect_size(p, (uint64_t)len);
     r = safetensors_parser_feed(p, bytes, len, &used, &done, e);
     if (r == SAFETENSORS_OK) r = safetensors_parser_finish(p, (uint64_t)(len - used), out, e);
     safetensors_parser_destroy(p);
@@ -2738,6 +2761,7 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
     safetensors_result r = safetensors_parser_create(opt, &p, e);
     if (r != SAFETENSORS_OK) return r;
     a = &p->alloc;
+    if (of->is_regular) safetensors_parser_expect_size(p, of->size);
     chunk = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(a, SAFETENSORS__READ_CHUNK));
     if (chunk == NULL) {
         safetensors_parser_destroy(p);
