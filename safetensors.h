@@ -1403,8 +1403,10 @@ static void safetensors__string_end(safetensors_parser *p)
 
 /* Length of the run from s[i] of bytes that need no attention inside a
    string: printable ASCII other than '"' and '\\'. Eight bytes at a time: a
-   word with no flagged byte is skipped whole; a flagged word (which may be a
-   false alarm) is looked at byte by byte. */
+   word with no flagged byte is skipped whole. The tests can flag a byte above
+   a true hit by a borrow, never below it, so on a little-endian host the
+   lowest flagged byte is exact and a count of trailing zeros finds it;
+   elsewhere a flagged word is looked at byte by byte. */
 static size_t safetensors__plain_run_end(const unsigned char *s, size_t i, size_t n)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
@@ -1413,8 +1415,14 @@ static size_t safetensors__plain_run_end(const unsigned char *s, size_t i, size_
         memcpy(&w, s + i, 8);
         quote = w ^ (ones * (uint64_t)'"');
         slash = w ^ (ones * (uint64_t)'\\');
-        flagged = ((w - ones * 0x20u) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | w;
-        if (flagged & highs) break;
+        flagged = (((w - ones * 0x20u) & ~w) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | w) & highs;
+        if (flagged) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (size_t)(__builtin_ctzll(flagged) >> 3);
+#else
+            break;
+#endif
+        }
         i += 8;
     }
     while (i < n) {
@@ -1605,7 +1613,8 @@ static int safetensors__number_out_of_range(uint64_t significand, int32_t expone
 
 static int safetensors__u64_times_ten_plus_overflows(uint64_t v, unsigned digit)
 {
-    return v > (UINT64_MAX - digit) / 10u;
+    const uint64_t tenth = UINT64_MAX / 10u; /* 1844674407370955161, and UINT64_MAX ends in 5 */
+    return v > tenth || (v == tenth && digit > (unsigned)(UINT64_MAX % 10u));
 }
 
 static void safetensors__number_end(safetensors_parser *p, uint64_t at)
@@ -2251,7 +2260,8 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     if (f->tensors == NULL || f->metas == NULL) goto nomem;
     /* from here on nothing can fail: the arena, dims and indices change hands */
     for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
-    for (k = 0; k <= tensor_index->mask; k++) {
+    for (k = 0; k < n && order[k] == k; k++) continue;
+    for (k = k < n ? 0 : tensor_index->mask + 1; k <= tensor_index->mask; k++) {
         safetensors__slot *slot = &tensor_index->slots[k];
         if (slot->index_plus_one) slot->index_plus_one = sorted_at[slot->index_plus_one - 1u] + 1u;
     }
