@@ -659,19 +659,40 @@ SAFETENSORS_API unsigned safetensors_dtype_bits(safetensors_dtype d)
     return safetensors__dtype_bit_table[d];
 }
 
+/* The one dtype a name could be, from its length and a character or two;
+   the caller then compares the whole name. Runs once per tensor, so it is
+   worth not scanning the table. */
+static int safetensors__dtype_candidate(const char *s, size_t len)
+{
+    switch (len) {
+    case 2: return s[0] == 'U' ? SAFETENSORS_U8 : s[0] == 'I' ? SAFETENSORS_I8 : SAFETENSORS_F4;
+    case 3:
+        switch (s[1]) {
+        case '1': return s[0] == 'I' ? SAFETENSORS_I16 : s[0] == 'U' ? SAFETENSORS_U16 : SAFETENSORS_F16;
+        case '3': return s[0] == 'I' ? SAFETENSORS_I32 : s[0] == 'U' ? SAFETENSORS_U32 : SAFETENSORS_F32;
+        case '6':
+            return s[0] == 'I' ? SAFETENSORS_I64 : s[0] == 'U' ? SAFETENSORS_U64 : s[0] == 'C' ? SAFETENSORS_C64
+                                                                                              : SAFETENSORS_F64;
+        default: return -1;
+        }
+    case 4: return s[1] == 'O' ? SAFETENSORS_BOOL : SAFETENSORS_BF16;
+    case 7:
+        if (s[1] == '6') return s[4] == '2' ? SAFETENSORS_F6_E2M3 : SAFETENSORS_F6_E3M2;
+        return s[4] == '5' ? SAFETENSORS_F8_E5M2 : s[4] == '4' ? SAFETENSORS_F8_E4M3 : SAFETENSORS_F8_E8M0;
+    case 11: return s[4] == '4' ? SAFETENSORS_F8_E4M3FNUZ : SAFETENSORS_F8_E5M2FNUZ;
+    default: return -1;
+    }
+}
+
 SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name, size_t len, safetensors_dtype *out)
 {
     int d;
     if (name == NULL && len != 0) return SAFETENSORS_ERR_ARGUMENT;
-    for (d = 0; d < (int)SAFETENSORS_DTYPE_COUNT; d++) {
-        if (safetensors__dtype_name_lengths[d] == len && safetensors__dtype_names[d][0] == name[0] &&
-            safetensors__dtype_names[d][len - 1] == name[len - 1] &&
-            memcmp(safetensors__dtype_names[d], name, len) == 0) {
-            if (out) *out = (safetensors_dtype)d;
-            return SAFETENSORS_OK;
-        }
-    }
-    return SAFETENSORS_ERR_DTYPE;
+    d = name ? safetensors__dtype_candidate(name, len) : -1;
+    if (d < 0 || safetensors__dtype_name_lengths[d] != len || memcmp(safetensors__dtype_names[d], name, len) != 0)
+        return SAFETENSORS_ERR_DTYPE;
+    if (out) *out = (safetensors_dtype)d;
+    return SAFETENSORS_OK;
 }
 
 SAFETENSORS_API const char *safetensors_result_name(safetensors_result r)
@@ -970,6 +991,7 @@ static void safetensors__fail_tensor(safetensors_parser *p, safetensors_result c
 
 static int safetensors__arena_push(safetensors_parser *p, const void *bytes, size_t n)
 {
+    if (n == 0) return 1; /* the arena may still be NULL */
     if (p->arena_cap - p->arena_len < n) {
         char *fresh = SAFETENSORS__CAST(char *, safetensors__grow(&p->alloc, p->arena, &p->arena_cap,
                                                                  p->arena_len + n, 1));
@@ -1762,6 +1784,112 @@ static size_t safetensors__number_run(safetensors_parser *p, const unsigned char
     return i;
 }
 
+/* --- the fast lane --- */
+
+/* Digits of an integer that the general path would take as a u64: no sign,
+   no leading zero, at most 19 digits (so no overflow check). Returns 0, with
+   nothing consumed that matters, for anything else. */
+static int safetensors__fast_u64(const unsigned char *s, size_t *at, size_t n, uint64_t *out)
+{
+    size_t k = *at, start = k;
+    uint64_t v = 0;
+    while (k < n) {
+        unsigned d = (unsigned)s[k] - (unsigned)'0';
+        if (d > 9) break;
+        v = v * 10u + d; /* may wrap past 19 digits, but such a number is refused below */
+        k++;
+    }
+    if (k == start || k == n || k - start > 19 || (s[start] == '0' && k - start > 1)) return 0;
+    *at = k;
+    *out = v;
+    return 1;
+}
+
+static int safetensors__fast_literal(const unsigned char *s, size_t *at, size_t n, const char *text, size_t len)
+{
+    if (n - *at < len || memcmp(s + *at, text, len) != 0) return 0;
+    *at += len;
+    return 1;
+}
+
+/* A whole tensor entry in the layout the reference writer produces, compact
+   and in the order dtype, shape, data_offsets, with a plain ASCII name, lying
+   entirely within this chunk: read it in one pass. Anything else (an escape,
+   whitespace, another order, a chunk boundary, anything the general path
+   would refuse) leaves no trace and returns i, and the automaton reads the
+   same bytes instead. So the fast lane changes the speed, never the result:
+   what it commits is exactly what the automaton would have built. */
+static size_t safetensors__fast_entry(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
+                                      uint64_t base)
+{
+    const size_t arena_mark = p->arena_len, dims_mark = p->dim_count;
+    size_t at = i + 1, name_end, dtype_start;
+    uint64_t v, begin, end;
+    safetensors_dtype dtype;
+    safetensors__entry *e;
+    name_end = safetensors__plain_run_end(s, at, n);
+    if (name_end == n || s[name_end] != '"' ||
+        (name_end - at == 12 && memcmp(s + at, "__metadata__", 12) == 0))
+        return i;
+    at = name_end;
+    if (!safetensors__fast_literal(s, &at, n, "\":{\"dtype\":\"", 12)) return i;
+    dtype_start = at;
+    while (at < n && s[at] != '"' && at - dtype_start < SAFETENSORS__SCRATCH) at++;
+    if (at == n || s[at] != '"' ||
+        safetensors_dtype_from_name((const char *)(s + dtype_start), at - dtype_start, &dtype) != SAFETENSORS_OK ||
+        !safetensors__fast_literal(s, &at, n, "\",\"shape\":[", 11))
+        return i;
+    if (at < n && s[at] == ']') at++;
+    else
+        for (;;) {
+            if (!safetensors__fast_u64(s, &at, n, &v)) goto bail;
+            if (p->dim_count == p->dim_cap) {
+                uint64_t *fresh = SAFETENSORS__CAST(
+                    uint64_t *,
+                    safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
+                if (fresh == NULL) goto bail;
+                p->dims = fresh;
+            }
+            p->dims[p->dim_count++] = v;
+            if (s[at] == ']') {
+                at++;
+                break;
+            }
+            if (s[at++] != ',') goto bail;
+        }
+    if (!safetensors__fast_literal(s, &at, n, ",\"data_offsets\":[", 17) || !safetensors__fast_u64(s, &at, n, &begin) ||
+        !safetensors__fast_literal(s, &at, n, ",", 1) || !safetensors__fast_u64(s, &at, n, &end) ||
+        !safetensors__fast_literal(s, &at, n, "]}", 2))
+        goto bail;
+    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, name_end - i - 1) ||
+        !safetensors__arena_push(p, "", 1))
+        goto bail;
+    if (p->entry_count == p->entry_cap) {
+        safetensors__entry *fresh = SAFETENSORS__CAST(
+            safetensors__entry *,
+            safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
+        if (fresh == NULL) goto bail;
+        p->entries = fresh;
+    }
+    e = &p->entries[p->entry_count];
+    e->name_off = arena_mark;
+    e->name_len = name_end - i - 1;
+    e->shape_off = dims_mark;
+    e->ndim = p->dim_count - dims_mark;
+    e->begin = begin;
+    e->end = end;
+    e->key_offset = base + i;
+    e->dtype = (unsigned char)dtype;
+    e->fields = SAFETENSORS__FIELD_DTYPE | SAFETENSORS__FIELD_SHAPE | SAFETENSORS__FIELD_OFFSETS;
+    p->current = p->entry_count++;
+    p->state = SAFETENSORS__S_OBJ_NEXT;
+    return at;
+bail:
+    p->arena_len = arena_mark;
+    p->dim_count = dims_mark;
+    return i;
+}
+
 /* --- the automaton's loop --- */
 
 /* Runs the header bytes s[0..n), whose first byte is at file offset
@@ -1793,7 +1921,16 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
         case SAFETENSORS__S_VALUE: safetensors__value_begin(p, c, base + i); break;
         case SAFETENSORS__S_OBJ_FIRST:
         case SAFETENSORS__S_OBJ_KEY:
-            if (c == '"') safetensors__key_begin(p, base + i);
+            if (c == '"') {
+                if (p->depth == 1) { /* a key of the top-level object */
+                    size_t past = safetensors__fast_entry(p, s, i, n, base);
+                    if (past != i) {
+                        i = past;
+                        continue;
+                    }
+                }
+                safetensors__key_begin(p, base + i);
+            }
             else if (c == '}' && p->state == SAFETENSORS__S_OBJ_FIRST) safetensors__container_end(p, base + i);
             else safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "expected a string key");
             break;
