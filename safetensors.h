@@ -265,7 +265,14 @@ enum {
     SAFETENSORS_HEADER_ONLY = 1u << 1,
     /* Ask the OS to start reading the mapped data now (madvise WILLNEED).
        A hint: ignored where it is not supported. */
-    SAFETENSORS_PREFETCH = 1u << 2
+    SAFETENSORS_PREFETCH = 1u << 2,
+    /* safetensors_model_open: open each shard on its first use instead of
+       all at open. Safe to use from many threads (GCC, Clang, MSVC). */
+    SAFETENSORS_MODEL_LAZY = 1u << 3,
+    /* safetensors_model_open: a tensor that a shard holds but weight_map
+       does not list joins the model instead of being an error (eager mode;
+       in lazy mode such tensors are tolerated but cannot be found). */
+    SAFETENSORS_MODEL_ALLOW_UNLISTED = 1u << 4
 };
 
 /* Zeroed means the defaults. */
@@ -342,6 +349,72 @@ SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f);
 SAFETENSORS_API uint64_t safetensors_data_start(const safetensors_file *f);
 /* Length of the data section: the last tensor's end (0 with no tensors). */
 SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
+
+/* ---------------------------------------------------------------------
+   Sharded models (not with SAFETENSORS_NO_STDIO)
+   ---------------------------------------------------------------------
+   A model is one handle over a checkpoint split into shards:
+   model-00001-of-00004.safetensors ... and model.safetensors.index.json,
+   whose weight_map names each tensor's shard.
+
+   safetensors_model_open(path, opt, &m, &err) takes
+     - an index file (any name ending in .json, e.g. model.fp16.safetensors.index.json),
+     - a single .safetensors file (a model of one shard),
+     - or a folder: model.safetensors.index.json, else model.safetensors, else
+       the only *.safetensors.index.json, else the only *.safetensors in it.
+   At open (eager mode, the default) every shard is opened with the full
+   validation of safetensors_open, and then:
+     - every weight_map entry must be in the shard it names (ERR_NOT_FOUND);
+     - no tensor may be in two shards (ERR_DUPLICATE);
+     - a shard may hold no tensor that weight_map leaves out (ERR_SCHEMA),
+       unless SAFETENSORS_MODEL_ALLOW_UNLISTED;
+     - metadata.total_size, when present, must be an integer equal to the
+       bytes all tensors hold (ERR_SIZE);
+     - the index is strict JSON with UTF-8 strings, has a weight_map of
+       strings, and names no tensor or metadata key twice;
+     - a shard name must be a plain file name in the index's folder: no
+       separator of any OS ('/', '\'), no drive (':'), no control byte,
+       not "." or ".." (ERR_SCHEMA). An index can never make the library
+       open a file outside its folder.
+   With SAFETENSORS_MODEL_LAZY only the index is read at open; a shard is
+   opened, validated and checked against the index on first use, by
+   whichever thread asks first.
+
+   Order: shards sorted by file name; tensors by shard, then by name bytes.
+   Lookup by name is O(1) over the whole model. Memory is the tables; the
+   data stay mapped (or read, as the options say) per shard.
+   Metadata are the index's "metadata" object: each value is its raw JSON
+   text as written (a number's digits, a string with its quotes).
+   Everything a model hands out lives until safetensors_model_close.
+   Thread-safety: a model may be read from many threads at once. */
+typedef struct safetensors_model safetensors_model;
+
+#ifndef SAFETENSORS_NO_STDIO
+SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, const safetensors_options *opt,
+                                                          safetensors_model **out, safetensors_error *err);
+/* Closes every shard. NULL is a no-op. */
+SAFETENSORS_API void safetensors_model_close(safetensors_model *m);
+SAFETENSORS_API size_t safetensors_model_shard_count(const safetensors_model *m);
+/* The shard's file name as the index gives it (or the single file's name). */
+SAFETENSORS_API const char *safetensors_model_shard_name(const safetensors_model *m, size_t i);
+/* The shard's file handle, opened now in lazy mode. */
+SAFETENSORS_API safetensors_result safetensors_model_shard(const safetensors_model *m, size_t i,
+                                                           const safetensors_file **f, safetensors_error *err);
+SAFETENSORS_API size_t safetensors_model_tensor_count(const safetensors_model *m);
+/* The i-th tensor (by shard, then name) and its shard index (shard may be NULL). */
+SAFETENSORS_API safetensors_result safetensors_model_tensor_at(const safetensors_model *m, size_t i,
+                                                               const safetensors_tensor **t, size_t *shard,
+                                                               safetensors_error *err);
+/* By name, wherever it lives: SAFETENSORS_ERR_NOT_FOUND if absent. In lazy
+   mode this may open the shard, and then reports its errors. */
+SAFETENSORS_API safetensors_result safetensors_model_find(const safetensors_model *m, const char *name, size_t len,
+                                                          const safetensors_tensor **t, size_t *shard,
+                                                          safetensors_error *err);
+SAFETENSORS_API size_t safetensors_model_metadata_count(const safetensors_model *m);
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_at(const safetensors_model *m, size_t i);
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_find(const safetensors_model *m,
+                                                                                  const char *key, size_t key_len);
+#endif
 
 /* ---------------------------------------------------------------------
    Streaming parser
@@ -457,6 +530,7 @@ SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <dirent.h>
 #include <unistd.h>
 #ifndef SAFETENSORS_NO_MMAP
 #include <sys/mman.h>
@@ -829,7 +903,13 @@ enum safetensors__role {
     SAFETENSORS__R_OFFSETS,    /* "data_offsets" */
     SAFETENSORS__R_DIM,        /* an element of shape */
     SAFETENSORS__R_OFFSET,     /* an element of data_offsets */
-    SAFETENSORS__R_IGNORED     /* an unknown field, at any depth */
+    SAFETENSORS__R_IGNORED,    /* an unknown field, at any depth */
+    /* a sharded model's index (model.safetensors.index.json) */
+    SAFETENSORS__R_INDEX_ROOT, /* its top-level object */
+    SAFETENSORS__R_INDEX_META, /* "metadata": an object of any JSON values */
+    SAFETENSORS__R_RAW,        /* one of those values, kept as raw JSON text */
+    SAFETENSORS__R_WEIGHT_MAP, /* "weight_map": tensor name to shard file */
+    SAFETENSORS__R_SHARD_NAME  /* a shard file name */
 };
 
 /* Where a string's decoded bytes go. */
@@ -838,7 +918,9 @@ enum safetensors__sink { SAFETENSORS__TO_NOWHERE, SAFETENSORS__TO_ARENA, SAFETEN
 /* What a finished string is. */
 enum safetensors__string_kind {
     SAFETENSORS__STR_TOP_KEY, SAFETENSORS__STR_META_KEY, SAFETENSORS__STR_FIELD_KEY,
-    SAFETENSORS__STR_IGNORED_KEY, SAFETENSORS__STR_IGNORED, SAFETENSORS__STR_META_VALUE, SAFETENSORS__STR_DTYPE
+    SAFETENSORS__STR_IGNORED_KEY, SAFETENSORS__STR_IGNORED, SAFETENSORS__STR_META_VALUE, SAFETENSORS__STR_DTYPE,
+    SAFETENSORS__STR_INDEX_KEY, SAFETENSORS__STR_INDEX_META_KEY, SAFETENSORS__STR_WEIGHT_KEY,
+    SAFETENSORS__STR_SHARD_NAME
 };
 
 /* Sub-states inside a string. */
@@ -924,6 +1006,15 @@ struct safetensors_parser {
     safetensors__meta *metas;
     size_t meta_count, meta_cap;
     int saw_metadata_key;
+
+    /* index mode: no length prefix, metadata values kept raw, a weight map */
+    int index_mode, saw_weight_map;
+    safetensors__meta *weights;
+    size_t weight_count, weight_cap;
+    int capturing, capture_done;
+    int capture_depth;
+    uint64_t capture_start;      /* file offset of the captured value's first byte */
+    size_t capture_arena_start;
     size_t current;        /* entry or meta being filled */
     unsigned offset_count; /* elements seen in data_offsets */
 };
@@ -1024,6 +1115,7 @@ static int safetensors__top_role(const safetensors_parser *p)
 
 static void safetensors__value_end(safetensors_parser *p)
 {
+    if (p->capturing && p->depth == p->capture_depth) p->capture_done = 1;
     if (p->depth == 0) p->state = SAFETENSORS__S_END;
     else p->state = (p->stack[p->depth - 1] & 1) ? SAFETENSORS__S_OBJ_NEXT : SAFETENSORS__S_ARR_NEXT;
 }
@@ -1036,6 +1128,22 @@ static void safetensors__fail_wrong_type(safetensors_parser *p, unsigned c, uint
     case SAFETENSORS__R_ROOT:
         safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the header must be a JSON object");
         return;
+    case SAFETENSORS__R_INDEX_ROOT:
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the index must be a JSON object");
+        return;
+    case SAFETENSORS__R_INDEX_META:
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the index's metadata must be an object");
+        return;
+    case SAFETENSORS__R_WEIGHT_MAP:
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "weight_map must be an object of strings");
+        return;
+    case SAFETENSORS__R_SHARD_NAME: {
+        const safetensors__meta *w = &p->weights[p->current];
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "weight_map entry ");
+        safetensors__err_add_name(&p->error, safetensors__arena_str(p, w->key_off), w->key_len);
+        safetensors__err_add(&p->error, ": the shard must be a string");
+        return;
+    }
     case SAFETENSORS__R_META:
         safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "__metadata__ must be an object of strings, or null");
         return;
@@ -1119,8 +1227,12 @@ static void safetensors__string_begin(safetensors_parser *p, int kind, uint64_t 
     switch (kind) {
     case SAFETENSORS__STR_TOP_KEY:
     case SAFETENSORS__STR_META_KEY:
-    case SAFETENSORS__STR_META_VALUE: p->sink = SAFETENSORS__TO_ARENA; break;
+    case SAFETENSORS__STR_META_VALUE:
+    case SAFETENSORS__STR_INDEX_META_KEY:
+    case SAFETENSORS__STR_WEIGHT_KEY:
+    case SAFETENSORS__STR_SHARD_NAME: p->sink = SAFETENSORS__TO_ARENA; break;
     case SAFETENSORS__STR_FIELD_KEY:
+    case SAFETENSORS__STR_INDEX_KEY:
     case SAFETENSORS__STR_DTYPE: p->sink = SAFETENSORS__TO_SCRATCH; break;
     default: p->sink = SAFETENSORS__TO_NOWHERE; break;
     }
@@ -1130,10 +1242,13 @@ static void safetensors__string_begin(safetensors_parser *p, int kind, uint64_t 
 static void safetensors__key_begin(safetensors_parser *p, uint64_t at)
 {
     int role = safetensors__top_role(p);
-    int kind = role == SAFETENSORS__R_ROOT     ? SAFETENSORS__STR_TOP_KEY
-               : role == SAFETENSORS__R_META   ? SAFETENSORS__STR_META_KEY
-               : role == SAFETENSORS__R_TENSOR ? SAFETENSORS__STR_FIELD_KEY
-                                               : SAFETENSORS__STR_IGNORED_KEY;
+    int kind = role == SAFETENSORS__R_ROOT         ? SAFETENSORS__STR_TOP_KEY
+               : role == SAFETENSORS__R_META       ? SAFETENSORS__STR_META_KEY
+               : role == SAFETENSORS__R_TENSOR     ? SAFETENSORS__STR_FIELD_KEY
+               : role == SAFETENSORS__R_INDEX_ROOT ? SAFETENSORS__STR_INDEX_KEY
+               : role == SAFETENSORS__R_INDEX_META ? SAFETENSORS__STR_INDEX_META_KEY
+               : role == SAFETENSORS__R_WEIGHT_MAP ? SAFETENSORS__STR_WEIGHT_KEY
+                                                   : SAFETENSORS__STR_IGNORED_KEY;
     safetensors__string_begin(p, kind, at);
 }
 
@@ -1170,20 +1285,27 @@ static void safetensors__value_begin(safetensors_parser *p, unsigned c, uint64_t
     switch (c) {
     case '{':
         allowed = role == SAFETENSORS__R_ROOT || role == SAFETENSORS__R_TENSOR || role == SAFETENSORS__R_META ||
-                  role == SAFETENSORS__R_IGNORED;
+                  role == SAFETENSORS__R_IGNORED || role == SAFETENSORS__R_INDEX_ROOT ||
+                  role == SAFETENSORS__R_INDEX_META || role == SAFETENSORS__R_WEIGHT_MAP || role == SAFETENSORS__R_RAW;
         break;
     case '[':
-        allowed = role == SAFETENSORS__R_SHAPE || role == SAFETENSORS__R_OFFSETS || role == SAFETENSORS__R_IGNORED;
+        allowed = role == SAFETENSORS__R_SHAPE || role == SAFETENSORS__R_OFFSETS || role == SAFETENSORS__R_IGNORED ||
+                  role == SAFETENSORS__R_RAW;
         break;
     case '"':
-        allowed = role == SAFETENSORS__R_META_VALUE || role == SAFETENSORS__R_DTYPE || role == SAFETENSORS__R_IGNORED;
+        allowed = role == SAFETENSORS__R_META_VALUE || role == SAFETENSORS__R_DTYPE || role == SAFETENSORS__R_IGNORED ||
+                  role == SAFETENSORS__R_RAW || role == SAFETENSORS__R_SHARD_NAME;
         break;
-    case 'n': allowed = role == SAFETENSORS__R_META || role == SAFETENSORS__R_IGNORED; break;
+    case 'n':
+        allowed = role == SAFETENSORS__R_META || role == SAFETENSORS__R_IGNORED || role == SAFETENSORS__R_RAW ||
+                  role == SAFETENSORS__R_INDEX_META;
+        break;
     case 't':
-    case 'f': allowed = role == SAFETENSORS__R_IGNORED; break;
+    case 'f': allowed = role == SAFETENSORS__R_IGNORED || role == SAFETENSORS__R_RAW; break;
     default:
         if (c == '-' || (c >= '0' && c <= '9')) {
-            allowed = role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET || role == SAFETENSORS__R_IGNORED;
+            allowed = role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET || role == SAFETENSORS__R_IGNORED ||
+                      role == SAFETENSORS__R_RAW;
             break;
         }
         safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "expected a JSON value");
@@ -1193,13 +1315,22 @@ static void safetensors__value_begin(safetensors_parser *p, unsigned c, uint64_t
         safetensors__fail_wrong_type(p, c, at);
         return;
     }
+    if (role == SAFETENSORS__R_RAW) {
+        /* the value's bytes, exactly as written, become the metadata value */
+        p->capturing = 1;
+        p->capture_done = 0;
+        p->capture_depth = p->depth;
+        p->capture_start = at;
+        p->capture_arena_start = p->arena_len;
+    }
     switch (c) {
     case '{': safetensors__container_begin(p, 1, at); return;
     case '[': safetensors__container_begin(p, 0, at); return;
     case '"':
-        safetensors__string_begin(p, role == SAFETENSORS__R_META_VALUE ? SAFETENSORS__STR_META_VALUE
-                                     : role == SAFETENSORS__R_DTYPE    ? SAFETENSORS__STR_DTYPE
-                                                                       : SAFETENSORS__STR_IGNORED,
+        safetensors__string_begin(p, role == SAFETENSORS__R_META_VALUE   ? SAFETENSORS__STR_META_VALUE
+                                     : role == SAFETENSORS__R_DTYPE      ? SAFETENSORS__STR_DTYPE
+                                     : role == SAFETENSORS__R_SHARD_NAME ? SAFETENSORS__STR_SHARD_NAME
+                                                                         : SAFETENSORS__STR_IGNORED,
                                   at);
         return;
     case 'n': p->literal = "null"; break;
@@ -1319,7 +1450,10 @@ static void safetensors__top_key_end(safetensors_parser *p)
     p->role = SAFETENSORS__R_TENSOR;
 }
 
-static void safetensors__meta_key_end(safetensors_parser *p)
+/* A key of a string-to-value object (metadata, the index's metadata, the
+   weight map) is in: start a pair whose value comes next, in `next_role`. */
+static void safetensors__pair_key_end(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
+                                      size_t *cap, int next_role)
 {
     size_t off, len;
     safetensors__meta *m;
@@ -1327,28 +1461,58 @@ static void safetensors__meta_key_end(safetensors_parser *p)
         safetensors__fail_nomem(p, p->string_start);
         return;
     }
-    if (p->meta_count == p->meta_cap) {
-        safetensors__meta *fresh = SAFETENSORS__CAST(
-            safetensors__meta *,
-            safetensors__grow(&p->alloc, p->metas, &p->meta_cap, p->meta_count + 1, sizeof *p->metas));
+    if (*count == *cap) {
+        safetensors__meta *fresh =
+            SAFETENSORS__CAST(safetensors__meta *, safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
         if (fresh == NULL) {
             safetensors__fail_nomem(p, p->string_start);
             return;
         }
-        p->metas = fresh;
+        *pairs = fresh;
     }
-    if (p->meta_count >= (size_t)UINT32_MAX - 1) {
+    if (*count >= (size_t)UINT32_MAX - 1) {
         safetensors__fail_nomem(p, p->string_start);
         return;
     }
-    m = &p->metas[p->meta_count];
+    m = &(*pairs)[*count];
     m->key_off = off;
     m->key_len = len;
     m->value_off = 0;
     m->value_len = 0;
     m->key_offset = p->string_start;
-    p->current = p->meta_count++;
-    p->role = SAFETENSORS__R_META_VALUE;
+    p->current = (*count)++;
+    p->role = next_role;
+}
+
+/* "metadata" or "weight_map" at the top of an index; anything else is ignored. */
+static void safetensors__index_key_end(safetensors_parser *p)
+{
+    int *seen;
+    if (safetensors__scratch_is(p, "metadata", 8)) {
+        seen = &p->saw_metadata_key;
+        p->role = SAFETENSORS__R_INDEX_META;
+    } else if (safetensors__scratch_is(p, "weight_map", 10)) {
+        seen = &p->saw_weight_map;
+        p->role = SAFETENSORS__R_WEIGHT_MAP;
+    } else {
+        p->role = SAFETENSORS__R_IGNORED;
+        return;
+    }
+    if (*seen) {
+        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start,
+                          p->role == SAFETENSORS__R_WEIGHT_MAP ? "weight_map appears twice"
+                                                               : "metadata appears twice");
+        return;
+    }
+    *seen = 1;
+}
+
+/* The value of the pair being filled is the arena string that ends here. */
+static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta *pair, size_t off, size_t len)
+{
+    pair->value_off = off;
+    pair->value_len = len;
+    safetensors__value_end(p);
 }
 
 static void safetensors__field_key_end(safetensors_parser *p)
@@ -1402,17 +1566,27 @@ static void safetensors__string_end(safetensors_parser *p)
     size_t off, len;
     switch (p->string_kind) {
     case SAFETENSORS__STR_TOP_KEY: safetensors__top_key_end(p); break;
-    case SAFETENSORS__STR_META_KEY: safetensors__meta_key_end(p); break;
+    case SAFETENSORS__STR_META_KEY:
+        safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_META_VALUE);
+        break;
+    case SAFETENSORS__STR_INDEX_META_KEY:
+        safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_RAW);
+        break;
+    case SAFETENSORS__STR_WEIGHT_KEY:
+        safetensors__pair_key_end(p, &p->weights, &p->weight_count, &p->weight_cap, SAFETENSORS__R_SHARD_NAME);
+        break;
+    case SAFETENSORS__STR_INDEX_KEY: safetensors__index_key_end(p); break;
     case SAFETENSORS__STR_FIELD_KEY: safetensors__field_key_end(p); break;
     case SAFETENSORS__STR_IGNORED_KEY: p->role = SAFETENSORS__R_IGNORED; break;
     case SAFETENSORS__STR_META_VALUE:
+    case SAFETENSORS__STR_SHARD_NAME:
         if (!safetensors__arena_terminate(p, &off, &len)) {
             safetensors__fail_nomem(p, p->string_start);
             return;
         }
-        p->metas[p->current].value_off = off;
-        p->metas[p->current].value_len = len;
-        safetensors__value_end(p);
+        safetensors__pair_value_end(
+            p, p->string_kind == SAFETENSORS__STR_META_VALUE ? &p->metas[p->current] : &p->weights[p->current], off,
+            len);
         return;
     case SAFETENSORS__STR_DTYPE:
         safetensors__dtype_end(p);
@@ -1894,12 +2068,36 @@ bail:
 
 /* Runs the header bytes s[0..n), whose first byte is at file offset
    p->pos, through the automaton. Stops early only on an error. */
+/* Index mode keeps a metadata value's raw bytes: this chunk's share of them,
+   s[from, end), goes to the arena as it passes. */
+static void safetensors__capture_flush(safetensors_parser *p, const unsigned char *s, uint64_t base, size_t end)
+{
+    size_t from = p->capture_start >= base ? (size_t)(p->capture_start - base) : 0;
+    if (end > from && !safetensors__arena_push(p, s + from, end - from)) safetensors__fail_nomem(p, base + from);
+    p->capture_start = base + end;
+}
+
+static void safetensors__capture_end(safetensors_parser *p, const unsigned char *s, uint64_t base, size_t end)
+{
+    size_t off = p->capture_arena_start;
+    safetensors__capture_flush(p, s, base, end);
+    p->capturing = p->capture_done = 0;
+    if (p->failed) return;
+    p->metas[p->current].value_off = off;
+    p->metas[p->current].value_len = p->arena_len - off;
+    if (!safetensors__arena_push(p, "", 1)) safetensors__fail_nomem(p, base + end);
+}
+
 static void safetensors__parse_json(safetensors_parser *p, const unsigned char *s, size_t n)
 {
     const uint64_t base = p->pos;
     size_t i = 0;
     while (i < n && !p->failed) {
         unsigned c = s[i];
+        if (p->capture_done) {
+            safetensors__capture_end(p, s, base, i);
+            continue;
+        }
         switch (p->state) {
         case SAFETENSORS__S_STRING: i = safetensors__string_run(p, s, i, n, base); continue;
         case SAFETENSORS__S_NUMBER: i = safetensors__number_run(p, s, i, n, base); continue;
@@ -1963,6 +2161,10 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
         }
         i++;
     }
+    if (p->capturing && !p->failed) {
+        if (p->capture_done) safetensors__capture_end(p, s, base, n);
+        else safetensors__capture_flush(p, s, base, n);
+    }
 }
 
 /* --- the parser's public face --- */
@@ -2007,6 +2209,9 @@ static void safetensors__parser_release_table(safetensors_parser *p)
     safetensors__free(a, p->entries, p->entry_cap * sizeof *p->entries);
     safetensors__free(a, p->dims, p->dim_cap * sizeof *p->dims);
     safetensors__free(a, p->metas, p->meta_cap * sizeof *p->metas);
+    safetensors__free(a, p->weights, p->weight_cap * sizeof *p->weights);
+    p->weights = NULL;
+    p->weight_cap = 0;
     p->arena = NULL;
     p->entries = NULL;
     p->dims = NULL;
@@ -2094,6 +2299,11 @@ SAFETENSORS_API safetensors_result safetensors_parser_feed(safetensors_parser *p
             uint64_t left = p->header_end - p->pos;
             size_t take = len - used;
             if ((uint64_t)take > left) take = (size_t)left;
+            if (p->index_mode && (uint64_t)take > p->max_header - p->pos) {
+                safetensors__fail(p, SAFETENSORS_ERR_HEADER_TOO_LARGE, p->max_header,
+                                  "the index is larger than the maximum header size");
+                break;
+            }
             safetensors__parse_json(p, s + used, take);
             if (p->failed) break;
             used += take;
@@ -2151,9 +2361,10 @@ static int safetensors__entry_before(const safetensors_parser *p, const safetens
     return safetensors__name_compare(p->arena + a->name_off, a->name_len, p->arena + b->name_off, b->name_len) < 0;
 }
 
-/* Bottom-up merge sort of entry indices: O(n log n) whatever the input, and
-   no recursion for a hostile file to deepen. */
-static void safetensors__sort_entries(const safetensors_parser *p, uint32_t *order, uint32_t *tmp, size_t n)
+/* Bottom-up merge sort of indices by `before(ctx, a, b)`: stable, O(n log n)
+   whatever the input, and no recursion for a hostile file to deepen. */
+static void safetensors__sort_indices(uint32_t *order, uint32_t *tmp, size_t n,
+                                      int (*before)(const void *ctx, uint32_t a, uint32_t b), const void *ctx)
 {
     size_t width;
     uint32_t *from = order, *to = tmp;
@@ -2163,9 +2374,7 @@ static void safetensors__sort_entries(const safetensors_parser *p, uint32_t *ord
             size_t mid = lo + width < n ? lo + width : n;
             size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
             size_t a = lo, b = mid, k = lo;
-            while (a < mid && b < hi)
-                to[k++] = safetensors__entry_before(p, &p->entries[from[b]], &p->entries[from[a]]) ? from[b++]
-                                                                                                  : from[a++];
+            while (a < mid && b < hi) to[k++] = before(ctx, from[b], from[a]) ? from[b++] : from[a++];
             while (a < mid) to[k++] = from[a++];
             while (b < hi) to[k++] = from[b++];
         }
@@ -2176,6 +2385,12 @@ static void safetensors__sort_entries(const safetensors_parser *p, uint32_t *ord
         }
     }
     if (from != order) memcpy(order, from, n * sizeof *order);
+}
+
+static int safetensors__entry_index_before(const void *ctx, uint32_t a, uint32_t b)
+{
+    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, ctx);
+    return safetensors__entry_before(p, &p->entries[a], &p->entries[b]);
 }
 
 /* "F32 [4, 5]" */
@@ -2296,7 +2511,7 @@ static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint
             safetensors__fail_nomem(p, p->header_end);
             return 0;
         }
-        safetensors__sort_entries(p, order, tmp, n);
+        safetensors__sort_indices(order, tmp, n, safetensors__entry_index_before, p);
         safetensors__free(&p->alloc, tmp, n * sizeof *tmp);
     }
     for (k = 0; k < n; k++) {
@@ -2574,20 +2789,29 @@ SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_at(const 
     return f && i < f->meta_count ? &f->metas[i] : NULL;
 }
 
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_find(const safetensors_file *f,
-                                                                            const char *key, size_t key_len)
+/* Shared by files and models: their metadata are indexed the same way. */
+static const safetensors_metadata_entry *safetensors__metadata_lookup(const safetensors__index *ix,
+                                                                     const safetensors_metadata_entry *entries,
+                                                                     uint64_t seed, const char *key, size_t key_len)
 {
     uint32_t hash;
     size_t cursor, candidate;
-    if (f == NULL || (key == NULL && key_len != 0)) return NULL;
+    if (key == NULL && key_len != 0) return NULL;
     if (key == NULL) key = "";
-    hash = safetensors__hash(f->seed, key, key_len);
-    cursor = hash & f->meta_index.mask;
-    while ((candidate = safetensors__index_next(&f->meta_index, hash, &cursor)) != (size_t)-1) {
-        const safetensors_metadata_entry *m = &f->metas[candidate];
-        if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0) return m;
+    hash = safetensors__hash(seed, key, key_len);
+    cursor = hash & ix->mask;
+    while ((candidate = safetensors__index_next(ix, hash, &cursor)) != (size_t)-1) {
+        const safetensors_metadata_entry *entry = &entries[candidate];
+        if (entry->key_len == key_len && memcmp(entry->key, key, key_len) == 0) return entry;
     }
     return NULL;
+}
+
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_find(const safetensors_file *f,
+                                                                            const char *key, size_t key_len)
+{
+    if (f == NULL) return NULL;
+    return safetensors__metadata_lookup(&f->meta_index, f->metas, f->seed, key, key_len);
 }
 
 SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f)
@@ -2688,21 +2912,38 @@ static safetensors_result safetensors__fail_io(safetensors_error *e, int sys_err
 
 #ifdef _WIN32
 
+/* The UTF-8 path as UTF-16 for the W functions; NULL (with *bytes 0) if it
+   is not valid UTF-8 or memory runs out. */
+static wchar_t *safetensors__widen(const char *path, const char *suffix, const safetensors_allocator *a,
+                                   size_t *bytes)
+{
+    int path_len = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    int suffix_len = suffix ? MultiByteToWideChar(CP_UTF8, 0, suffix, -1, NULL, 0) : 1;
+    wchar_t *wide;
+    *bytes = 0;
+    if (path_len <= 0 || suffix_len <= 0) return NULL;
+    *bytes = ((size_t)path_len + (size_t)suffix_len - 1) * sizeof *wide;
+    wide = SAFETENSORS__CAST(wchar_t *, safetensors__alloc(a, *bytes));
+    if (wide == NULL) return NULL;
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wide, path_len);
+    if (suffix) MultiByteToWideChar(CP_UTF8, 0, suffix, -1, wide + path_len - 1, suffix_len);
+    return wide;
+}
+
 static safetensors_result safetensors__os_open(const char *path, const safetensors_allocator *a,
                                                safetensors__os_file *of, safetensors_error *e)
 {
-    int wide_len = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    wchar_t *wide;
+    size_t wide_bytes;
+    wchar_t *wide = safetensors__widen(path, NULL, a, &wide_bytes);
     LARGE_INTEGER size;
     DWORD sys;
-    if (wide_len <= 0) return safetensors__fail_io(e, (int)GetLastError(), "the path is not valid UTF-8");
-    wide = SAFETENSORS__CAST(wchar_t *, safetensors__alloc(a, (size_t)wide_len * sizeof *wide));
-    if (wide == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wide, wide_len);
+    if (wide == NULL)
+        return wide_bytes ? safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory")
+                          : safetensors__fail_io(e, (int)GetLastError(), "the path is not valid UTF-8");
     of->handle = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                              OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
     sys = GetLastError();
-    safetensors__free(a, wide, (size_t)wide_len * sizeof *wide);
+    safetensors__free(a, wide, wide_bytes);
     if (of->handle == INVALID_HANDLE_VALUE) return safetensors__fail_io(e, (int)sys, "cannot open the file");
     of->is_regular = GetFileType(of->handle) == FILE_TYPE_DISK && GetFileSizeEx(of->handle, &size);
     of->size = of->is_regular ? (uint64_t)size.QuadPart : 0;
@@ -2745,6 +2986,52 @@ static void safetensors__os_unmap(void *base, size_t len)
 static void safetensors__os_close(safetensors__os_file *of)
 {
     CloseHandle(of->handle);
+}
+
+static DWORD safetensors__os_attributes(const char *path, const safetensors_allocator *a)
+{
+    size_t bytes;
+    wchar_t *wide = safetensors__widen(path, NULL, a, &bytes);
+    DWORD attributes;
+    if (wide == NULL) return INVALID_FILE_ATTRIBUTES;
+    attributes = GetFileAttributesW(wide);
+    safetensors__free(a, wide, bytes);
+    return attributes;
+}
+
+static int safetensors__os_is_directory(const char *path, const safetensors_allocator *a)
+{
+    DWORD attributes = safetensors__os_attributes(path, a);
+    return attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+static int safetensors__os_is_file(const char *path, const safetensors_allocator *a)
+{
+    DWORD attributes = safetensors__os_attributes(path, a);
+    return attributes != INVALID_FILE_ATTRIBUTES && !(attributes & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/* Calls `found` with each entry name of `dir` (ending in a separator, or
+   empty for the current folder), as UTF-8. */
+static safetensors_result safetensors__os_list(const char *dir, const safetensors_allocator *a,
+                                               void (*found)(void *ctx, const char *name), void *ctx,
+                                               safetensors_error *e)
+{
+    WIN32_FIND_DATAW entry;
+    size_t bytes;
+    wchar_t *pattern = safetensors__widen(dir, "*", a, &bytes);
+    HANDLE search;
+    if (pattern == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    search = FindFirstFileW(pattern, &entry);
+    safetensors__free(a, pattern, bytes);
+    if (search == INVALID_HANDLE_VALUE) return safetensors__fail_io(e, (int)GetLastError(), "cannot list the folder");
+    do {
+        char name[MAX_PATH * 4];
+        if (WideCharToMultiByte(CP_UTF8, 0, entry.cFileName, -1, name, (int)sizeof name, NULL, NULL) > 0)
+            found(ctx, name);
+    } while (FindNextFileW(search, &entry));
+    FindClose(search);
+    return SAFETENSORS_OK;
 }
 
 #else /* POSIX */
@@ -2821,6 +3108,35 @@ static void safetensors__os_unmap(void *base, size_t len)
 static void safetensors__os_close(safetensors__os_file *of)
 {
     close(of->fd);
+}
+
+static int safetensors__os_is_directory(const char *path, const safetensors_allocator *a)
+{
+    struct stat st;
+    (void)a;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int safetensors__os_is_file(const char *path, const safetensors_allocator *a)
+{
+    struct stat st;
+    (void)a;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Calls `found` with each entry name of `dir` (ending in a separator, or
+   empty for the current folder). */
+static safetensors_result safetensors__os_list(const char *dir, const safetensors_allocator *a,
+                                               void (*found)(void *ctx, const char *name), void *ctx,
+                                               safetensors_error *e)
+{
+    DIR *d = opendir(dir[0] ? dir : ".");
+    struct dirent *entry;
+    (void)a;
+    if (d == NULL) return safetensors__fail_io(e, errno, "cannot list the folder");
+    while ((entry = readdir(d)) != NULL) found(ctx, entry->d_name);
+    closedir(d);
+    return SAFETENSORS_OK;
 }
 
 #endif /* POSIX */
@@ -3023,6 +3339,787 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
     safetensors__os_close(&of);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
+}
+
+/* >>model ------------------------------------------------------------- */
+/* A sharded checkpoint: model.safetensors.index.json maps each tensor name
+   to a shard file in the same folder. The index is read by the same
+   automaton as a header, in index mode (no length prefix; metadata values
+   kept as raw JSON text; a weight map of strings). Every shard is opened
+   with the full validation of safetensors_open, then checked against the
+   index. */
+
+/* Lazy shards are opened by whichever thread asks first and published with
+   a compare-and-swap: a thread that loses the race closes its copy. */
+#if defined(__GNUC__) || defined(__clang__)
+static safetensors_file *safetensors__shard_load(safetensors_file *const *slot)
+{
+    return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+}
+static int safetensors__shard_publish(safetensors_file **slot, safetensors_file *f)
+{
+    safetensors_file *expected = NULL;
+    return __atomic_compare_exchange_n(slot, &expected, f, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+#elif defined(_MSC_VER)
+static safetensors_file *safetensors__shard_load(safetensors_file *const *slot)
+{
+    return (safetensors_file *)InterlockedCompareExchangePointer((PVOID volatile *)slot, NULL, NULL);
+}
+static int safetensors__shard_publish(safetensors_file **slot, safetensors_file *f)
+{
+    return InterlockedCompareExchangePointer((PVOID volatile *)slot, f, NULL) == NULL;
+}
+#else
+/* no atomics known for this compiler: lazy opens are not thread-safe here */
+static safetensors_file *safetensors__shard_load(safetensors_file *const *slot)
+{
+    return *slot;
+}
+static int safetensors__shard_publish(safetensors_file **slot, safetensors_file *f)
+{
+    if (*slot) return 0;
+    *slot = f;
+    return 1;
+}
+#endif
+
+typedef struct safetensors__model_tensor {
+    const char *name;
+    size_t name_len;
+    uint32_t shard;
+} safetensors__model_tensor;
+
+struct safetensors_model {
+    safetensors_allocator alloc;
+    safetensors_options opt; /* for the shards, opened now or later */
+    uint64_t seed;
+    char *strings; /* the index's decoded strings, or the single file's name */
+    size_t strings_cap;
+    char *dir; /* the folder, with its separator, or "" */
+    size_t dir_len;
+    size_t shard_count;
+    const char **shard_names;
+    size_t *shard_name_lens;
+    size_t *shard_first; /* shard k's tensors are [shard_first[k], shard_first[k+1]) */
+    safetensors_file **shards;
+    safetensors__model_tensor *tensors;
+    size_t tensor_count;
+    safetensors__index tensor_index;
+    safetensors_metadata_entry *metas;
+    size_t meta_count;
+    safetensors__index meta_index;
+};
+
+static safetensors__name_ref safetensors__weight_key_ref(const safetensors_parser *p, size_t k)
+{
+    safetensors__name_ref r;
+    r.off = p->weights[k].key_off;
+    r.len = p->weights[k].key_len;
+    r.where = p->weights[k].key_offset;
+    return r;
+}
+
+static int safetensors__ends_with(const char *s, size_t n, const char *tail)
+{
+    size_t t = strlen(tail);
+    return n >= t && memcmp(s + n - t, tail, t) == 0;
+}
+
+static int safetensors__is_separator(char c)
+{
+#ifdef _WIN32
+    return c == '/' || c == '\\';
+#else
+    return c == '/';
+#endif
+}
+
+/* A shard must be a plain file name in the index's own folder, whatever the
+   OS: no separator of any OS, no drive, no NUL or control byte, not "." or
+   "..". So an index can never make the library open a file elsewhere. */
+static int safetensors__shard_name_is_plain(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '/' || c == '\\' || c == ':') return 0;
+    }
+    return 1;
+}
+
+/* dir + name, NUL-terminated, from the allocator; NULL when memory runs out. */
+static char *safetensors__join(const safetensors_allocator *a, const char *dir, size_t dir_len, const char *name,
+                               size_t name_len, size_t *size)
+{
+    char *path;
+    *size = dir_len + name_len + 1;
+    path = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    if (path == NULL) return NULL;
+    memcpy(path, dir, dir_len);
+    memcpy(path + dir_len, name, name_len);
+    path[dir_len + name_len] = '\0';
+    return path;
+}
+
+/* Puts "shard NAME: " before the message a shard's open produced. */
+static void safetensors__err_in_shard(safetensors_error *e, const char *name, size_t len)
+{
+    char inner[sizeof e->message];
+    memcpy(inner, e->message, sizeof inner);
+    e->message[0] = '\0';
+    safetensors__err_add(e, "shard ");
+    safetensors__err_add_name(e, name, len);
+    safetensors__err_add(e, ": ");
+    safetensors__err_add(e, inner);
+}
+
+SAFETENSORS_API void safetensors_model_close(safetensors_model *m)
+{
+    safetensors_allocator a;
+    size_t k;
+    if (m == NULL) return;
+    a = m->alloc;
+    for (k = 0; k < m->shard_count && m->shards; k++) safetensors_close(m->shards[k]);
+    safetensors__free(&a, m->shards, m->shard_count * sizeof *m->shards);
+    safetensors__free(&a, m->shard_names, m->shard_count * sizeof *m->shard_names);
+    safetensors__free(&a, m->shard_name_lens, m->shard_count * sizeof *m->shard_name_lens);
+    safetensors__free(&a, m->shard_first, (m->shard_count + 1) * sizeof *m->shard_first);
+    safetensors__free(&a, m->tensors, m->tensor_count * sizeof *m->tensors);
+    safetensors__index_free(&a, &m->tensor_index);
+    safetensors__free(&a, m->metas, m->meta_count * sizeof *m->metas);
+    safetensors__index_free(&a, &m->meta_index);
+    safetensors__free(&a, m->strings, m->strings_cap);
+    safetensors__free(&a, m->dir, m->dir_len + 1);
+    safetensors__free(&a, m, sizeof *m);
+}
+
+static safetensors_result safetensors__model_nomem(safetensors_error *e)
+{
+    return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+}
+
+static int safetensors__model_tensor_before(const void *ctx, uint32_t a, uint32_t b)
+{
+    const safetensors__model_tensor *t = SAFETENSORS__CAST(const safetensors__model_tensor *, ctx);
+    if (t[a].shard != t[b].shard) return t[a].shard < t[b].shard;
+    return safetensors__name_compare(t[a].name, t[a].name_len, t[b].name, t[b].name_len) < 0;
+}
+
+/* Puts the tensors in (shard, name) order, indexes them by name and notes
+   where each shard's run begins. */
+static safetensors_result safetensors__model_order_tensors(safetensors_model *m, safetensors_error *e)
+{
+    const safetensors_allocator *a = &m->alloc;
+    size_t n = m->tensor_count, k;
+    uint32_t *order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *order));
+    safetensors__model_tensor *sorted =
+        SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, n * sizeof *sorted));
+    if (order == NULL || sorted == NULL) {
+        safetensors__free(a, order, 2 * n * sizeof *order);
+        safetensors__free(a, sorted, n * sizeof *sorted);
+        return safetensors__model_nomem(e);
+    }
+    for (k = 0; k < n; k++) order[k] = (uint32_t)k;
+    safetensors__sort_indices(order, order + n, n, safetensors__model_tensor_before, m->tensors);
+    for (k = 0; k < n; k++) sorted[k] = m->tensors[order[k]];
+    safetensors__free(a, order, 2 * n * sizeof *order);
+    safetensors__free(a, m->tensors, n * sizeof *m->tensors);
+    m->tensors = sorted;
+    safetensors__index_free(a, &m->tensor_index);
+    if (!safetensors__index_init(a, &m->tensor_index, n)) return safetensors__model_nomem(e);
+    for (k = 0; k < n; k++)
+        safetensors__index_put(&m->tensor_index, safetensors__hash(m->seed, sorted[k].name, sorted[k].name_len), k);
+    for (k = 0; k <= m->shard_count; k++) m->shard_first[k] = 0;
+    for (k = 0; k < n; k++) m->shard_first[sorted[k].shard + 1]++;
+    for (k = 1; k <= m->shard_count; k++) m->shard_first[k] += m->shard_first[k - 1];
+    return SAFETENSORS_OK;
+}
+
+static size_t safetensors__model_lookup(const safetensors_model *m, const char *name, size_t len)
+{
+    uint32_t hash = safetensors__hash(m->seed, name, len);
+    size_t cursor = hash & m->tensor_index.mask, candidate;
+    while ((candidate = safetensors__index_next(&m->tensor_index, hash, &cursor)) != (size_t)-1) {
+        const safetensors__model_tensor *t = &m->tensors[candidate];
+        if (t->name_len == len && memcmp(t->name, name, len) == 0) return candidate;
+    }
+    return (size_t)-1;
+}
+
+static int safetensors__shard_name_before(const void *ctx, uint32_t a, uint32_t b)
+{
+    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, ctx);
+    const safetensors__meta *x = &p->weights[a], *y = &p->weights[b];
+    return safetensors__name_compare(p->arena + x->value_off, x->value_len, p->arena + y->value_off, y->value_len) < 0;
+}
+
+/* The parsed index becomes the model's tables: shards (distinct file names,
+   sorted), tensors, metadata. */
+static safetensors_result safetensors__model_from_index(safetensors_model *m, safetensors_parser *p,
+                                                        safetensors_error *e)
+{
+    const safetensors_allocator *a = &m->alloc;
+    size_t n = p->weight_count, k, shard = 0;
+    uint32_t *order;
+    for (k = 0; k < n; k++) {
+        const safetensors__meta *w = &p->weights[k];
+        if (!safetensors__shard_name_is_plain(p->arena + w->value_off, w->value_len)) {
+            safetensors__err_set(e, SAFETENSORS_ERR_SCHEMA, w->key_offset);
+            safetensors__err_add(e, "weight_map entry ");
+            safetensors__err_add_name(e, p->arena + w->key_off, w->key_len);
+            safetensors__err_add(e, ": shard ");
+            safetensors__err_add_name(e, p->arena + w->value_off, w->value_len);
+            safetensors__err_add(e, " is not a plain file name in the index's folder");
+            return SAFETENSORS_ERR_SCHEMA;
+        }
+    }
+    order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *order));
+    m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, n * sizeof *m->tensors));
+    m->metas = SAFETENSORS__CAST(safetensors_metadata_entry *, safetensors__alloc(a, p->meta_count * sizeof *m->metas));
+    if (order == NULL || m->tensors == NULL || m->metas == NULL) {
+        safetensors__free(a, order, 2 * n * sizeof *order);
+        return safetensors__model_nomem(e);
+    }
+    m->tensor_count = n;
+    m->meta_count = p->meta_count;
+    for (k = 0; k < n; k++) order[k] = (uint32_t)k;
+    safetensors__sort_indices(order, order + n, n, safetensors__shard_name_before, p);
+    for (k = 0; k < n; k++) {
+        if (k > 0 && safetensors__shard_name_before(p, order[k - 1], order[k])) shard++; /* a new file name */
+        m->tensors[order[k]].shard = (uint32_t)shard;
+    }
+    m->shard_count = n ? shard + 1 : 0;
+    m->shards = SAFETENSORS__CAST(safetensors_file **, safetensors__alloc(a, m->shard_count * sizeof *m->shards));
+    m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, m->shard_count * sizeof *m->shard_names));
+    m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, m->shard_count * sizeof(size_t)));
+    m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (m->shard_count + 1) * sizeof(size_t)));
+    if (m->shards == NULL || m->shard_names == NULL || m->shard_name_lens == NULL || m->shard_first == NULL) {
+        safetensors__free(a, order, 2 * n * sizeof *order);
+        return safetensors__model_nomem(e);
+    }
+    for (k = 0; k < n; k++) {
+        const safetensors__meta *w = &p->weights[order[k]];
+        uint32_t s = m->tensors[order[k]].shard;
+        m->shard_names[s] = p->arena + w->value_off;
+        m->shard_name_lens[s] = w->value_len;
+    }
+    safetensors__free(a, order, 2 * n * sizeof *order);
+    for (k = 0; k < m->shard_count; k++) m->shards[k] = NULL;
+    for (k = 0; k < n; k++) {
+        m->tensors[k].name = p->arena + p->weights[k].key_off;
+        m->tensors[k].name_len = p->weights[k].key_len;
+    }
+    for (k = 0; k < p->meta_count; k++) {
+        m->metas[k].key = p->arena + p->metas[k].key_off;
+        m->metas[k].key_len = p->metas[k].key_len;
+        m->metas[k].value = p->arena + p->metas[k].value_off;
+        m->metas[k].value_len = p->metas[k].value_len;
+    }
+    return safetensors__model_order_tensors(m, e);
+}
+
+/* Reads and checks the index JSON: syntax, strings, a weight_map, no name
+   twice, plain shard names. */
+static safetensors_result safetensors__model_read_index(safetensors_model *m, const char *path,
+                                                        safetensors_error *e)
+{
+    safetensors__os_file of;
+    safetensors_parser *p;
+    unsigned char *chunk;
+    safetensors__index names, keys;
+    int sys = 0;
+    long got;
+    safetensors_result r = safetensors_parser_create(&m->opt, &p, e);
+    if (r != SAFETENSORS_OK) return r;
+    p->index_mode = 1;
+    p->length_have = SAFETENSORS__LENGTH_BYTES;
+    p->header_end = UINT64_MAX;
+    p->role = SAFETENSORS__R_INDEX_ROOT;
+    r = safetensors__os_open(path, &m->alloc, &of, e);
+    if (r != SAFETENSORS_OK) {
+        safetensors_parser_destroy(p);
+        return r;
+    }
+    chunk = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(&m->alloc, SAFETENSORS__READ_CHUNK));
+    if (chunk == NULL) r = safetensors__model_nomem(e);
+    while (r == SAFETENSORS_OK && (got = safetensors__os_read(&of, chunk, SAFETENSORS__READ_CHUNK, &sys)) != 0) {
+        if (got < 0) r = safetensors__fail_io(e, sys, "cannot read the index");
+        else r = safetensors_parser_feed(p, chunk, (size_t)got, NULL, NULL, e);
+    }
+    safetensors__free(&m->alloc, chunk, SAFETENSORS__READ_CHUNK);
+    safetensors__os_close(&of);
+    memset(&names, 0, sizeof names);
+    memset(&keys, 0, sizeof keys);
+    if (r == SAFETENSORS_OK) {
+        if (p->state != SAFETENSORS__S_END)
+            safetensors__fail(p, SAFETENSORS_ERR_JSON, p->pos, "the index ends inside its JSON value");
+        else if (!p->saw_weight_map)
+            safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, p->pos, "the index has no weight_map");
+        else if (safetensors__index_names(p, &names, p->weight_count, safetensors__weight_key_ref,
+                                          "weight_map entry "))
+            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key_ref, "metadata key ");
+        if (p->failed) {
+            *e = p->error;
+            r = e->code;
+        }
+    }
+    safetensors__index_free(&m->alloc, &names);
+    if (r == SAFETENSORS_OK) {
+        m->meta_index = keys;
+        memset(&keys, 0, sizeof keys);
+        r = safetensors__model_from_index(m, p, e);
+        /* the model's names point into the arena: it changes hands */
+        m->strings = p->arena;
+        m->strings_cap = p->arena_cap;
+        p->arena = NULL;
+        p->arena_cap = 0;
+    }
+    safetensors__index_free(&m->alloc, &keys);
+    safetensors_parser_destroy(p);
+    return r;
+}
+
+/* Checks an opened shard against the index: every tensor the weight map
+   puts there is there, and it holds nothing else (unless unlisted tensors
+   are allowed; then they are collected when `unlisted` is given). */
+static safetensors_result safetensors__model_check_shard(const safetensors_model *m, size_t k,
+                                                         const safetensors_file *f, safetensors_error *e,
+                                                         safetensors__model_tensor **unlisted, size_t *unlisted_count,
+                                                         size_t *unlisted_cap)
+{
+    size_t i, listed = m->shard_first[k + 1] - m->shard_first[k];
+    for (i = m->shard_first[k]; i < m->shard_first[k + 1]; i++) {
+        const safetensors__model_tensor *t = &m->tensors[i];
+        if (safetensors_find(f, t->name, t->name_len) == NULL) {
+            safetensors__err_set(e, SAFETENSORS_ERR_NOT_FOUND, 0);
+            safetensors__err_add(e, "weight_map puts tensor ");
+            safetensors__err_add_name(e, t->name, t->name_len);
+            safetensors__err_add(e, " in a shard that does not hold it");
+            safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
+            return SAFETENSORS_ERR_NOT_FOUND;
+        }
+    }
+    if (f->tensor_count == listed) return SAFETENSORS_OK;
+    for (i = 0; i < f->tensor_count; i++) {
+        const safetensors_tensor *t = &f->tensors[i];
+        size_t at = safetensors__model_lookup(m, t->name, t->name_len);
+        if (at != (size_t)-1 && m->tensors[at].shard == k) continue;
+        safetensors__err_set(e, at == (size_t)-1 ? SAFETENSORS_ERR_SCHEMA : SAFETENSORS_ERR_DUPLICATE, 0);
+        safetensors__err_add(e, "tensor ");
+        safetensors__err_add_name(e, t->name, t->name_len);
+        if (at != (size_t)-1) {
+            safetensors__err_add(e, " is also in shard ");
+            safetensors__err_add_name(e, m->shard_names[m->tensors[at].shard],
+                                      m->shard_name_lens[m->tensors[at].shard]);
+            safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
+            return SAFETENSORS_ERR_DUPLICATE;
+        }
+        if (!(m->opt.flags & SAFETENSORS_MODEL_ALLOW_UNLISTED)) {
+            safetensors__err_add(e, " is missing from weight_map");
+            safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
+            return SAFETENSORS_ERR_SCHEMA;
+        }
+        if (unlisted) {
+            safetensors__model_tensor *fresh = SAFETENSORS__CAST(
+                safetensors__model_tensor *,
+                safetensors__grow(&m->alloc, *unlisted, unlisted_cap, *unlisted_count + 1, sizeof **unlisted));
+            if (fresh == NULL) return safetensors__model_nomem(e);
+            *unlisted = fresh;
+            fresh[*unlisted_count].name = t->name;
+            fresh[*unlisted_count].name_len = t->name_len;
+            fresh[*unlisted_count].shard = (uint32_t)k;
+            (*unlisted_count)++;
+        }
+    }
+    return SAFETENSORS_OK;
+}
+
+static safetensors_result safetensors__model_open_shard(const safetensors_model *m, size_t k, safetensors_file **out,
+                                                        safetensors_error *e)
+{
+    size_t size;
+    safetensors_file *f = safetensors__shard_load(&m->shards[k]);
+    safetensors_result r;
+    char *path;
+    *out = f;
+    if (f) return SAFETENSORS_OK;
+    path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
+    if (path == NULL) return safetensors__model_nomem(e);
+    r = safetensors_open(path, &m->opt, &f, e);
+    safetensors__free(&m->alloc, path, size);
+    if (r != SAFETENSORS_OK) {
+        safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
+        return r;
+    }
+    r = safetensors__model_check_shard(m, k, f, e, NULL, NULL, NULL);
+    if (r != SAFETENSORS_OK) {
+        safetensors_close(f);
+        return r;
+    }
+    if (!safetensors__shard_publish(&m->shards[k], f)) {
+        safetensors_close(f);
+        f = safetensors__shard_load(&m->shards[k]);
+    }
+    *out = f;
+    return SAFETENSORS_OK;
+}
+
+/* total_size, when the index gives it, must be a JSON integer equal to the
+   bytes the tensors hold. */
+static safetensors_result safetensors__model_check_total_size(const safetensors_model *m, safetensors_error *e)
+{
+    const safetensors_metadata_entry *entry = safetensors_model_metadata_find(m, "total_size", 10);
+    uint64_t declared = 0, held = 0;
+    size_t i;
+    if (entry == NULL) return SAFETENSORS_OK;
+    for (i = 0; i < entry->value_len; i++) {
+        unsigned d = (unsigned)entry->value[i] - (unsigned)'0';
+        if (d > 9 || safetensors__u64_times_ten_plus_overflows(declared, d) || (i == 0 && d == 0 && entry->value_len > 1))
+            return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0,
+                                           "the index's total_size is not a non-negative integer");
+        declared = declared * 10u + d;
+    }
+    if (entry->value_len == 0)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0, "the index's total_size is empty");
+    for (i = 0; i < m->tensor_count; i++) {
+        const safetensors_tensor *t =
+            safetensors_find(m->shards[m->tensors[i].shard], m->tensors[i].name, m->tensors[i].name_len);
+        held += t->end - t->begin;
+    }
+    if (declared == held) return SAFETENSORS_OK;
+    safetensors__err_set(e, SAFETENSORS_ERR_SIZE, 0);
+    safetensors__err_add(e, "the index's total_size is ");
+    safetensors__err_add_u64(e, declared);
+    safetensors__err_add(e, " but its tensors hold ");
+    safetensors__err_add_u64(e, held);
+    safetensors__err_add(e, " bytes");
+    return SAFETENSORS_ERR_SIZE;
+}
+
+/* Eager mode: every shard now, then what only the whole model can show. */
+static safetensors_result safetensors__model_open_all(safetensors_model *m, safetensors_error *e)
+{
+    safetensors__model_tensor *unlisted = NULL;
+    size_t unlisted_count = 0, unlisted_cap = 0, k;
+    safetensors_result r = SAFETENSORS_OK;
+    for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++) {
+        size_t size;
+        char *path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
+        if (path == NULL) {
+            r = safetensors__model_nomem(e);
+            break;
+        }
+        r = safetensors_open(path, &m->opt, &m->shards[k], e);
+        safetensors__free(&m->alloc, path, size);
+        if (r != SAFETENSORS_OK) safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
+        else r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted, &unlisted_count, &unlisted_cap);
+    }
+    if (r == SAFETENSORS_OK && unlisted_count) {
+        safetensors__model_tensor *all = SAFETENSORS__CAST(
+            safetensors__model_tensor *,
+            safetensors__realloc(&m->alloc, m->tensors, m->tensor_count * sizeof *m->tensors,
+                                 (m->tensor_count + unlisted_count) * sizeof *m->tensors));
+        if (all == NULL) r = safetensors__model_nomem(e);
+        else {
+            memcpy(all + m->tensor_count, unlisted, unlisted_count * sizeof *unlisted);
+            m->tensors = all;
+            m->tensor_count += unlisted_count;
+            r = safetensors__model_order_tensors(m, e);
+        }
+    }
+    safetensors__free(&m->alloc, unlisted, unlisted_cap * sizeof *unlisted);
+    if (r == SAFETENSORS_OK) r = safetensors__model_check_total_size(m, e);
+    return r;
+}
+
+/* A single .safetensors file is a model of one shard. */
+static safetensors_result safetensors__model_from_file(safetensors_model *m, const char *path, size_t base_at,
+                                                       safetensors_error *e)
+{
+    const safetensors_allocator *a = &m->alloc;
+    size_t len = strlen(path + base_at), k;
+    safetensors_file *f;
+    safetensors_result r = safetensors_open(path, &m->opt, &f, e);
+    if (r != SAFETENSORS_OK) return r;
+    m->strings_cap = len + 1;
+    m->strings = SAFETENSORS__CAST(char *, safetensors__alloc(a, m->strings_cap));
+    m->shards = SAFETENSORS__CAST(safetensors_file **, safetensors__alloc(a, sizeof *m->shards));
+    m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, sizeof *m->shard_names));
+    m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, sizeof(size_t)));
+    m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, 2 * sizeof(size_t)));
+    m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, f->tensor_count * sizeof *m->tensors));
+    if (m->shards) {
+        m->shards[0] = f;
+        m->shard_count = 1;
+    } else safetensors_close(f);
+    if (!m->strings || !m->shards || !m->shard_names || !m->shard_name_lens || !m->shard_first || !m->tensors)
+        return safetensors__model_nomem(e);
+    memcpy(m->strings, path + base_at, len + 1);
+    m->shard_names[0] = m->strings;
+    m->shard_name_lens[0] = len;
+    m->tensor_count = f->tensor_count;
+    for (k = 0; k < f->tensor_count; k++) {
+        m->tensors[k].name = f->tensors[k].name;
+        m->tensors[k].name_len = f->tensors[k].name_len;
+        m->tensors[k].shard = 0;
+    }
+    if (!safetensors__index_init(a, &m->meta_index, 0)) return safetensors__model_nomem(e);
+    return safetensors__model_order_tensors(m, e);
+}
+
+typedef struct safetensors__one_match {
+    const char *tail;
+    const safetensors_allocator *alloc;
+    size_t matches;
+    char *name; /* the first match */
+    size_t name_size;
+} safetensors__one_match;
+
+static void safetensors__one_match_visit(void *ctx, const char *name)
+{
+    safetensors__one_match *m = SAFETENSORS__CAST(safetensors__one_match *, ctx);
+    size_t len = strlen(name);
+    if (!safetensors__ends_with(name, len, m->tail) || m->matches++ > 0) return;
+    m->name = SAFETENSORS__CAST(char *, safetensors__alloc(m->alloc, len + 1));
+    if (m->name) {
+        memcpy(m->name, name, len + 1);
+        m->name_size = len + 1;
+    }
+}
+
+/* The one entry of `dir` whose name ends with `tail`: *file stays NULL when
+   there is none, and several are an error, since guessing could load the
+   wrong weights. */
+static safetensors_result safetensors__os_find_one(const char *dir, size_t dir_len, const char *tail,
+                                                   const safetensors_allocator *a, char **file, size_t *file_size,
+                                                   safetensors_error *e)
+{
+    safetensors__one_match m;
+    safetensors_result r;
+    memset(&m, 0, sizeof m);
+    m.tail = tail;
+    m.alloc = a;
+    *file = NULL;
+    r = safetensors__os_list(dir, a, safetensors__one_match_visit, &m, e);
+    if (r == SAFETENSORS_OK && m.matches > 1) {
+        safetensors__err_set(e, SAFETENSORS_ERR_NOT_FOUND, 0);
+        safetensors__err_add(e, "the folder holds several *");
+        safetensors__err_add(e, tail);
+        safetensors__err_add(e, " files: open the one you mean");
+        r = SAFETENSORS_ERR_NOT_FOUND;
+    } else if (r == SAFETENSORS_OK && m.matches == 1) {
+        if (m.name) *file = safetensors__join(a, dir, dir_len, m.name, m.name_size - 1, file_size);
+        if (*file == NULL) r = safetensors__model_nomem(e);
+    }
+    safetensors__free(a, m.name, m.name_size);
+    return r;
+}
+
+/* Which file a folder stands for: model.safetensors.index.json, else
+   model.safetensors, else the only *.safetensors.index.json, else the only
+   *.safetensors. */
+static safetensors_result safetensors__model_pick(safetensors_model *m, char **file, size_t *file_size,
+                                                  safetensors_error *e)
+{
+    static const char *const preferred[2] = {"model.safetensors.index.json", "model.safetensors"};
+    static const char *const tails[2] = {".safetensors.index.json", ".safetensors"};
+    int round;
+    for (round = 0; round < 2; round++) {
+        *file = safetensors__join(&m->alloc, m->dir, m->dir_len, preferred[round], strlen(preferred[round]), file_size);
+        if (*file == NULL) return safetensors__model_nomem(e);
+        if (safetensors__os_is_file(*file, &m->alloc)) return SAFETENSORS_OK;
+        safetensors__free(&m->alloc, *file, *file_size);
+        *file = NULL;
+    }
+    for (round = 0; round < 2; round++) {
+        safetensors_result r = safetensors__os_find_one(m->dir, m->dir_len, tails[round], &m->alloc, file, file_size, e);
+        if (r != SAFETENSORS_OK || *file) return r;
+    }
+    return safetensors__err_simple(e, SAFETENSORS_ERR_NOT_FOUND, 0,
+                                   "the folder holds no model.safetensors.index.json or .safetensors file");
+}
+
+SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, const safetensors_options *opt,
+                                                          safetensors_model **out, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_allocator a;
+    safetensors_model *m;
+    safetensors_result r;
+    char *file = NULL;
+    size_t file_size = 0, len, base_at;
+    if (out) *out = NULL;
+    memset(&a, 0, sizeof a);
+    if (opt) a = opt->allocator;
+    if (out == NULL || path == NULL || !safetensors__allocator_is_valid(&a)) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out == NULL    ? "out must not be NULL"
+                                : path == NULL ? "path must not be NULL"
+                                               : "the allocator needs both alloc and free");
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    m = SAFETENSORS__CAST(safetensors_model *, safetensors__alloc(&a, sizeof *m));
+    if (m == NULL) {
+        safetensors__err_copy_out(err, (safetensors__model_nomem(&e), &e));
+        return SAFETENSORS_ERR_NOMEM;
+    }
+    memset(m, 0, sizeof *m);
+    m->alloc = a;
+    if (opt) m->opt = *opt;
+    m->seed = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15u;
+    len = strlen(path);
+    if (safetensors__os_is_directory(path, &a)) {
+        int needs_separator = len > 0 && !safetensors__is_separator(path[len - 1]);
+        m->dir_len = len + (size_t)needs_separator;
+        m->dir = SAFETENSORS__CAST(char *, safetensors__alloc(&a, m->dir_len + 1));
+        if (m->dir == NULL) r = safetensors__model_nomem(&e);
+        else {
+            memcpy(m->dir, path, len);
+            if (needs_separator) m->dir[len] = '/';
+            m->dir[m->dir_len] = '\0';
+            r = safetensors__model_pick(m, &file, &file_size, &e);
+        }
+    } else {
+        for (base_at = len; base_at > 0 && !safetensors__is_separator(path[base_at - 1]); base_at--) continue;
+        m->dir_len = base_at;
+        m->dir = SAFETENSORS__CAST(char *, safetensors__alloc(&a, base_at + 1));
+        file = SAFETENSORS__CAST(char *, safetensors__alloc(&a, len + 1));
+        file_size = len + 1;
+        if (m->dir == NULL || file == NULL) r = safetensors__model_nomem(&e);
+        else {
+            memcpy(m->dir, path, base_at);
+            m->dir[base_at] = '\0';
+            memcpy(file, path, len + 1);
+            r = SAFETENSORS_OK;
+        }
+    }
+    if (r == SAFETENSORS_OK) {
+        len = strlen(file);
+        if (safetensors__ends_with(file, len, ".json")) {
+            r = safetensors__model_read_index(m, file, &e);
+            if (r == SAFETENSORS_OK && !(m->opt.flags & SAFETENSORS_MODEL_LAZY)) r = safetensors__model_open_all(m, &e);
+        } else {
+            r = safetensors__model_from_file(m, file, m->dir_len, &e);
+        }
+    }
+    safetensors__free(&a, file, file_size);
+    if (r != SAFETENSORS_OK) {
+        safetensors_model_close(m);
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    *out = m;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API size_t safetensors_model_shard_count(const safetensors_model *m)
+{
+    return m ? m->shard_count : 0;
+}
+
+SAFETENSORS_API const char *safetensors_model_shard_name(const safetensors_model *m, size_t i)
+{
+    return m && i < m->shard_count ? m->shard_names[i] : NULL;
+}
+
+SAFETENSORS_API safetensors_result safetensors_model_shard(const safetensors_model *m, size_t i,
+                                                           const safetensors_file **f, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_file *opened;
+    safetensors_result r;
+    if (f) *f = NULL;
+    if (m == NULL || f == NULL || i >= m->shard_count) {
+        safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                                                "no such shard, or a NULL argument"),
+                                        &e));
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    r = safetensors__model_open_shard(m, i, &opened, &e);
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    else *f = opened;
+    return r;
+}
+
+SAFETENSORS_API size_t safetensors_model_tensor_count(const safetensors_model *m)
+{
+    return m ? m->tensor_count : 0;
+}
+
+/* The i-th model tensor's view, opening its shard if it is not open yet. */
+static safetensors_result safetensors__model_view(const safetensors_model *m, size_t i,
+                                                  const safetensors_tensor **t, size_t *shard, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_file *f;
+    const safetensors__model_tensor *mt = &m->tensors[i];
+    safetensors_result r = safetensors__model_open_shard(m, mt->shard, &f, &e);
+    if (r != SAFETENSORS_OK) {
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    *t = safetensors_find(f, mt->name, mt->name_len);
+    if (shard) *shard = mt->shard;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_model_tensor_at(const safetensors_model *m, size_t i,
+                                                               const safetensors_tensor **t, size_t *shard,
+                                                               safetensors_error *err)
+{
+    safetensors_error e;
+    if (t) *t = NULL;
+    if (m == NULL || t == NULL || i >= m->tensor_count) {
+        safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                                                "no such tensor, or a NULL argument"),
+                                        &e));
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    return safetensors__model_view(m, i, t, shard, err);
+}
+
+SAFETENSORS_API safetensors_result safetensors_model_find(const safetensors_model *m, const char *name, size_t len,
+                                                          const safetensors_tensor **t, size_t *shard,
+                                                          safetensors_error *err)
+{
+    safetensors_error e;
+    size_t at;
+    if (t) *t = NULL;
+    if (m == NULL || t == NULL || (name == NULL && len != 0)) {
+        safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                                                "a required argument is NULL"),
+                                        &e));
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    at = safetensors__model_lookup(m, name ? name : "", len);
+    if (at == (size_t)-1) {
+        safetensors__err_set(&e, SAFETENSORS_ERR_NOT_FOUND, 0);
+        safetensors__err_add(&e, "the model has no tensor ");
+        safetensors__err_add_name(&e, name ? name : "", len);
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_NOT_FOUND;
+    }
+    return safetensors__model_view(m, at, t, shard, err);
+}
+
+SAFETENSORS_API size_t safetensors_model_metadata_count(const safetensors_model *m)
+{
+    return m ? m->meta_count : 0;
+}
+
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_at(const safetensors_model *m, size_t i)
+{
+    return m && i < m->meta_count ? &m->metas[i] : NULL;
+}
+
+SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_find(const safetensors_model *m,
+                                                                                  const char *key, size_t key_len)
+{
+    if (m == NULL) return NULL;
+    return safetensors__metadata_lookup(&m->meta_index, m->metas, m->seed, key, key_len);
 }
 
 #else /* SAFETENSORS_NO_STDIO */
