@@ -1120,40 +1120,32 @@ static void safetensors__value_end(safetensors_parser *p)
     else p->state = (p->stack[p->depth - 1] & 1) ? SAFETENSORS__S_OBJ_NEXT : SAFETENSORS__S_ARR_NEXT;
 }
 
+/* `what "key": text`, about a key/value pair whose value is wrong. */
+static void safetensors__fail_pair(safetensors_parser *p, uint64_t at, const char *what, const safetensors__meta *pair,
+                                   const char *text)
+{
+    safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, what);
+    safetensors__err_add_name(&p->error, safetensors__arena_str(p, pair->key_off), pair->key_len);
+    safetensors__err_add(&p->error, text);
+}
+
 /* A value of the wrong JSON type for where it stands: say what belongs there. */
 static void safetensors__fail_wrong_type(safetensors_parser *p, unsigned c, uint64_t at)
 {
     const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    const char *text;
     switch (p->role) {
-    case SAFETENSORS__R_ROOT:
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the header must be a JSON object");
+    case SAFETENSORS__R_ROOT: text = "the header must be a JSON object"; break;
+    case SAFETENSORS__R_INDEX_ROOT: text = "the index must be a JSON object"; break;
+    case SAFETENSORS__R_INDEX_META: text = "the index's metadata must be an object"; break;
+    case SAFETENSORS__R_WEIGHT_MAP: text = "weight_map must be an object of strings"; break;
+    case SAFETENSORS__R_META: text = "__metadata__ must be an object of strings, or null"; break;
+    case SAFETENSORS__R_SHARD_NAME:
+        safetensors__fail_pair(p, at, "weight_map entry ", &p->weights[p->current], ": the shard must be a string");
         return;
-    case SAFETENSORS__R_INDEX_ROOT:
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the index must be a JSON object");
+    case SAFETENSORS__R_META_VALUE:
+        safetensors__fail_pair(p, at, "metadata ", &p->metas[p->current], ": the value must be a string");
         return;
-    case SAFETENSORS__R_INDEX_META:
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the index's metadata must be an object");
-        return;
-    case SAFETENSORS__R_WEIGHT_MAP:
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "weight_map must be an object of strings");
-        return;
-    case SAFETENSORS__R_SHARD_NAME: {
-        const safetensors__meta *w = &p->weights[p->current];
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "weight_map entry ");
-        safetensors__err_add_name(&p->error, safetensors__arena_str(p, w->key_off), w->key_len);
-        safetensors__err_add(&p->error, ": the shard must be a string");
-        return;
-    }
-    case SAFETENSORS__R_META:
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "__metadata__ must be an object of strings, or null");
-        return;
-    case SAFETENSORS__R_META_VALUE: {
-        const safetensors__meta *m = &p->metas[p->current];
-        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "metadata ");
-        safetensors__err_add_name(&p->error, safetensors__arena_str(p, m->key_off), m->key_len);
-        safetensors__err_add(&p->error, ": the value must be a string");
-        return;
-    }
     case SAFETENSORS__R_TENSOR:
         safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
                                  c == '[' ? "an entry written as an array is refused; write it as an object"
@@ -1174,6 +1166,7 @@ static void safetensors__fail_wrong_type(safetensors_parser *p, unsigned c, uint
                                  "data_offsets must be an array of two non-negative integers below 2^64");
         return;
     }
+    safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, text);
 }
 
 static void safetensors__container_begin(safetensors_parser *p, int is_object, uint64_t at)
