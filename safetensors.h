@@ -2113,7 +2113,7 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
         case SAFETENSORS__S_OBJ_FIRST:
         case SAFETENSORS__S_OBJ_KEY:
             if (c == '"') {
-                if (p->depth == 1) { /* a key of the top-level object */
+                if (p->depth == 1 && !p->index_mode) { /* a key of a header's top-level object */
                     size_t past = safetensors__fast_entry(p, s, i, n, base);
                     if (past != i) {
                         i = past;
