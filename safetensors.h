@@ -165,7 +165,11 @@
 
 #ifndef SAFETENSORS_API
 #ifdef SAFETENSORS_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define SAFETENSORS_API static __attribute__((unused)) /* a program uses only part of the API */
+#else
 #define SAFETENSORS_API static
+#endif
 #else
 #define SAFETENSORS_API extern
 #endif
@@ -1266,6 +1270,26 @@ static void safetensors__number_begin(safetensors_parser *p, unsigned c, uint64_
     p->state = SAFETENSORS__S_NUMBER;
 }
 
+/* A UTF-8 lead byte: how many continuation bytes follow, and the range the
+   first of them must fall in (which rules out overlong forms, UTF-16
+   surrogates and code points above U+10FFFF). */
+static int safetensors__utf8_lead(safetensors_parser *p, unsigned c)
+{
+    p->utf8_lo = 0x80;
+    p->utf8_hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) p->utf8_need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+        p->utf8_need = 2;
+        if (c == 0xe0) p->utf8_lo = 0xa0;
+        if (c == 0xed) p->utf8_hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        p->utf8_need = 3;
+        if (c == 0xf0) p->utf8_lo = 0x90;
+        if (c == 0xf4) p->utf8_hi = 0x8f;
+    } else return 0;
+    return 1;
+}
+
 /* The first byte of a value, checked against what may stand here. */
 static void safetensors__value_begin(safetensors_parser *p, unsigned c, uint64_t at)
 {
@@ -1301,7 +1325,10 @@ static void safetensors__value_begin(safetensors_parser *p, unsigned c, uint64_t
                       role == SAFETENSORS__R_RAW;
             break;
         }
-        safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "expected a JSON value");
+        if (c >= 0x80 && !safetensors__utf8_lead(p, c))
+            safetensors__fail(p, SAFETENSORS_ERR_UTF8, at, "invalid UTF-8");
+        else
+            safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "expected a JSON value");
         return;
     }
     if (!allowed) {
@@ -1341,12 +1368,15 @@ static int safetensors__string_put(safetensors_parser *p, const unsigned char *b
 {
     if (p->sink == SAFETENSORS__TO_ARENA) return safetensors__arena_push(p, bytes, n);
     if (p->sink == SAFETENSORS__TO_SCRATCH) {
-        /* only names up to 16 bytes can match a field or dtype; longer ones
-           are remembered as "too long" */
-        size_t room = p->scratch_len < SAFETENSORS__SCRATCH ? SAFETENSORS__SCRATCH - p->scratch_len : 0;
-        memcpy(p->scratch + p->scratch_len, bytes, n < room ? n : room);
-        p->scratch_len += n < room ? n : room + 1;
-        if (p->scratch_len > SAFETENSORS__SCRATCH) p->scratch_len = SAFETENSORS__SCRATCH + 1;
+        /* only names up to 16 bytes can match a field or dtype; a longer one
+           is remembered as "too long" (length 17) and no longer copied */
+        if (p->scratch_len > SAFETENSORS__SCRATCH) return 1;
+        if (n > SAFETENSORS__SCRATCH - p->scratch_len) {
+            p->scratch_len = SAFETENSORS__SCRATCH + 1;
+            return 1;
+        }
+        memcpy(p->scratch + p->scratch_len, bytes, n);
+        p->scratch_len += n;
     }
     return 1;
 }
@@ -1628,26 +1658,6 @@ static int safetensors__hex_digit(unsigned c)
     if (c >= 'a' && c <= 'f') return (int)(c - 'a' + 10);
     if (c >= 'A' && c <= 'F') return (int)(c - 'A' + 10);
     return -1;
-}
-
-/* A UTF-8 lead byte: how many continuation bytes follow, and the range the
-   first of them must fall in (which rules out overlong forms, UTF-16
-   surrogates and code points above U+10FFFF). */
-static int safetensors__utf8_lead(safetensors_parser *p, unsigned c)
-{
-    p->utf8_lo = 0x80;
-    p->utf8_hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) p->utf8_need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-        p->utf8_need = 2;
-        if (c == 0xe0) p->utf8_lo = 0xa0;
-        if (c == 0xed) p->utf8_hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        p->utf8_need = 3;
-        if (c == 0xf0) p->utf8_lo = 0x90;
-        if (c == 0xf4) p->utf8_hi = 0x8f;
-    } else return 0;
-    return 1;
 }
 
 /* The four hex digits of a \u escape are in: pair surrogates as serde_json
@@ -2258,6 +2268,10 @@ static void safetensors__length_end(safetensors_parser *p)
 /* The last header byte is in: the JSON value must be complete. */
 static void safetensors__header_end(safetensors_parser *p)
 {
+    if (p->state == SAFETENSORS__S_STRING && p->utf8_need) {
+        safetensors__fail(p, SAFETENSORS_ERR_UTF8, p->header_end, "the header ends inside a UTF-8 sequence");
+        return;
+    }
     if (p->state != SAFETENSORS__S_END) {
         safetensors__fail(p, SAFETENSORS_ERR_JSON, p->header_end, "the header ends inside its JSON value");
         return;
