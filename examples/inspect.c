@@ -1,6 +1,6 @@
-/* safetensors-inspect - show what is inside safetensors files.
+/* safetensors-inspect - show what is inside safetensors files and sharded models.
 
-       safetensors-inspect [--json] FILE...
+       safetensors-inspect [--json] FILE|INDEX.json|FOLDER...
 
    Without --json it prints, for each file, a table of its tensors (name,
    dtype, shape, size, byte range), a summary and the metadata. A file the
@@ -22,6 +22,25 @@
    platform: integers are formatted here, not by printf, and on Windows
    stdout is switched to binary mode.
 
+   Sharded models. An argument that ends in ".json" (an index such as
+   model.safetensors.index.json) or that is a folder is opened with
+   safetensors_model_open, which checks every shard against the index. The
+   table then has a SHARD column (offsets are within that shard), a table of
+   the shards (tensors, bytes, header size, where the data start), the
+   summary over the whole model and the index's metadata. With --json:
+
+       {"file":"m/","ok":true,"shards":["model-00001-of-00002.safetensors",...],
+        "tensors":[{"name":"w","dtype":"BF16","shape":[2,3],"data_offsets":[0,12],
+        "shard":0}],"metadata":{"total_size":12}}
+
+   where "shard" is an index into "shards", data_offsets are relative to the
+   tensor's own shard, tensors come by shard then by name bytes (the model's
+   order), and each metadata value is the raw JSON text of the index, with
+   the white space between its tokens removed so that it stays on one line
+   (a number's digits as written). A refused model gives the same "ok":false
+   line as a refused file. A folder without an index (one .safetensors file)
+   is a model of one shard.
+
    Exit status: 0 when every file was accepted, 1 when any file was refused
    (or the output could not be written), 2 on a usage error.
 
@@ -38,6 +57,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #ifdef _WIN32
 #include <fcntl.h>
 #include <io.h>
@@ -53,12 +75,14 @@
 #define FLUSH_AT 65536u
 
 static const char usage_text[] =
-    "usage: safetensors-inspect [--json] FILE...\n"
+    "usage: safetensors-inspect [--json] FILE|INDEX.json|FOLDER...\n"
     "\n"
     "Shows the tensors (name, dtype, shape, size, byte range), a summary and\n"
-    "the metadata of each safetensors FILE.\n"
+    "the metadata of each safetensors FILE. An index (model.safetensors.index.json)\n"
+    "or a FOLDER is shown as one sharded model: every tensor with its shard, a\n"
+    "summary per shard, and the index's metadata.\n"
     "\n"
-    "  --json      one compact JSON object per file, one per line\n"
+    "  --json      one compact JSON object per argument, one per line\n"
     "  -h, --help  this text\n"
     "  --version   the library version\n"
     "  --          every later argument is a FILE\n"
@@ -515,23 +539,121 @@ static void sb_percent(strbuf *b, uint64_t part, uint64_t whole)
     sb_puts(b, tmp);
 }
 
+/* Tensor, parameter and byte counts, in all and per dtype. */
+typedef struct totals {
+    uint64_t dt_bytes[SAFETENSORS_DTYPE_COUNT], dt_params[SAFETENSORS_DTYPE_COUNT];
+    size_t dt_count[SAFETENSORS_DTYPE_COUNT];
+    uint64_t bytes, params;
+} totals;
+
+static void totals_add(totals *s, const safetensors_tensor *t)
+{
+    uint64_t sz, el;
+    if ((unsigned)t->dtype >= SAFETENSORS_DTYPE_COUNT) return;
+    sz = safetensors_tensor_byte_size(t);
+    el = safetensors_tensor_element_count(t);
+    s->dt_bytes[t->dtype] = add_saturating(s->dt_bytes[t->dtype], sz);
+    s->dt_params[t->dtype] = add_saturating(s->dt_params[t->dtype], el);
+    s->dt_count[t->dtype]++;
+    s->bytes = add_saturating(s->bytes, sz);
+    s->params = add_saturating(s->params, el);
+}
+
+/* The summary under a table: counts, then bytes per dtype, the largest
+   share first (ties in dtype order). */
+static void totals_print(strbuf *out, strbuf *scratch, size_t n, const totals *sum)
+{
+    size_t dt_count[SAFETENSORS_DTYPE_COUNT], d, pass;
+    memcpy(dt_count, sum->dt_count, sizeof dt_count);
+    sb_puts(out, "\n  tensors     ");
+    sb_u64_grouped(out, (uint64_t)n);
+    sb_puts(out, "\n  parameters  ");
+    sb_u64_grouped(out, sum->params);
+    if (sum->params >= 1000) {
+        sb_puts(out, " (");
+        sb_count_human(out, sum->params);
+        sb_putc(out, ')');
+    }
+    sb_puts(out, "\n  bytes       ");
+    sb_u64_grouped(out, sum->bytes);
+    if (sum->bytes >= 1024) {
+        sb_puts(out, " (");
+        sb_bytes_human(out, sum->bytes);
+        sb_putc(out, ')');
+    }
+    sb_putc(out, '\n');
+    for (pass = 0;; pass++) {
+        const char *dt;
+        size_t best = SAFETENSORS_DTYPE_COUNT;
+        for (d = 0; d < SAFETENSORS_DTYPE_COUNT; d++)
+            if (dt_count[d] && (best == SAFETENSORS_DTYPE_COUNT || sum->dt_bytes[d] > sum->dt_bytes[best])) best = d;
+        if (best == SAFETENSORS_DTYPE_COUNT) break;
+        d = best;
+        dt = dtype_name((safetensors_dtype)d);
+        sb_puts(out, pass ? "              " : "  by dtype    ");
+        text_left(out, dt, 11);
+        sb_puts(out, "  ");
+        sb_clear(scratch);
+        sb_u64_grouped(scratch, sum->dt_bytes[d]);
+        sb_puts(scratch, sum->dt_bytes[d] == 1 ? " byte" : " bytes");
+        text_right(out, scratch->p, 20);
+        sb_puts(out, "  ");
+        sb_clear(scratch);
+        sb_percent(scratch, sum->dt_bytes[d], sum->bytes);
+        text_right(out, scratch->p, 6);
+        sb_puts(out, "  ");
+        sb_u64_grouped(out, (uint64_t)dt_count[d]);
+        sb_puts(out, dt_count[d] == 1 ? " tensor, " : " tensors, ");
+        sb_u64_grouped(out, sum->dt_params[d]);
+        sb_puts(out, sum->dt_params[d] == 1 ? " parameter\n" : " parameters\n");
+        dt_count[d] = 0; /* printed */
+    }
+}
+
+/* One "key = value" line of the metadata block; `i` is its position. Long
+   values are shortened. */
+static void metadata_line(strbuf *out, strbuf *scratch, size_t i, const safetensors_metadata_entry *m)
+{
+    if (i) sb_puts(out, "              ");
+    text_escaped(out, m->key, m->key_len);
+    sb_puts(out, " = ");
+    sb_clear(scratch);
+    text_escaped(scratch, m->value, m->value_len);
+    if (utf8_width(scratch->p ? scratch->p : "", scratch->len) > META_VALUE_MAX) {
+        sb_put(out, scratch->p, utf8_offset(scratch->p, scratch->len, META_VALUE_MAX - 3));
+        sb_puts(out, "... (");
+        sb_u64_grouped(out, (uint64_t)m->value_len);
+        sb_puts(out, " bytes)");
+    } else {
+        sb_put(out, scratch->p ? scratch->p : "", scratch->len);
+    }
+    sb_putc(out, '\n');
+    if (out->len >= FLUSH_AT) sb_flush(out, stdout);
+}
+
+static void row_cells_free(row_cells *c)
+{
+    free(c->name.p);
+    free(c->shape.p);
+    free(c->size.p);
+    free(c->bytes.p);
+    free(c->begin.p);
+    free(c->end.p);
+}
+
 static void table_print(strbuf *out, const char *path, const safetensors_file *f)
 {
     static const char *const head[] = {"NAME", "DTYPE", "SHAPE", "SIZE", "BYTES", "OFFSET"};
     size_t n = safetensors_tensor_count(f), nmeta = safetensors_metadata_count(f);
     size_t wname = strlen(head[0]), wdtype = strlen(head[1]), wshape = strlen(head[2]);
     size_t wsize = strlen(head[3]), wbytes = strlen(head[4]), wbegin = 0;
-    uint64_t dt_bytes[SAFETENSORS_DTYPE_COUNT], dt_params[SAFETENSORS_DTYPE_COUNT];
-    size_t dt_count[SAFETENSORS_DTYPE_COUNT];
-    uint64_t total_bytes = 0, total_params = 0;
+    totals sum;
     row_cells c;
     strbuf scratch = {0, 0, 0};
-    size_t i, pass, d;
+    size_t i, pass;
 
     memset(&c, 0, sizeof c);
-    memset(dt_bytes, 0, sizeof dt_bytes);
-    memset(dt_params, 0, sizeof dt_params);
-    memset(dt_count, 0, sizeof dt_count);
+    memset(&sum, 0, sizeof sum);
 
     sb_clear(&scratch);
     text_escaped(&scratch, path, strlen(path));
@@ -581,15 +703,7 @@ static void table_print(strbuf *out, const char *path, const safetensors_file *f
                     wsize = max_size(wsize, cell_width(&c.size));
                     wbytes = max_size(wbytes, cell_width(&c.bytes));
                     wbegin = max_size(wbegin, cell_width(&c.begin));
-                    if ((unsigned)t->dtype < SAFETENSORS_DTYPE_COUNT) {
-                        uint64_t sz = safetensors_tensor_byte_size(t);
-                        uint64_t el = safetensors_tensor_element_count(t);
-                        dt_bytes[t->dtype] = add_saturating(dt_bytes[t->dtype], sz);
-                        dt_params[t->dtype] = add_saturating(dt_params[t->dtype], el);
-                        dt_count[t->dtype]++;
-                        total_bytes = add_saturating(total_bytes, sz);
-                        total_params = add_saturating(total_params, el);
-                    }
+                    totals_add(&sum, t);
                     continue;
                 }
                 sb_puts(out, "  ");
@@ -612,81 +726,304 @@ static void table_print(strbuf *out, const char *path, const safetensors_file *f
         }
     }
 
-    /* Summary. */
-    sb_puts(out, "\n  tensors     ");
-    sb_u64_grouped(out, (uint64_t)n);
-    sb_puts(out, "\n  parameters  ");
-    sb_u64_grouped(out, total_params);
-    if (total_params >= 1000) {
-        sb_puts(out, " (");
-        sb_count_human(out, total_params);
-        sb_putc(out, ')');
-    }
-    sb_puts(out, "\n  bytes       ");
-    sb_u64_grouped(out, total_bytes);
-    if (total_bytes >= 1024) {
-        sb_puts(out, " (");
-        sb_bytes_human(out, total_bytes);
-        sb_putc(out, ')');
-    }
-    sb_putc(out, '\n');
-    /* Bytes per dtype, the largest share first (ties in dtype order). */
-    for (pass = 0;; pass++) {
-        const char *dt;
-        size_t best = SAFETENSORS_DTYPE_COUNT;
-        for (d = 0; d < SAFETENSORS_DTYPE_COUNT; d++)
-            if (dt_count[d] && (best == SAFETENSORS_DTYPE_COUNT || dt_bytes[d] > dt_bytes[best])) best = d;
-        if (best == SAFETENSORS_DTYPE_COUNT) break;
-        d = best;
-        dt = dtype_name((safetensors_dtype)d);
-        sb_puts(out, pass ? "              " : "  by dtype    ");
-        text_left(out, dt, 11);
-        sb_puts(out, "  ");
-        sb_clear(&scratch);
-        sb_u64_grouped(&scratch, dt_bytes[d]);
-        sb_puts(&scratch, dt_bytes[d] == 1 ? " byte" : " bytes");
-        text_right(out, scratch.p, 20);
-        sb_puts(out, "  ");
-        sb_clear(&scratch);
-        sb_percent(&scratch, dt_bytes[d], total_bytes);
-        text_right(out, scratch.p, 6);
-        sb_puts(out, "  ");
-        sb_u64_grouped(out, (uint64_t)dt_count[d]);
-        sb_puts(out, dt_count[d] == 1 ? " tensor, " : " tensors, ");
-        sb_u64_grouped(out, dt_params[d]);
-        sb_puts(out, dt_params[d] == 1 ? " parameter\n" : " parameters\n");
-        dt_count[d] = 0; /* printed */
-    }
+    totals_print(out, &scratch, n, &sum);
 
     /* Metadata, in file order. */
     sb_puts(out, "\n  metadata    ");
     if (nmeta == 0) sb_puts(out, "(none)\n");
-    for (i = 0; i < nmeta; i++) {
-        const safetensors_metadata_entry *m = safetensors_metadata_at(f, i);
-        if (i) sb_puts(out, "              ");
-        text_escaped(out, m->key, m->key_len);
-        sb_puts(out, " = ");
-        sb_clear(&scratch);
-        text_escaped(&scratch, m->value, m->value_len);
-        if (utf8_width(scratch.p ? scratch.p : "", scratch.len) > META_VALUE_MAX) {
-            sb_put(out, scratch.p, utf8_offset(scratch.p, scratch.len, META_VALUE_MAX - 3));
-            sb_puts(out, "... (");
-            sb_u64_grouped(out, (uint64_t)m->value_len);
-            sb_puts(out, " bytes)");
-        } else {
-            sb_put(out, scratch.p ? scratch.p : "", scratch.len);
-        }
-        sb_putc(out, '\n');
-        if (out->len >= FLUSH_AT) sb_flush(out, stdout);
-    }
+    for (i = 0; i < nmeta; i++) metadata_line(out, &scratch, i, safetensors_metadata_at(f, i));
 
     free(scratch.p);
-    free(c.name.p);
-    free(c.shape.p);
-    free(c.size.p);
-    free(c.bytes.p);
-    free(c.begin.p);
-    free(c.end.p);
+    row_cells_free(&c);
+}
+
+/* ---------------------------------------------------------------------
+   Sharded models: an index file or a folder
+   --------------------------------------------------------------------- */
+
+/* The model's tensors with their shards, in its order (by shard, then name). */
+typedef struct model_views {
+    const safetensors_tensor **t;
+    size_t *shard;
+    size_t n;
+} model_views;
+
+static void model_views_free(model_views *v)
+{
+    free((void *)v->t);
+    free(v->shard);
+    v->t = NULL;
+    v->shard = NULL;
+}
+
+/* Every tensor view of m. The model is opened eagerly, so this cannot fail
+   but for memory; a failure is reported like a refusal all the same. */
+static safetensors_result model_collect(const safetensors_model *m, model_views *v, safetensors_error *err)
+{
+    size_t i, n = safetensors_model_tensor_count(m);
+    v->n = n;
+    v->t = (const safetensors_tensor **)malloc((n ? n : 1) * sizeof *v->t);
+    v->shard = (size_t *)malloc((n ? n : 1) * sizeof *v->shard);
+    if (!v->t || !v->shard) die_nomem();
+    for (i = 0; i < n; i++) {
+        safetensors_result r = safetensors_model_tensor_at(m, i, &v->t[i], &v->shard[i], err);
+        if (r != SAFETENSORS_OK) {
+            model_views_free(v);
+            return r;
+        }
+    }
+    return SAFETENSORS_OK;
+}
+
+/* A raw JSON value from the index (already checked to be strict JSON by the
+   library), with the white space between its tokens removed so that it
+   stays on one line; strings are copied as they are written. */
+static void json_raw_compact(strbuf *b, const char *s, size_t n)
+{
+    size_t i;
+    int in_string = 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            sb_putc(b, c);
+            if (c == '\\' && i + 1 < n) sb_putc(b, s[++i]);
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+            sb_putc(b, c);
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            sb_putc(b, c);
+        }
+    }
+}
+
+static void json_model_accepted(strbuf *b, const char *path, const safetensors_model *m, const model_views *v)
+{
+    size_t i, d, n;
+    sb_puts(b, "{\"file\":");
+    json_cstring(b, path);
+    sb_puts(b, ",\"ok\":true,\"shards\":[");
+    n = safetensors_model_shard_count(m);
+    for (i = 0; i < n; i++) {
+        if (i) sb_putc(b, ',');
+        json_cstring(b, safetensors_model_shard_name(m, i));
+    }
+    sb_puts(b, "],\"tensors\":[");
+    for (i = 0; i < v->n; i++) {
+        const safetensors_tensor *t = v->t[i];
+        if (i) sb_putc(b, ',');
+        sb_puts(b, "{\"name\":");
+        json_string(b, t->name, t->name_len);
+        sb_puts(b, ",\"dtype\":");
+        json_cstring(b, dtype_name(t->dtype));
+        sb_puts(b, ",\"shape\":[");
+        for (d = 0; d < t->ndim; d++) {
+            if (d) sb_putc(b, ',');
+            sb_u64(b, t->shape[d]);
+        }
+        sb_puts(b, "],\"data_offsets\":[");
+        sb_u64(b, t->begin);
+        sb_putc(b, ',');
+        sb_u64(b, t->end);
+        sb_puts(b, "],\"shard\":");
+        sb_u64(b, (uint64_t)v->shard[i]);
+        sb_putc(b, '}');
+        if (b->len >= FLUSH_AT) sb_flush(b, stdout);
+    }
+    sb_puts(b, "],\"metadata\":{");
+    n = safetensors_model_metadata_count(m);
+    for (i = 0; i < n; i++) {
+        const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
+        if (i) sb_putc(b, ',');
+        json_string(b, e->key, e->key_len);
+        sb_putc(b, ':');
+        if (e->value_len) json_raw_compact(b, e->value, e->value_len);
+        else sb_puts(b, "null"); /* never: the library keeps a whole value */
+        if (b->len >= FLUSH_AT) sb_flush(b, stdout);
+    }
+    sb_puts(b, "}}\n");
+}
+
+/* Widest shard name shown in the tables. */
+#define SHARD_COLUMN_MAX 48
+
+static void table_model_print(strbuf *out, const char *path, const safetensors_model *m, const model_views *v)
+{
+    static const char *const head[] = {"NAME", "DTYPE", "SHAPE", "SIZE", "BYTES", "SHARD", "OFFSET"};
+    static const char *const shard_head[] = {"SHARD", "TENSORS", "BYTES", "HEADER", "DATA FROM"};
+    size_t nshards = safetensors_model_shard_count(m), nmeta = safetensors_model_metadata_count(m);
+    size_t wname = strlen(head[0]), wdtype = strlen(head[1]), wshape = strlen(head[2]);
+    size_t wsize = strlen(head[3]), wbytes = strlen(head[4]), wshard = strlen(head[5]), wbegin = 0;
+    size_t ws[5], i, k, pass;
+    totals sum;
+    row_cells c;
+    strbuf scratch = {0, 0, 0}, cell = {0, 0, 0};
+    strbuf *shard_cells;
+    size_t *shard_tensors;
+    uint64_t *shard_bytes;
+
+    memset(&c, 0, sizeof c);
+    memset(&sum, 0, sizeof sum);
+    shard_cells = (strbuf *)calloc(nshards ? nshards : 1, sizeof *shard_cells);
+    shard_tensors = (size_t *)calloc(nshards ? nshards : 1, sizeof *shard_tensors);
+    shard_bytes = (uint64_t *)calloc(nshards ? nshards : 1, sizeof *shard_bytes);
+    if (!shard_cells || !shard_tensors || !shard_bytes) die_nomem();
+    for (k = 0; k < nshards; k++) {
+        const char *name = safetensors_model_shard_name(m, k);
+        sb_clear(&scratch);
+        text_escaped(&scratch, name, strlen(name));
+        fit_middle(&shard_cells[k], scratch.p ? scratch.p : "", scratch.len, SHARD_COLUMN_MAX);
+        wshard = max_size(wshard, cell_width(&shard_cells[k]));
+    }
+
+    sb_clear(&scratch);
+    text_escaped(&scratch, path, strlen(path));
+    sb_put(out, scratch.p, scratch.len);
+    sb_puts(out, "\n  sharded model: ");
+    sb_u64_grouped(out, (uint64_t)nshards);
+    sb_puts(out, nshards == 1 ? " shard, " : " shards, ");
+    sb_u64_grouped(out, (uint64_t)v->n);
+    sb_puts(out, v->n == 1 ? " tensor\n\n" : " tensors\n\n");
+
+    if (v->n == 0) {
+        sb_puts(out, "  (no tensors)\n");
+    } else {
+        for (pass = 0; pass < 2; pass++) {
+            if (pass == 1) {
+                sb_puts(out, "  ");
+                text_left(out, head[0], wname);
+                sb_puts(out, "  ");
+                text_left(out, head[1], wdtype);
+                sb_puts(out, "  ");
+                text_left(out, head[2], wshape);
+                sb_puts(out, "  ");
+                text_right(out, head[3], wsize);
+                sb_puts(out, "  ");
+                text_right(out, head[4], wbytes);
+                sb_puts(out, "  ");
+                text_left(out, head[5], wshard);
+                sb_puts(out, "  ");
+                sb_puts(out, head[6]);
+                sb_putc(out, '\n');
+            }
+            for (i = 0; i < v->n; i++) {
+                const safetensors_tensor *t = v->t[i];
+                const char *dt = dtype_name(t->dtype);
+                cells_fill(&c, &scratch, t);
+                if (pass == 0) {
+                    wname = max_size(wname, cell_width(&c.name));
+                    wdtype = max_size(wdtype, strlen(dt));
+                    wshape = max_size(wshape, cell_width(&c.shape));
+                    wsize = max_size(wsize, cell_width(&c.size));
+                    wbytes = max_size(wbytes, cell_width(&c.bytes));
+                    wbegin = max_size(wbegin, cell_width(&c.begin));
+                    totals_add(&sum, t);
+                    if (v->shard[i] < nshards) {
+                        shard_tensors[v->shard[i]]++;
+                        shard_bytes[v->shard[i]] = add_saturating(shard_bytes[v->shard[i]], safetensors_tensor_byte_size(t));
+                    }
+                    continue;
+                }
+                sb_puts(out, "  ");
+                cell_left(out, &c.name, wname);
+                sb_puts(out, "  ");
+                text_left(out, dt, wdtype);
+                sb_puts(out, "  ");
+                cell_left(out, &c.shape, wshape);
+                sb_puts(out, "  ");
+                cell_right(out, &c.size, wsize);
+                sb_puts(out, "  ");
+                cell_right(out, &c.bytes, wbytes);
+                sb_puts(out, "  ");
+                if (v->shard[i] < nshards) cell_left(out, &shard_cells[v->shard[i]], wshard);
+                else sb_spaces(out, wshard);
+                sb_puts(out, "  ");
+                cell_right(out, &c.begin, wbegin);
+                sb_puts(out, "..");
+                sb_put(out, c.end.p, c.end.len);
+                sb_putc(out, '\n');
+                if (out->len >= FLUSH_AT) sb_flush(out, stdout);
+            }
+        }
+    }
+
+    /* Per shard: its tensors, the bytes they hold, its header and where its
+       data start (the header of a shard that is not open yet reads 0). */
+    sb_putc(out, '\n');
+    for (i = 0; i < 5; i++) ws[i] = strlen(shard_head[i]);
+    ws[0] = max_size(ws[0], wshard);
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            sb_puts(out, "  ");
+            text_left(out, shard_head[0], ws[0]);
+            for (i = 1; i < 5; i++) {
+                sb_puts(out, "  ");
+                text_right(out, shard_head[i], ws[i]);
+            }
+            sb_putc(out, '\n');
+        }
+        for (k = 0; k < nshards; k++) {
+            const safetensors_file *f = NULL;
+            (void)safetensors_model_shard(m, k, &f, NULL);
+            if (pass == 1) {
+                sb_puts(out, "  ");
+                cell_left(out, &shard_cells[k], ws[0]);
+            }
+            for (i = 1; i < 5; i++) {
+                sb_clear(&cell);
+                if (i == 1) sb_u64_grouped(&cell, (uint64_t)shard_tensors[k]);
+                else if (i == 2) {
+                    sb_u64_grouped(&cell, shard_bytes[k]);
+                    if (shard_bytes[k] >= 1024) {
+                        sb_puts(&cell, " (");
+                        sb_bytes_human(&cell, shard_bytes[k]);
+                        sb_putc(&cell, ')');
+                    }
+                } else if (i == 3) sb_u64_grouped(&cell, safetensors_header_size(f));
+                else sb_u64_grouped(&cell, safetensors_data_start(f));
+                if (pass == 0) {
+                    ws[i] = max_size(ws[i], cell_width(&cell));
+                    continue;
+                }
+                sb_puts(out, "  ");
+                cell_right(out, &cell, ws[i]);
+            }
+            if (pass == 1) sb_putc(out, '\n');
+        }
+    }
+
+    totals_print(out, &scratch, v->n, &sum);
+
+    /* The index's metadata, in its order, as raw JSON text. */
+    sb_puts(out, "\n  metadata    ");
+    if (nmeta == 0) sb_puts(out, "(none)\n");
+    for (i = 0; i < nmeta; i++) metadata_line(out, &scratch, i, safetensors_model_metadata_at(m, i));
+
+    for (k = 0; k < nshards; k++) free(shard_cells[k].p);
+    free(shard_cells);
+    free(shard_tensors);
+    free(shard_bytes);
+    free(scratch.p);
+    free(cell.p);
+    row_cells_free(&c);
+}
+
+/* An index (a name ending in .json) or a folder goes to the model view. */
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && memcmp(s + n - t, tail, t) == 0;
+}
+
+static int is_directory(const char *path)
+{
+#ifdef _WIN32
+    struct _stat st;
+    return _stat(path, &st) == 0 && (st.st_mode & _S_IFMT) == _S_IFDIR;
+#else
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+#endif
 }
 
 static void table_refused(const char *path, const safetensors_error *err)
@@ -764,7 +1101,26 @@ int main(int argc, char **argv)
             continue;
         }
         memset(&err, 0, sizeof err);
-        if (safetensors_open(path, &opt, &f, &err) != SAFETENSORS_OK) {
+        if (ends_with(path, ".json") || is_directory(path)) {
+            safetensors_model *m = NULL;
+            model_views v;
+            memset(&v, 0, sizeof v);
+            if (safetensors_model_open(path, &opt, &m, &err) != SAFETENSORS_OK ||
+                model_collect(m, &v, &err) != SAFETENSORS_OK) {
+                refused = 1;
+                if (json) json_refused(&out, path, &err);
+                else table_refused(path, &err);
+            } else if (json) {
+                json_model_accepted(&out, path, m, &v);
+                files++;
+            } else {
+                if (files) sb_putc(&out, '\n');
+                table_model_print(&out, path, m, &v);
+                files++;
+            }
+            model_views_free(&v);
+            safetensors_model_close(m);
+        } else if (safetensors_open(path, &opt, &f, &err) != SAFETENSORS_OK) {
             refused = 1;
             if (json) json_refused(&out, path, &err);
             else table_refused(path, &err);

@@ -36,13 +36,6 @@ static void count_free(void *p) {
 #define SAFETENSORS_FREE(p) count_free(p)
 #endif
 
-#if defined(SAFETENSORS_STATIC) && defined(__GNUC__)
-/* With SAFETENSORS_API static, every API function this program does not call
-   is an unused static function (-Wunused-function, an error under -Werror).
-   This program calls the core API; the rest (e.g. the sharded-model API) is
-   compiled, not exercised, here. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
 #define SAFETENSORS_IMPLEMENTATION
 #include "safetensors.h"
 
