@@ -4,6 +4,9 @@
 #   make test       every cmocka suite (gcc), plus the C++ and option builds
 #   make check      the same suites under AddressSanitizer + UBSan (clang)
 #   make bench      benchmarks; each prints a table with its baseline
+#   make fuzz-run   libFuzzer targets for FUZZ_SECONDS each (fuzz/fuzz.mk)
+#   make valgrind   the suites under valgrind memcheck (fuzz/fuzz.mk)
+#   make test-m32 / test-s390x / test-windows   other hosts (tests/platforms.mk)
 CC      ?= cc
 CXX     ?= c++
 SAN_CC  ?= clang
@@ -17,7 +20,7 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect
-SUITES   := unit conformance stream models
+SUITES   := unit conformance stream models sharded
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
 .PHONY: all demo test check bench clean install test-options test-cpp
@@ -38,6 +41,9 @@ $(B)/test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B)
 
 $(B)/san_test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B)
 	$(SAN_CC) $(WARN) -O1 -g $(SAN) -I. $< -o $@ $(CMOCKA)
+
+# The sharded suite starts threads against one lazy model.
+$(B)/test_sharded $(B)/san_test_sharded $(B)/m32/test_sharded: CMOCKA += -pthread
 
 # C++: the implementation compiled as C++, linked with a C caller.
 $(B)/test_cpp: tests/test_cpp.cpp tests/test_cpp_caller.c safetensors.h | $(B)
@@ -60,7 +66,7 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(EXAMPLES) test-cpp test-options
+test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable
 	@set -e; for t in $(TESTBINS); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
@@ -70,8 +76,9 @@ check: $(SUITES:%=$(B)/san_test_%)
 $(B)/bench_%: bench/bench_%.c safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -I. $< -o $@
 
-bench: $(B)/bench_parse
+bench: $(B)/bench_parse $(B)/bench_model
 	./$(B)/bench_parse
+	./$(B)/bench_model
 
 PREFIX ?= /usr/local
 install:
@@ -80,3 +87,6 @@ install:
 
 clean:
 	rm -rf $(B)
+
+include tests/platforms.mk
+include fuzz/fuzz.mk

@@ -1372,6 +1372,8 @@ static int safetensors__string_put(safetensors_parser *p, const unsigned char *b
            is remembered as "too long" (length 17) and no longer copied */
         if (p->scratch_len > SAFETENSORS__SCRATCH) return 1;
         if (n > SAFETENSORS__SCRATCH - p->scratch_len) {
+            /* keep the first 16 bytes, whatever the chunking, for messages */
+            memcpy(p->scratch + p->scratch_len, bytes, SAFETENSORS__SCRATCH - p->scratch_len);
             p->scratch_len = SAFETENSORS__SCRATCH + 1;
             return 1;
         }
@@ -2609,8 +2611,8 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     size_t n = p->entry_count, k;
     uint32_t *sorted_at = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *sorted_at));
     safetensors_file *f = SAFETENSORS__CAST(safetensors_file *, safetensors__alloc(a, sizeof *f));
+    if (f) memset(f, 0, sizeof *f);
     if (f == NULL || sorted_at == NULL) goto nomem;
-    memset(f, 0, sizeof *f);
     f->alloc = *a;
     f->seed = p->seed;
     f->tensors = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *f->tensors));
@@ -3176,6 +3178,8 @@ static safetensors_result safetensors__open_mapped(safetensors__os_file *of, con
     if (of->size > (uint64_t)(size_t)-1) return safetensors__fail_too_large(e, of->size);
     if (of->size == 0) return SAFETENSORS_OK;
     base = safetensors__os_map(of, (size_t)of->size, opt && (opt->flags & SAFETENSORS_PREFETCH));
+    /* over half the address space, reading it into memory cannot work either */
+    if (base == NULL && of->size > (uint64_t)((size_t)-1 / 2)) return safetensors__fail_too_large(e, of->size);
     if (base == NULL) return SAFETENSORS_OK;
     r = safetensors__parse_bytes(SAFETENSORS__CAST(const unsigned char *, base), (size_t)of->size, opt, out, e,
                                  &used);
@@ -3266,7 +3270,7 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
         }
     } else {
         size_t limit;
-        if (f->data_size >= (uint64_t)((size_t)-1)) {
+        if (f->data_size > (uint64_t)((size_t)-1 / 2)) {
             r = safetensors__fail_too_large(e, f->data_size);
             goto out;
         }
@@ -3326,6 +3330,7 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
     safetensors_result r;
     if (out) *out = NULL;
     memset(&a, 0, sizeof a);
+    memset(&of, 0, sizeof of);
     if (opt) a = opt->allocator;
     if (out == NULL || path == NULL || !safetensors__allocator_is_valid(&a)) {
         safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
@@ -3585,12 +3590,12 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *order));
     m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, n * sizeof *m->tensors));
     m->metas = SAFETENSORS__CAST(safetensors_metadata_entry *, safetensors__alloc(a, p->meta_count * sizeof *m->metas));
+    m->tensor_count = m->tensors ? n : 0; /* the sizes close frees with */
+    m->meta_count = m->metas ? p->meta_count : 0;
     if (order == NULL || m->tensors == NULL || m->metas == NULL) {
         safetensors__free(a, order, 2 * n * sizeof *order);
         return safetensors__model_nomem(e);
     }
-    m->tensor_count = n;
-    m->meta_count = p->meta_count;
     for (k = 0; k < n; k++) order[k] = (uint32_t)k;
     safetensors__sort_indices(order, order + n, n, safetensors__shard_name_before, p);
     for (k = 0; k < n; k++) {
@@ -3602,6 +3607,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, m->shard_count * sizeof *m->shard_names));
     m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, m->shard_count * sizeof(size_t)));
     m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (m->shard_count + 1) * sizeof(size_t)));
+    if (m->shards) for (k = 0; k < m->shard_count; k++) m->shards[k] = NULL; /* close reads them */
     if (m->shards == NULL || m->shard_names == NULL || m->shard_name_lens == NULL || m->shard_first == NULL) {
         safetensors__free(a, order, 2 * n * sizeof *order);
         return safetensors__model_nomem(e);
@@ -3640,6 +3646,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     long got;
     safetensors_result r = safetensors_parser_create(&m->opt, &p, e);
     if (r != SAFETENSORS_OK) return r;
+    m->seed = p->seed; /* the metadata index is built with the parser's seed */
     p->index_mode = 1;
     p->length_have = SAFETENSORS__LENGTH_BYTES;
     p->header_end = UINT64_MAX;
@@ -3688,15 +3695,11 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     return r;
 }
 
-/* Checks an opened shard against the index: every tensor the weight map
-   puts there is there, and it holds nothing else (unless unlisted tensors
-   are allowed; then they are collected when `unlisted` is given). */
-static safetensors_result safetensors__model_check_shard(const safetensors_model *m, size_t k,
-                                                         const safetensors_file *f, safetensors_error *e,
-                                                         safetensors__model_tensor **unlisted, size_t *unlisted_count,
-                                                         size_t *unlisted_cap)
+/* Every tensor the weight map puts in shard k is there. */
+static safetensors_result safetensors__model_check_listed(const safetensors_model *m, size_t k,
+                                                          const safetensors_file *f, safetensors_error *e)
 {
-    size_t i, listed = m->shard_first[k + 1] - m->shard_first[k];
+    size_t i;
     for (i = m->shard_first[k]; i < m->shard_first[k + 1]; i++) {
         const safetensors__model_tensor *t = &m->tensors[i];
         if (safetensors_find(f, t->name, t->name_len) == NULL) {
@@ -3708,7 +3711,22 @@ static safetensors_result safetensors__model_check_shard(const safetensors_model
             return SAFETENSORS_ERR_NOT_FOUND;
         }
     }
-    if (f->tensor_count == listed) return SAFETENSORS_OK;
+    return SAFETENSORS_OK;
+}
+
+/* Checks an opened shard against the index: every tensor the weight map
+   puts there is there, and it holds nothing else (unless unlisted tensors
+   are allowed; then they are collected when `unlisted` is given). In eager
+   mode every shard's listed tensors are checked first, so that a tensor
+   found here but mapped elsewhere is known to be in two shards. */
+static safetensors_result safetensors__model_check_shard(const safetensors_model *m, size_t k,
+                                                         const safetensors_file *f, safetensors_error *e,
+                                                         safetensors__model_tensor **unlisted, size_t *unlisted_count,
+                                                         size_t *unlisted_cap)
+{
+    size_t i, listed = m->shard_first[k + 1] - m->shard_first[k];
+    safetensors_result r = safetensors__model_check_listed(m, k, f, e);
+    if (r != SAFETENSORS_OK || f->tensor_count == listed) return r;
     for (i = 0; i < f->tensor_count; i++) {
         const safetensors_tensor *t = &f->tensors[i];
         size_t at = safetensors__model_lookup(m, t->name, t->name_len);
@@ -3717,7 +3735,7 @@ static safetensors_result safetensors__model_check_shard(const safetensors_model
         safetensors__err_add(e, "tensor ");
         safetensors__err_add_name(e, t->name, t->name_len);
         if (at != (size_t)-1) {
-            safetensors__err_add(e, " is also in shard ");
+            safetensors__err_add(e, " is here, but weight_map puts it in shard ");
             safetensors__err_add_name(e, m->shard_names[m->tensors[at].shard],
                                       m->shard_name_lens[m->tensors[at].shard]);
             safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
@@ -3821,8 +3839,10 @@ static safetensors_result safetensors__model_open_all(safetensors_model *m, safe
         r = safetensors_open(path, &m->opt, &m->shards[k], e);
         safetensors__free(&m->alloc, path, size);
         if (r != SAFETENSORS_OK) safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
-        else r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted, &unlisted_count, &unlisted_cap);
+        else r = safetensors__model_check_listed(m, k, m->shards[k], e);
     }
+    for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++)
+        r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted, &unlisted_count, &unlisted_cap);
     if (r == SAFETENSORS_OK && unlisted_count) {
         safetensors__model_tensor *all = SAFETENSORS__CAST(
             safetensors__model_tensor *,
@@ -3834,6 +3854,18 @@ static safetensors_result safetensors__model_open_all(safetensors_model *m, safe
             m->tensors = all;
             m->tensor_count += unlisted_count;
             r = safetensors__model_order_tensors(m, e);
+            for (k = 0; r == SAFETENSORS_OK && k < m->tensor_count; k++) {
+                size_t first = safetensors__model_lookup(m, m->tensors[k].name, m->tensors[k].name_len);
+                if (first == k) continue;
+                safetensors__err_set(e, SAFETENSORS_ERR_DUPLICATE, 0);
+                safetensors__err_add(e, "tensor ");
+                safetensors__err_add_name(e, m->tensors[k].name, m->tensors[k].name_len);
+                safetensors__err_add(e, " is in shards ");
+                safetensors__err_add_name(e, m->shard_names[m->tensors[first].shard], m->shard_name_lens[m->tensors[first].shard]);
+                safetensors__err_add(e, " and ");
+                safetensors__err_add_name(e, m->shard_names[m->tensors[k].shard], m->shard_name_lens[m->tensors[k].shard]);
+                r = SAFETENSORS_ERR_DUPLICATE;
+            }
         }
     }
     safetensors__free(&m->alloc, unlisted, unlisted_cap * sizeof *unlisted);
@@ -3857,10 +3889,10 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
     m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, sizeof(size_t)));
     m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, 2 * sizeof(size_t)));
     m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, f->tensor_count * sizeof *m->tensors));
-    if (m->shards) {
-        m->shards[0] = f;
-        m->shard_count = 1;
-    } else safetensors_close(f);
+    m->shard_count = 1; /* the sizes close frees with */
+    m->tensor_count = m->tensors ? f->tensor_count : 0;
+    if (m->shards) m->shards[0] = f;
+    else safetensors_close(f);
     if (!m->strings || !m->shards || !m->shard_names || !m->shard_name_lens || !m->shard_first || !m->tensors)
         return safetensors__model_nomem(e);
     memcpy(m->strings, path + base_at, len + 1);

@@ -2521,7 +2521,7 @@ static void test_fifo(void **state) {
     assert_int_equal(tu_table_diff(ref, f, why, sizeof why), 0);
     for (i = 0; i < 3; i++) {
         const safetensors_tensor *t = safetensors_tensor_at(f, i);
-        assert_memory_equal(t->data, b + 8 + n + t->begin, t->end - t->begin);
+        assert_memory_equal(t->data, b + 8 + n + (size_t)t->begin, (size_t)(t->end - t->begin));
     }
     safetensors_close(f);
     o.flags = SAFETENSORS_HEADER_ONLY;

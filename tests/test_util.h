@@ -82,6 +82,7 @@ static inline unsigned char *tu_build_raw(uint64_t declared_n, const void *hdr, 
                                           size_t *out_len) {
     size_t total = 8 + hdr_len + data_len, i;
     unsigned char *b = (unsigned char *)malloc(total ? total : 1);
+    *out_len = 0;
     if (!b) return NULL;
     tu_put_le64(b, declared_n);
     if (hdr_len) memcpy(b + 8, hdr, hdr_len);

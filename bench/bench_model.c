@@ -1,0 +1,324 @@
+/* bench_model - what one handle over a sharded model costs.
+
+   Build and run from the repository root:
+       cc -std=c99 -O2 -DNDEBUG -I. bench/bench_model.c -o build/bench_model && ./build/bench_model
+
+   It writes, under build/bench_model.tmp/ (removed at the end), a synthetic
+   checkpoint of SHARDS shards of PER_SHARD tensors each (100,000 in all):
+   shard s holds the tensors i = PER_SHARD*s .. PER_SHARD*(s+1)-1 written as
+
+       {"model.layers.{i/8}.mlp.w{i%8}.weight":{"dtype":"F32","shape":[2,2],
+                                               "data_offsets":[16j,16j+16]}, ...}
+
+   (j counts within the shard), compact and padded with spaces to a multiple
+   of 8, then 16 data bytes per tensor; and model.safetensors.index.json with
+   every name (one entry per line, as the Hub's writers indent it) and
+   metadata.total_size. Each row gives the median of RUNS runs:
+     - baseline: safetensors_open of the SHARDS files one by one (what a
+       caller does without the model API), then closing them;
+     - model eager: safetensors_model_open + close (the index, every shard,
+       and the cross-checks against the index);
+     - model lazy: the same with SAFETENSORS_MODEL_LAZY (the index only);
+     - lazy + first use: lazy open, one find in every shard, close;
+     - find: ns per safetensors_model_find over every name in a shuffled
+       order, against the two ways of finding a name without the model: the
+       shard known in advance (safetensors_find on it, a floor), and asking
+       each shard in turn until one has it.
+   The files are in the page cache (just written): opens are warm.
+   It prints figures; it asserts nothing about time.
+*/
+#define _POSIX_C_SOURCE 200809L
+#define SAFETENSORS_IMPLEMENTATION
+#include "safetensors.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define SHARDS 100
+#define PER_SHARD 1000
+#define TENSORS (SHARDS * PER_SHARD)
+#define RUNS 7
+#define DIR "build/bench_model.tmp" /* not build/bench_model: that is the program */
+#define INDEX DIR "/model.safetensors.index.json"
+
+static volatile size_t g_sink; /* keeps results alive */
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_model: %s\n", what);
+    exit(1);
+}
+
+static void fail(const char *what, const safetensors_error *err)
+{
+    fprintf(stderr, "bench_model: %s failed: %s at byte %llu: %s\n", what, safetensors_result_name(err->code),
+            (unsigned long long)err->offset, err->message);
+    exit(1);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) die("clock_gettime failed");
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return (n % 2) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* ---------------------------------------------------------------------
+   The synthetic checkpoint
+   --------------------------------------------------------------------- */
+
+static char g_names[TENSORS][48];
+static size_t g_name_len[TENSORS];
+static char g_shard_path[SHARDS][96];
+static size_t g_header_bytes; /* all shards' N */
+static size_t g_index_bytes;
+
+static void shard_file_name(char *out, size_t cap, size_t s)
+{
+    snprintf(out, cap, "model-%05lu-of-%05lu.safetensors", (unsigned long)(s + 1), (unsigned long)SHARDS);
+}
+
+static void write_all(const char *path, const void *bytes, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp) die("cannot create a file under " DIR);
+    if (fwrite(bytes, 1, len, fp) != len || fclose(fp) != 0) die("cannot write a file under " DIR);
+}
+
+static void build_model(void)
+{
+    size_t cap = 64 + PER_SHARD * 112, s, j, i, pos, pad;
+    size_t icap = 64 + (size_t)TENSORS * 96, ipos = 0;
+    char *h = (char *)malloc(cap), *ix = (char *)malloc(icap);
+    unsigned char *file = (unsigned char *)malloc(8 + cap + 16 * PER_SHARD);
+    char shard_name[48];
+    int w;
+    if (!h || !ix || !file) die("out of memory");
+    if (mkdir("build", 0777) != 0 && errno != EEXIST) die("cannot create build/");
+    if (mkdir(DIR, 0777) != 0 && errno != EEXIST) die("cannot create " DIR);
+
+    for (i = 0; i < TENSORS; i++) {
+        w = snprintf(g_names[i], sizeof g_names[i], "model.layers.%lu.mlp.w%lu.weight", (unsigned long)(i / 8),
+                     (unsigned long)(i % 8));
+        if (w < 0 || (size_t)w >= sizeof g_names[i]) die("name buffer too small");
+        g_name_len[i] = (size_t)w;
+    }
+
+    w = snprintf(ix, icap, "{\n  \"metadata\": {\n    \"total_size\": %lu\n  },\n  \"weight_map\": {\n",
+                 (unsigned long)(16ul * TENSORS));
+    ipos = (size_t)w;
+    for (s = 0; s < SHARDS; s++) {
+        shard_file_name(shard_name, sizeof shard_name, s);
+        snprintf(g_shard_path[s], sizeof g_shard_path[s], DIR "/%s", shard_name);
+        pos = 0;
+        h[pos++] = '{';
+        for (j = 0; j < PER_SHARD; j++) {
+            unsigned long long b = 16ull * (unsigned long long)j;
+            i = s * PER_SHARD + j;
+            w = snprintf(h + pos, cap - pos, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[%llu,%llu]}",
+                         j ? "," : "", g_names[i], b, b + 16);
+            if (w < 0 || (size_t)w >= cap - pos) die("header buffer too small");
+            pos += (size_t)w;
+            w = snprintf(ix + ipos, icap - ipos, "    \"%s\": \"%s\"%s\n", g_names[i], shard_name,
+                         i + 1 < TENSORS ? "," : "");
+            if (w < 0 || (size_t)w >= icap - ipos) die("index buffer too small");
+            ipos += (size_t)w;
+        }
+        h[pos++] = '}';
+        pad = (8 - pos % 8) % 8;
+        memset(h + pos, ' ', pad);
+        pos += pad;
+        for (i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)pos >> (8 * i));
+        memcpy(file + 8, h, pos);
+        for (i = 0; i < 16 * PER_SHARD; i++) file[8 + pos + i] = (unsigned char)(i * 131u + s);
+        write_all(g_shard_path[s], file, 8 + pos + 16 * PER_SHARD);
+        g_header_bytes += pos;
+    }
+    w = snprintf(ix + ipos, icap - ipos, "  }\n}\n");
+    if (w < 0 || (size_t)w >= icap - ipos) die("index buffer too small");
+    ipos += (size_t)w;
+    write_all(INDEX, ix, ipos);
+    g_index_bytes = ipos;
+    free(h);
+    free(ix);
+    free(file);
+}
+
+static void remove_model(void)
+{
+    size_t s;
+    for (s = 0; s < SHARDS; s++) (void)unlink(g_shard_path[s]);
+    (void)unlink(INDEX);
+    if (rmdir(DIR) != 0) fprintf(stderr, "bench_model: could not remove " DIR "\n");
+}
+
+/* ---------------------------------------------------------------------
+   Timings
+   --------------------------------------------------------------------- */
+
+static double time_baseline_open(void)
+{
+    double t[RUNS];
+    safetensors_file *f[SHARDS];
+    safetensors_error err;
+    int r;
+    size_t s;
+    for (r = 0; r < RUNS; r++) {
+        double t0 = now_seconds();
+        for (s = 0; s < SHARDS; s++) {
+            if (safetensors_open(g_shard_path[s], NULL, &f[s], &err) != SAFETENSORS_OK) fail("safetensors_open", &err);
+            g_sink += safetensors_tensor_count(f[s]);
+        }
+        for (s = 0; s < SHARDS; s++) safetensors_close(f[s]);
+        t[r] = now_seconds() - t0;
+    }
+    return median(t, RUNS);
+}
+
+/* touch: after a lazy open, one find in every shard (each opens it). */
+static double time_model_open(unsigned flags, int touch)
+{
+    double t[RUNS];
+    safetensors_options opt;
+    safetensors_error err;
+    int r;
+    memset(&opt, 0, sizeof opt);
+    opt.flags = flags;
+    for (r = 0; r < RUNS; r++) {
+        safetensors_model *m;
+        double t0 = now_seconds();
+        if (safetensors_model_open(INDEX, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
+        g_sink += safetensors_model_tensor_count(m);
+        if (touch) {
+            size_t s;
+            for (s = 0; s < SHARDS; s++) {
+                const safetensors_tensor *x;
+                size_t i = s * PER_SHARD;
+                if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, &err) != SAFETENSORS_OK)
+                    fail("safetensors_model_find", &err);
+                g_sink += (size_t)x->begin;
+            }
+        }
+        safetensors_model_close(m);
+        t[r] = now_seconds() - t0;
+    }
+    return median(t, RUNS);
+}
+
+static size_t g_order[TENSORS];
+
+static void shuffle(void)
+{
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    size_t i;
+    for (i = 0; i < TENSORS; i++) g_order[i] = i;
+    for (i = TENSORS - 1; i > 0; i--) {
+        size_t k = (size_t)(rng_next(&seed) % (uint64_t)(i + 1)), tmp = g_order[i];
+        g_order[i] = g_order[k];
+        g_order[k] = tmp;
+    }
+}
+
+/* ns per call: 0 model_find, 1 safetensors_find on the known shard, 2 each
+   shard in turn until one has the name. */
+static double time_find(int how, unsigned flags)
+{
+    double t[RUNS];
+    safetensors_options opt;
+    safetensors_error err;
+    safetensors_model *m;
+    const safetensors_file *f[SHARDS];
+    size_t s;
+    int r;
+    memset(&opt, 0, sizeof opt);
+    opt.flags = flags;
+    if (safetensors_model_open(INDEX, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
+    for (s = 0; s < SHARDS; s++)
+        if (safetensors_model_shard(m, s, &f[s], &err) != SAFETENSORS_OK) fail("safetensors_model_shard", &err);
+    for (r = 0; r < RUNS; r++) {
+        size_t k;
+        double t0 = now_seconds();
+        for (k = 0; k < TENSORS; k++) {
+            size_t i = g_order[k];
+            const safetensors_tensor *x = NULL;
+            if (how == 0) {
+                if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, NULL) != SAFETENSORS_OK) x = NULL;
+            } else if (how == 1) {
+                x = safetensors_find(f[i / PER_SHARD], g_names[i], g_name_len[i]);
+            } else {
+                for (s = 0; s < SHARDS && x == NULL; s++) x = safetensors_find(f[s], g_names[i], g_name_len[i]);
+            }
+            if (x == NULL) die("a name was not found");
+            g_sink += (size_t)x->end;
+        }
+        t[r] = (now_seconds() - t0) * 1e9 / (double)TENSORS;
+    }
+    safetensors_model_close(m);
+    return median(t, RUNS);
+}
+
+int main(void)
+{
+    double base, eager, lazy, lazy_touch, find_model, find_lazy, find_known, find_scan;
+    printf("bench_model: safetensors.h %d.%d.%d, sharded model open and lookup\n", SAFETENSORS_VERSION_MAJOR,
+           SAFETENSORS_VERSION_MINOR, SAFETENSORS_VERSION_PATCH);
+#ifdef NDEBUG
+    printf("build:    NDEBUG\n");
+#else
+    printf("build:    assertions on (compile with -DNDEBUG to measure)\n");
+#endif
+    build_model();
+    shuffle();
+    printf("model:    %d shards x %d tensors = %d tensors; shard headers %lu bytes in all, index %lu bytes\n",
+           SHARDS, PER_SHARD, TENSORS, (unsigned long)g_header_bytes, (unsigned long)g_index_bytes);
+    printf("figures are medians of %d runs; files in the page cache\n\n", RUNS);
+
+    base = time_baseline_open();
+    eager = time_model_open(0, 0);
+    lazy = time_model_open(SAFETENSORS_MODEL_LAZY, 0);
+    lazy_touch = time_model_open(SAFETENSORS_MODEL_LAZY, 1);
+    find_known = time_find(1, 0);
+    find_scan = time_find(2, 0);
+    find_model = time_find(0, 0);
+    find_lazy = time_find(0, SAFETENSORS_MODEL_LAZY);
+
+    printf("%-44s %12s %12s\n", "open + close", "ms", "x baseline");
+    printf("%-44s %12.3f %11.2fx\n", "baseline: safetensors_open x 100 shards", base * 1e3, 1.0);
+    printf("%-44s %12.3f %11.2fx\n", "safetensors_model_open (eager)", eager * 1e3, eager / base);
+    printf("%-44s %12.3f %11.2fx\n", "safetensors_model_open (lazy)", lazy * 1e3, lazy / base);
+    printf("%-44s %12.3f %11.2fx\n", "lazy + first use of every shard", lazy_touch * 1e3, lazy_touch / base);
+    printf("\n%-44s %12s %12s\n", "find, 100k names in shuffled order", "ns per call", "x baseline");
+    printf("%-44s %12.1f %11.2fx\n", "baseline: safetensors_find, shard known", find_known, 1.0);
+    printf("%-44s %12.1f %11.2fx\n", "safetensors_model_find (eager)", find_model, find_model / find_known);
+    printf("%-44s %12.1f %11.2fx\n", "safetensors_model_find (lazy, shards open)", find_lazy, find_lazy / find_known);
+    printf("%-44s %12.1f %11.2fx\n", "without the model: ask each shard in turn", find_scan, find_scan / find_known);
+
+    remove_model();
+    return g_sink == 0;
+}
