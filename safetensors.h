@@ -158,6 +158,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifndef SAFETENSORS_NO_STDIO
+#include <stdio.h> /* FILE, for safetensors_writer_begin_stream */
+#endif
+
 
 #define SAFETENSORS_VERSION_MAJOR 0
 #define SAFETENSORS_VERSION_MINOR 1
@@ -479,6 +483,319 @@ SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name,
 SAFETENSORS_API const char *safetensors_result_name(safetensors_result r);
 /* A short English description; NULL outside the enum. */
 SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
+
+/* >>writer-api --------------------------------------------------------- */
+
+/* ---------------------------------------------------------------------
+   Writing
+   ---------------------------------------------------------------------
+   A streaming writer. Declare the metadata and the tensors (name, dtype,
+   shape); the writer then fixes the layout, writes the header, and takes
+   the tensors' bytes in its data order, in pieces of any size. Memory is
+   proportional to the header (the names, shapes and metadata you declared),
+   never to the data: a checkpoint larger than memory streams through.
+
+       safetensors_writer *w = NULL;
+       safetensors_error err;
+       uint64_t shape[2] = {4096, 4096};
+       if (safetensors_writer_create(NULL, &w, &err) ||
+           safetensors_writer_add_metadata(w, "format", 6, "pt", 2, &err) ||
+           safetensors_writer_add_tensor(w, "w1", 2, SAFETENSORS_F32, 2, shape, &err) ||
+           safetensors_writer_add_tensor(w, "w2", 2, SAFETENSORS_BF16, 2, shape, &err) ||
+           safetensors_writer_begin_file(w, "out.safetensors", &err))   // writes the header
+           goto fail;
+       for (size_t k = 0; k < safetensors_writer_tensor_count(w); k++) {
+           const safetensors_tensor *t = safetensors_writer_tensor_at(w, k); // data order
+           while (produce_next_piece(t->name, &piece, &piece_len))        // any split
+               if (safetensors_writer_write_tensor(w, k, piece, piece_len, &err)) goto fail;
+       }
+       if (safetensors_writer_finish(w, &err)) goto fail;   // fsync, rename over the target
+       safetensors_writer_destroy(w);
+       return 0;
+     fail:
+       fprintf(stderr, "%s\n", err.message);
+       safetensors_writer_destroy(w);   // removes the temporary file, frees all
+       return 1;
+
+   (Every call returns SAFETENSORS_OK == 0 or an error code, so `if (call)`
+   tests for failure.)
+
+   OUTPUT: byte for byte what the reference writer (the Python/Rust
+   `safetensors` package, 0.8) writes for the same tensors, when metadata is
+   added in the order it should appear:
+     - compact JSON; `__metadata__` first when there is any;
+     - tensors sorted by dtype in the order U64, I64, F64, C64, F32, U32,
+       I32, BF16, F16, U16, I16, F8_E5M2FNUZ, F8_E4M3FNUZ, F8_E8M0, F8_E4M3,
+       F8_E5M2, I8, U8, F6_E3M2, F6_E2M3, F4, BOOL, then by name bytes; the
+       data is contiguous in that order, which keeps every tensor naturally
+       aligned (element sizes never grow along the order);
+     - each entry as {"dtype":..,"shape":[..],"data_offsets":[b,e]};
+     - strings escaped as serde_json does: \" \\ \b \f \n \r \t, other
+       bytes below 0x20 as \u00XX (lowercase hex), everything else raw;
+     - spaces after the JSON until 8 + N is a multiple of the alignment.
+   The one deliberate difference: for no tensors and empty metadata the
+   reference writes `{},"__metadata__":{}}`, invalid JSON its own reader
+   refuses; this writer writes `{"__metadata__":{}}`.
+
+   LIFECYCLE:
+     create -> add_metadata / add_tensor (any order, any number)
+            -> [plan]          optional: fixes the layout so that the sizes
+                               and the data order can be read before output
+            -> begin_*         plans if needed, writes the header
+            -> write / write_tensor ...   the data, in data order
+            -> finish          checks every byte arrived; commits the file
+            -> destroy         always, whether or not anything failed
+   A call out of this order gives SAFETENSORS_ERR_ARGUMENT.
+
+   THE DATA ORDER: tensor k (0 <= k < tensor_count) is the k-th in the
+   file's data order; safetensors_writer_tensor_at(w, k) shows its name,
+   dtype, shape and data offsets, and _declaration_index(w, k) says which
+   add_tensor call declared it (0 for the first). Zero-size tensors take
+   no bytes and need no call.
+
+   SINKS (begin_*), one per writer:
+     file      a path (UTF-8, also on Windows). The bytes go to a new
+               temporary file in the same directory, named
+               "<path>.tmp-<16 hex digits>", created exclusively. finish
+               flushes it to disk (fsync / FlushFileBuffers, unless
+               SAFETENSORS_WRITE_NO_SYNC), closes it and renames it over
+               <path> (rename / MoveFileExW with MOVEFILE_REPLACE_EXISTING),
+               so a reader holding the old file open or mapped keeps
+               reading the old bytes, and nobody sees a half-written file
+               at <path>. The permission bits of a file already at <path>
+               are carried over (POSIX). On any error, and on destroy before
+               finish, the temporary file is removed and <path> is left as
+               it was. A symbolic link at <path> is itself replaced, not
+               followed. (Windows refuses to replace a file that another
+               process has mapped: finish then fails with
+               SAFETENSORS_ERR_IO and the old file stays.)
+     fd        a file descriptor you own, written from where it stands
+               (pipes and sockets work). Not closed and not synced.
+     stream    a FILE * you own, written with fwrite; finish calls fflush.
+               Not closed.
+     memory    a buffer you own of at least safetensors_writer_file_size(w)
+               bytes (call safetensors_writer_plan first to learn it).
+     callback  fn(ctx, bytes, len) is called with len > 0 and must return
+               len; anything less is a write error.
+   The header goes out in pieces of at most 4 KiB; data is passed to the
+   sink as you hand it over, without a copy (the memory sink copies it into
+   your buffer). On a pipe or socket whose reader is gone, POSIX raises
+   SIGPIPE unless the program ignores it; with SIGPIPE ignored the writer
+   reports SAFETENSORS_ERR_IO with sys_errno EPIPE. The library never
+   changes signal handling.
+
+   OWNERSHIP AND LIFETIMES: the writer copies every name, shape, key and
+   value it is given, so the caller's buffers may be reused as soon as each
+   call returns. Views from safetensors_writer_tensor_at are owned by the
+   writer and valid until safetensors_writer_destroy. The sink's fd, FILE *,
+   buffer or callback context must stay valid until finish (or destroy).
+
+   ERRORS: a refused call changes nothing: the writer is as it was before
+   the call, so the caller may go on (add another tensor, write the missing
+   bytes, finish again). The exception is a failed write to the sink
+   (SAFETENSORS_ERR_IO, with sys_errno = errno, or GetLastError() on
+   Windows, or 0 for a callback): the output is then incomplete, every later
+   call returns the same error, and only destroy is useful. err->offset is
+   the position in the output (from the file's first byte) where the fault
+   was, for faults in the data or the output, and 0 for refusals made before
+   any output (declarations, plan). Refusals, and what the reader would say
+   about the file they prevent:
+     SAFETENSORS_ERR_DUPLICATE  a tensor name or metadata key added twice
+     SAFETENSORS_ERR_UTF8       a name, key or value that is not UTF-8
+                                (overlong forms, surrogates and code points
+                                above U+10FFFF included)
+     SAFETENSORS_ERR_SCHEMA     the tensor name "__metadata__": in a file
+                                that key is the metadata object, so the
+                                reader would refuse the entry as a schema
+                                error; the writer says so at add_tensor
+     SAFETENSORS_ERR_DTYPE      a dtype outside the safetensors_dtype enum
+     SAFETENSORS_ERR_OVERFLOW   product(shape) x bits, or the total data
+                                size, does not fit in 64 bits
+     SAFETENSORS_ERR_MISALIGNED a sub-byte tensor (F4, F6_*) whose bit count
+                                is not a multiple of 8
+     SAFETENSORS_ERR_HEADER_TOO_LARGE
+                                the header (with its padding) would exceed
+                                max_header_size; add_* refuses as soon as
+                                the declarations alone are over it, plan and
+                                begin_* check the exact size
+     SAFETENSORS_ERR_SIZE       bytes that do not match dtype x shape: more
+                                than the data section or the tensor holds,
+                                a tensor left incomplete before the next one
+                                starts, finish with bytes missing, or a
+                                one-call tensor whose size is wrong
+     SAFETENSORS_ERR_TOO_LARGE  more than 2^32 - 2 tensors or metadata
+                                entries, or a memory output larger than the
+                                address space
+     SAFETENSORS_ERR_ARGUMENT   a NULL pointer that must not be, an
+                                alignment that is not a power of two up to
+                                65536, a memory buffer too small, a call out
+                                of order
+     SAFETENSORS_ERR_NOMEM      an allocation failed (the writer is intact)
+     SAFETENSORS_ERR_IO         opening, writing, syncing or renaming failed
+   Every message names the tensor or metadata key concerned, for example
+       tensor "w": the write of 40 bytes runs past its end: F32 [2, 3] holds 24 bytes, 0 written so far
+   Everything the writer finishes is a file safetensors_open accepts with
+   the same max_header_size, holding exactly what was declared and written.
+
+   THREADS: no global state. A writer belongs to one thread at a time;
+   different writers are independent.
+
+   NULL: opt may be NULL (defaults) and a zeroed options struct means the
+   defaults; err may be NULL. A NULL writer gives SAFETENSORS_ERR_ARGUMENT,
+   accessors given NULL return 0 or NULL, destroy(NULL) is a no-op. A NULL
+   name, key or value is allowed only with length 0; a NULL shape only with
+   ndim 0; NULL bytes only with len 0.
+*/
+
+typedef struct safetensors_writer safetensors_writer; /* opaque; one thread at a time */
+
+/* Flags for safetensors_write_options.flags. */
+enum {
+    /* Write "__metadata__":{} even when no metadata entry is added (the
+       reference does this when it is handed an empty dict rather than
+       None). Without it, no metadata means no __metadata__ key. */
+    SAFETENSORS_WRITE_EMPTY_METADATA = 1u << 0,
+    /* File sink only: skip the fsync (FlushFileBuffers) before the rename.
+       Faster; after a power failure the file at the path may then be empty
+       or partial, although no running process ever sees it so. */
+    SAFETENSORS_WRITE_NO_SYNC = 1u << 1
+};
+
+/* Zeroed means the defaults. */
+typedef struct safetensors_write_options {
+    safetensors_allocator allocator; /* all NULL: the default allocator */
+    uint64_t max_header_size;        /* 0 means 100,000,000, the reader's default limit */
+    /* The file offset where the data starts (8 + N) is made a multiple of
+       this by padding the header with spaces: a power of two up to 65536,
+       e.g. 4096 for O_DIRECT or GPU direct storage reads. 0 means 8, the
+       reference's padding; 1, 2 and 4 also give 8 (a multiple of 8 is a
+       multiple of them). Readers need nothing special: the spaces are JSON
+       whitespace, and data offsets stay relative to the data start. */
+    uint64_t alignment;
+    unsigned flags; /* SAFETENSORS_WRITE_EMPTY_METADATA | SAFETENSORS_WRITE_NO_SYNC */
+} safetensors_write_options;
+
+#define SAFETENSORS_MAX_ALIGNMENT 65536u
+
+/* The callback sink: writes len > 0 bytes and returns how many it wrote;
+   fewer than len is an error (SAFETENSORS_ERR_IO, sys_errno 0). */
+typedef size_t (*safetensors_write_fn)(void *ctx, const void *bytes, size_t len);
+
+/* Creates an empty writer. On success you own *out and must call
+   safetensors_writer_destroy(*out). On failure *out is NULL. */
+SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_write_options *opt,
+                                                             safetensors_writer **out, safetensors_error *err);
+
+/* Adds one `__metadata__` entry. Entries are written in the order added.
+   Both strings are copied; they may contain NUL. Refuses a repeated key
+   (SAFETENSORS_ERR_DUPLICATE) and a key or value that is not UTF-8. */
+SAFETENSORS_API safetensors_result safetensors_writer_add_metadata(safetensors_writer *w, const char *key,
+                                                                   size_t key_len, const char *value,
+                                                                   size_t value_len, safetensors_error *err);
+
+/* Declares a tensor: its name (copied; UTF-8, may contain NUL), dtype and
+   shape (ndim entries, copied; ndim 0 is a scalar). Its byte size is
+   product(shape) x bits(dtype) / 8. The declaration index is the number of
+   tensors added before it. */
+SAFETENSORS_API safetensors_result safetensors_writer_add_tensor(safetensors_writer *w, const char *name,
+                                                                 size_t name_len, safetensors_dtype dtype,
+                                                                 size_t ndim, const uint64_t *shape,
+                                                                 safetensors_error *err);
+
+/* Fixes the layout: the data order, every tensor's offsets, the header size
+   (checked against max_header_size). Optional: begin_* calls it. Afterwards
+   add_* is refused. Calling it again does nothing. */
+SAFETENSORS_API safetensors_result safetensors_writer_plan(safetensors_writer *w, safetensors_error *err);
+
+/* The number of tensors declared. */
+SAFETENSORS_API size_t safetensors_writer_tensor_count(const safetensors_writer *w);
+/* After plan: the k-th tensor in data order, with begin/end its data
+   offsets and data NULL; owned by the writer. NULL before plan or when
+   k >= count. */
+SAFETENSORS_API const safetensors_tensor *safetensors_writer_tensor_at(const safetensors_writer *w, size_t k);
+/* After plan: which add_tensor call declared the k-th tensor in data order
+   (0-based); (size_t)-1 before plan or when k >= count. */
+SAFETENSORS_API size_t safetensors_writer_declaration_index(const safetensors_writer *w, size_t k);
+/* After plan: N (padding included), 8 + N, the data section's length, and
+   8 + N + data size. 0 before plan. */
+SAFETENSORS_API uint64_t safetensors_writer_header_size(const safetensors_writer *w);
+SAFETENSORS_API uint64_t safetensors_writer_data_start(const safetensors_writer *w);
+SAFETENSORS_API uint64_t safetensors_writer_data_size(const safetensors_writer *w);
+SAFETENSORS_API uint64_t safetensors_writer_file_size(const safetensors_writer *w);
+/* While writing data: the data-order index of the tensor the next byte
+   belongs to (zero-size tensors skipped), or tensor_count once every byte
+   is in. tensor_count before begin_*. */
+SAFETENSORS_API size_t safetensors_writer_next_tensor(const safetensors_writer *w);
+
+/* Choose the sink and write the header. Each plans first if plan was not
+   called. A refusal (bad argument, the temporary file cannot be created)
+   leaves the writer ready for another begin_*; a failure to write the
+   header is sticky. */
+#ifndef SAFETENSORS_NO_STDIO
+SAFETENSORS_API safetensors_result safetensors_writer_begin_file(safetensors_writer *w, const char *path,
+                                                                 safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_writer_begin_fd(safetensors_writer *w, int fd,
+                                                               safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_writer_begin_stream(safetensors_writer *w, FILE *stream,
+                                                                   safetensors_error *err);
+#endif
+SAFETENSORS_API safetensors_result safetensors_writer_begin_memory(safetensors_writer *w, void *buffer,
+                                                                   size_t capacity, safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_writer_begin_callback(safetensors_writer *w,
+                                                                     safetensors_write_fn fn, void *ctx,
+                                                                     safetensors_error *err);
+
+/* The next len bytes of the data section, in data order; a piece may cross
+   from one tensor into the next. Refuses (writing nothing) bytes beyond the
+   end of the data section. */
+SAFETENSORS_API safetensors_result safetensors_writer_write(safetensors_writer *w, const void *bytes, size_t len,
+                                                            safetensors_error *err);
+/* The next len bytes of tensor k (data order), checked against it: every
+   tensor before k must be complete (SAFETENSORS_ERR_SIZE names the one that
+   is not), and the piece must not run past k's end. Refused calls write
+   nothing. Mixes freely with safetensors_writer_write. */
+SAFETENSORS_API safetensors_result safetensors_writer_write_tensor(safetensors_writer *w, size_t k,
+                                                                   const void *bytes, size_t len,
+                                                                   safetensors_error *err);
+/* Refuses (SAFETENSORS_ERR_SIZE, naming the tensor) while bytes are
+   missing. Then flushes and commits the sink: fflush for a stream; fsync,
+   close and rename for a file. After success only destroy may be called. */
+SAFETENSORS_API safetensors_result safetensors_writer_finish(safetensors_writer *w, safetensors_error *err);
+/* Frees the writer. Before a successful finish on a file sink it closes and
+   removes the temporary file; other sinks keep what was written. NULL is a
+   no-op. */
+SAFETENSORS_API void safetensors_writer_destroy(safetensors_writer *w);
+
+/* One tensor already in memory, for the one-call writers. */
+typedef struct safetensors_tensor_input {
+    const char *name;
+    size_t name_len;
+    safetensors_dtype dtype;
+    size_t ndim;
+    const uint64_t *shape;
+    const void *data; /* size bytes, little-endian as stored in the file */
+    uint64_t size;    /* must equal product(shape) x bits / 8 */
+} safetensors_tensor_input;
+
+/* Writes n tensors and m metadata entries (in that order in the file) with
+   one call: the streaming writer underneath, so the file is replaced
+   atomically as described under SINKS. Every size is checked before
+   anything is written. metadata may be NULL when m is 0. */
+#ifndef SAFETENSORS_NO_STDIO
+SAFETENSORS_API safetensors_result safetensors_write_file(const char *path, const safetensors_tensor_input *tensors,
+                                                          size_t n, const safetensors_metadata_entry *metadata,
+                                                          size_t m, const safetensors_write_options *opt,
+                                                          safetensors_error *err);
+#endif
+/* The same into memory allocated with the options' allocator: on success
+   *out (*out_len bytes) is yours, to release with
+   safetensors_write_memory_free and the same options. On failure *out is
+   NULL and *out_len 0. */
+SAFETENSORS_API safetensors_result safetensors_write_memory(const safetensors_tensor_input *tensors, size_t n,
+                                                            const safetensors_metadata_entry *metadata, size_t m,
+                                                            const safetensors_write_options *opt, void **out,
+                                                            size_t *out_len, safetensors_error *err);
+SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_options *opt, void *bytes, size_t len);
 
 #ifdef __cplusplus
 }
@@ -4170,6 +4487,1606 @@ static void safetensors__release_data(safetensors_file *f)
 }
 
 #endif /* SAFETENSORS_NO_STDIO */
+
+/* >>writer ------------------------------------------------------------- */
+/* The streaming writer. Declarations are copied into an arena (names, keys,
+   values), a dims array and two small tables, with a hash index each for
+   the duplicate checks, so memory follows the header, never the data. plan
+   sorts the tensors into the reference's order and sizes the header by
+   running the same emitter that later writes it in counting mode, so the
+   length written in the first 8 bytes and the bytes that follow cannot
+   disagree. The header leaves through a 4 KiB staging buffer; the data goes
+   straight from the caller to the sink. */
+
+#ifndef SAFETENSORS_NO_STDIO
+#include <errno.h>
+#ifdef _WIN32
+#include <io.h>
+#endif
+#endif
+
+#define SAFETENSORS__W_STAGE 4096u
+/* the hash index keeps index + 1 in 32 bits, as the reader's does */
+#define SAFETENSORS__W_MAX_COUNT ((size_t)UINT32_MAX - 1u)
+/* "\"__metadata__\":{" and "}" */
+#define SAFETENSORS__W_META_OVERHEAD 17u
+
+enum safetensors__w_state {
+    SAFETENSORS__W_DECLARING, /* add_* allowed */
+    SAFETENSORS__W_PLANNED,   /* layout fixed, no sink yet */
+    SAFETENSORS__W_WRITING,   /* header out, data expected */
+    SAFETENSORS__W_FINISHED
+};
+
+enum safetensors__w_sink {
+    SAFETENSORS__W_SINK_NONE, SAFETENSORS__W_SINK_FILE, SAFETENSORS__W_SINK_FD, SAFETENSORS__W_SINK_STREAM,
+    SAFETENSORS__W_SINK_MEMORY, SAFETENSORS__W_SINK_CALLBACK
+};
+
+typedef struct safetensors__w_entry {
+    size_t name_off, name_len; /* in the arena, NUL-terminated */
+    size_t shape_off, ndim;    /* in dims */
+    uint64_t bytes;            /* product(shape) x bits / 8 */
+    uint32_t hash;
+    unsigned char dtype;
+} safetensors__w_entry;
+
+typedef struct safetensors__w_meta {
+    size_t key_off, key_len, value_off, value_len;
+    uint32_t hash;
+} safetensors__w_meta;
+
+struct safetensors_writer {
+    safetensors_allocator alloc;
+    uint64_t max_header, alignment, seed;
+    unsigned flags;
+    int state;
+    int failed; /* the sink failed: `error` is returned by every later call */
+    safetensors_error error;
+
+    /* the declarations */
+    char *arena;
+    size_t arena_len, arena_cap;
+    safetensors__w_entry *entries;
+    size_t entry_count, entry_cap;
+    uint64_t *dims;
+    size_t dim_count, dim_cap;
+    safetensors__w_meta *metas;
+    size_t meta_count, meta_cap;
+    safetensors__index names, keys;
+    uint64_t json_floor; /* the JSON's length if every data offset were one digit */
+
+    /* the plan */
+    safetensors_tensor *views; /* data order */
+    size_t *order;             /* declaration index of each view */
+    uint64_t json_len, header_size, data_size;
+
+    /* the output */
+    uint64_t pos;     /* data bytes written */
+    size_t next;      /* the view the byte at pos belongs to */
+    uint64_t out_pos; /* bytes the sink has taken */
+    int sink;
+    unsigned char *mem;
+    safetensors_write_fn fn;
+    void *fn_ctx;
+#ifndef SAFETENSORS_NO_STDIO
+    FILE *stream;
+    int file_open; /* the temporary file exists and is ours to remove */
+#ifdef _WIN32
+    HANDLE handle;
+    int crt_fd;
+    wchar_t *wide_tmp, *wide_path;
+    size_t wide_tmp_size, wide_path_size;
+#else
+    int fd;
+    char *tmp_path, *path;
+    size_t tmp_path_size, path_size;
+#endif
+#endif
+    unsigned char stage[SAFETENSORS__W_STAGE];
+    size_t stage_len;
+};
+
+/* The reference's data order, indexed by safetensors_dtype: 8-byte types
+   first, then 4, 2 and 1, then the sub-byte ones and BOOL. With the data
+   contiguous, every tensor starts at a multiple of its element size (a
+   sub-byte tensor is whole bytes, so BOOL after it still starts on one). */
+static const unsigned char safetensors__w_dtype_rank[SAFETENSORS_DTYPE_COUNT] = {
+    21 /* BOOL */,        17 /* U8 */,          16 /* I8 */,  15 /* F8_E5M2 */, 14 /* F8_E4M3 */,
+    13 /* F8_E8M0 */,     12 /* F8_E4M3FNUZ */, 11 /* F8_E5M2FNUZ */,
+    10 /* I16 */,         9 /* U16 */,          8 /* F16 */,  7 /* BF16 */,
+    6 /* I32 */,          5 /* U32 */,          4 /* F32 */,  2 /* F64 */,     1 /* I64 */,
+    0 /* U64 */,          3 /* C64 */,          20 /* F4 */,  19 /* F6_E2M3 */, 18 /* F6_E3M2 */};
+
+/* --- errors --- */
+
+static void safetensors__w_err_tensor(safetensors_error *e, safetensors_result code, uint64_t offset,
+                                      const char *name, size_t len, const char *text)
+{
+    safetensors__err_set(e, code, offset);
+    safetensors__err_add(e, "tensor ");
+    safetensors__err_add_name(e, name, len);
+    safetensors__err_add(e, ": ");
+    safetensors__err_add(e, text);
+}
+
+/* "F32 [4, 5]" */
+static void safetensors__w_err_add_dtype_shape(safetensors_error *e, unsigned dtype, const uint64_t *shape,
+                                               size_t ndim)
+{
+    size_t k;
+    safetensors__err_add(e, safetensors__dtype_names[dtype]);
+    safetensors__err_add(e, " [");
+    for (k = 0; k < ndim; k++) {
+        if (k) safetensors__err_add(e, ", ");
+        safetensors__err_add_u64(e, shape[k]);
+    }
+    safetensors__err_add(e, "]");
+}
+
+static safetensors_result safetensors__w_out(safetensors_error *out, const safetensors_error *e)
+{
+    safetensors__err_copy_out(out, e);
+    return e->code;
+}
+
+/* A failed write to the sink: sticky. */
+static void safetensors__w_discard_file(safetensors_writer *w);
+
+static void safetensors__w_fail_io(safetensors_writer *w, int sys_errno, const char *what)
+{
+    w->failed = 1;
+    safetensors__err_set(&w->error, SAFETENSORS_ERR_IO, w->out_pos);
+    w->error.sys_errno = sys_errno;
+    safetensors__err_add(&w->error, what);
+    if (sys_errno != 0) {
+        safetensors__err_add(&w->error, " (system error ");
+        safetensors__err_add_u64(&w->error, (uint64_t)(sys_errno < 0 ? -(int64_t)sys_errno : (int64_t)sys_errno));
+        safetensors__err_add(&w->error, ")");
+    }
+    safetensors__w_discard_file(w);
+}
+
+/* --- UTF-8 --- */
+
+/* The length of the longest valid UTF-8 prefix of s[0, n): n when all of it
+   is valid. Valid means what Rust's str accepts: no overlong forms, no
+   surrogates, nothing above U+10FFFF. */
+static size_t safetensors__w_utf8_prefix(const char *text, size_t n)
+{
+    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, (const void *)text);
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i], lo = 0x80, hi = 0xbf;
+        size_t need, k;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) need = 1;
+        else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            if (c == 0xe0) lo = 0xa0;
+            if (c == 0xed) hi = 0x9f; /* U+D800..U+DFFF are not characters */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            if (c == 0xf0) lo = 0x90;
+            if (c == 0xf4) hi = 0x8f;
+        } else
+            return i;
+        if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi) return i;
+        for (k = 2; k <= need; k++)
+            if ((s[i + k] & 0xc0) != 0x80) return i;
+        i += need + 1;
+    }
+    return n;
+}
+
+/* `what` ("tensor name", "metadata key", ...) at byte `bad` of s. The
+   message quotes the valid part before the fault. */
+static safetensors_result safetensors__w_fail_utf8(safetensors_error *e, const char *what, const char *s,
+                                                   size_t bad)
+{
+    static const char hex[] = "0123456789abcdef";
+    char byte[5];
+    unsigned c = (unsigned char)s[bad];
+    byte[0] = '0';
+    byte[1] = 'x';
+    byte[2] = hex[c >> 4];
+    byte[3] = hex[c & 15];
+    byte[4] = '\0';
+    safetensors__err_set(e, SAFETENSORS_ERR_UTF8, 0);
+    safetensors__err_add(e, what);
+    safetensors__err_add(e, " is not valid UTF-8: byte ");
+    safetensors__err_add_u64(e, (uint64_t)bad);
+    safetensors__err_add(e, " (");
+    safetensors__err_add(e, byte);
+    safetensors__err_add(e, ") after ");
+    safetensors__err_add_name(e, s, bad);
+    return SAFETENSORS_ERR_UTF8;
+}
+
+/* --- the header emitter --- */
+
+/* Counts the bytes (w NULL), or also sends them through the stage. */
+typedef struct safetensors__w_emit {
+    safetensors_writer *w;
+    uint64_t len;
+} safetensors__w_emit;
+
+static void safetensors__w_sink_write(safetensors_writer *w, const void *bytes, size_t n);
+
+static void safetensors__w_flush_stage(safetensors_writer *w)
+{
+    if (w->stage_len != 0 && !w->failed) safetensors__w_sink_write(w, w->stage, w->stage_len);
+    w->stage_len = 0;
+}
+
+static void safetensors__w_put(safetensors__w_emit *e, const char *bytes, size_t n)
+{
+    safetensors_writer *w = e->w;
+    e->len += n;
+    if (w == NULL) return;
+    while (n > 0 && !w->failed) {
+        size_t room = SAFETENSORS__W_STAGE - w->stage_len, take = n < room ? n : room;
+        memcpy(w->stage + w->stage_len, bytes, take);
+        w->stage_len += take;
+        bytes += take;
+        n -= take;
+        if (w->stage_len == SAFETENSORS__W_STAGE) safetensors__w_flush_stage(w);
+    }
+}
+
+#define SAFETENSORS__W_LIT(e, text) safetensors__w_put((e), (text), sizeof(text) - 1u)
+
+/* A JSON string as serde_json writes it: \" \\ \b \f \n \r \t, \u00XX with
+   lowercase hex for the other control bytes, everything else raw. */
+static void safetensors__w_put_string(safetensors__w_emit *e, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+    SAFETENSORS__W_LIT(e, "\"");
+    for (i = 0; i < n; i++) {
+        unsigned c = (unsigned char)s[i];
+        char esc[6];
+        size_t esc_len = 2;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (i > run) safetensors__w_put(e, s + run, i - run);
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            esc_len = 6;
+            break;
+        }
+        safetensors__w_put(e, esc, esc_len);
+        run = i + 1;
+    }
+    if (n > run) safetensors__w_put(e, s + run, n - run);
+    SAFETENSORS__W_LIT(e, "\"");
+}
+
+static void safetensors__w_put_u64(safetensors__w_emit *e, uint64_t v)
+{
+    char digits[20];
+    size_t at = sizeof digits;
+    do {
+        digits[--at] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v != 0);
+    safetensors__w_put(e, digits + at, sizeof digits - at);
+}
+
+/* "name":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]} */
+static void safetensors__w_put_tensor(safetensors__w_emit *e, const char *name, size_t name_len, unsigned dtype,
+                                      const uint64_t *shape, size_t ndim, uint64_t begin, uint64_t end)
+{
+    size_t k;
+    safetensors__w_put_string(e, name, name_len);
+    SAFETENSORS__W_LIT(e, ":{\"dtype\":\"");
+    safetensors__w_put(e, safetensors__dtype_names[dtype], strlen(safetensors__dtype_names[dtype]));
+    SAFETENSORS__W_LIT(e, "\",\"shape\":[");
+    for (k = 0; k < ndim; k++) {
+        if (k) SAFETENSORS__W_LIT(e, ",");
+        safetensors__w_put_u64(e, shape[k]);
+    }
+    SAFETENSORS__W_LIT(e, "],\"data_offsets\":[");
+    safetensors__w_put_u64(e, begin);
+    SAFETENSORS__W_LIT(e, ",");
+    safetensors__w_put_u64(e, end);
+    SAFETENSORS__W_LIT(e, "]}");
+}
+
+static int safetensors__w_has_metadata(const safetensors_writer *w)
+{
+    return w->meta_count > 0 || (w->flags & SAFETENSORS_WRITE_EMPTY_METADATA) != 0;
+}
+
+/* The whole JSON object, without padding. Needs the plan's views. */
+static void safetensors__w_put_json(safetensors__w_emit *e, const safetensors_writer *w)
+{
+    size_t k;
+    int meta = safetensors__w_has_metadata(w);
+    SAFETENSORS__W_LIT(e, "{");
+    if (meta) {
+        SAFETENSORS__W_LIT(e, "\"__metadata__\":{");
+        for (k = 0; k < w->meta_count; k++) {
+            const safetensors__w_meta *m = &w->metas[k];
+            if (k) SAFETENSORS__W_LIT(e, ",");
+            safetensors__w_put_string(e, w->arena + m->key_off, m->key_len);
+            SAFETENSORS__W_LIT(e, ":");
+            safetensors__w_put_string(e, w->arena + m->value_off, m->value_len);
+        }
+        SAFETENSORS__W_LIT(e, "}");
+    }
+    for (k = 0; k < w->entry_count; k++) {
+        const safetensors_tensor *t = &w->views[k];
+        if (k || meta) SAFETENSORS__W_LIT(e, ",");
+        safetensors__w_put_tensor(e, t->name, t->name_len, (unsigned)t->dtype, t->shape, t->ndim, t->begin, t->end);
+    }
+    SAFETENSORS__W_LIT(e, "}");
+}
+
+/* N for a JSON of json_len bytes: 8 + N rounded up to the alignment.
+   UINT64_MAX when that overflows. */
+static uint64_t safetensors__w_padded(const safetensors_writer *w, uint64_t json_len)
+{
+    uint64_t mask = w->alignment - 1u;
+    if (json_len > UINT64_MAX - SAFETENSORS__LENGTH_BYTES - mask) return UINT64_MAX;
+    return ((SAFETENSORS__LENGTH_BYTES + json_len + mask) & ~mask) - SAFETENSORS__LENGTH_BYTES;
+}
+
+static safetensors_result safetensors__w_fail_header(safetensors_error *e, uint64_t size, uint64_t limit, int exact)
+{
+    safetensors__err_set(e, SAFETENSORS_ERR_HEADER_TOO_LARGE, 0);
+    safetensors__err_add(e, exact ? "the header would be " : "the header would be at least ");
+    safetensors__err_add_u64(e, size);
+    safetensors__err_add(e, " bytes, over the limit of ");
+    safetensors__err_add_u64(e, limit);
+    safetensors__err_add(e, " (max_header_size)");
+    return SAFETENSORS_ERR_HEADER_TOO_LARGE;
+}
+
+/* --- declarations --- */
+
+static safetensors_result safetensors__w_check_declaring(safetensors_writer *w, safetensors_error *e)
+{
+    if (w == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the writer is NULL");
+    if (w->failed) {
+        *e = w->error;
+        return e->code;
+    }
+    if (w->state != SAFETENSORS__W_DECLARING)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                       "the layout is fixed: declare every tensor and metadata entry before "
+                                       "safetensors_writer_plan or begin");
+    return SAFETENSORS_OK;
+}
+
+/* Room for `n` more arena bytes. */
+static int safetensors__w_arena_reserve(safetensors_writer *w, size_t n)
+{
+    char *fresh;
+    if (n > (size_t)-1 - w->arena_len) return 0;
+    fresh = SAFETENSORS__CAST(char *, safetensors__grow(&w->alloc, w->arena, &w->arena_cap, w->arena_len + n, 1));
+    if (fresh == NULL) return 0;
+    w->arena = fresh;
+    return 1;
+}
+
+static size_t safetensors__w_arena_put(safetensors_writer *w, const char *s, size_t n)
+{
+    size_t at = w->arena_len;
+    if (n) memcpy(w->arena + at, s, n);
+    w->arena[at + n] = '\0';
+    w->arena_len += n + 1;
+    return at;
+}
+
+static uint32_t safetensors__w_name_hash(const safetensors_writer *w, size_t k)
+{
+    return w->entries[k].hash;
+}
+
+static uint32_t safetensors__w_key_hash(const safetensors_writer *w, size_t k)
+{
+    return w->metas[k].hash;
+}
+
+/* Makes room in ix for a count + 1-th name: rebuilt at twice the size when
+   half full. Returns 0 when memory runs out, with ix untouched. */
+static int safetensors__w_index_reserve(safetensors_writer *w, safetensors__index *ix, size_t count,
+                                        uint32_t (*hash_of)(const safetensors_writer *, size_t))
+{
+    safetensors__index fresh;
+    size_t k;
+    if (ix->slots != NULL && count + 1u <= (ix->mask + 1u) / 2u) return 1;
+    if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u)) return 0;
+    for (k = 0; k < count; k++) safetensors__index_put(&fresh, hash_of(w, k), k);
+    safetensors__index_free(&w->alloc, ix);
+    *ix = fresh;
+    return 1;
+}
+
+static int safetensors__w_name_taken(const safetensors_writer *w, uint32_t hash, const char *name, size_t len)
+{
+    size_t cursor = hash & w->names.mask, k;
+    while ((k = safetensors__index_next(&w->names, hash, &cursor)) != (size_t)-1) {
+        const safetensors__w_entry *t = &w->entries[k];
+        if (t->name_len == len && (len == 0 || memcmp(w->arena + t->name_off, name, len) == 0)) return 1;
+    }
+    return 0;
+}
+
+static int safetensors__w_key_taken(const safetensors_writer *w, uint32_t hash, const char *key, size_t len)
+{
+    size_t cursor = hash & w->keys.mask, k;
+    while ((k = safetensors__index_next(&w->keys, hash, &cursor)) != (size_t)-1) {
+        const safetensors__w_meta *m = &w->metas[k];
+        if (m->key_len == len && (len == 0 || memcmp(w->arena + m->key_off, key, len) == 0)) return 1;
+    }
+    return 0;
+}
+
+/* The checks of one tensor, in the reader's order where it has one. Sets
+   *bytes to its size. */
+static safetensors_result safetensors__w_check_tensor(const char *name, size_t name_len, safetensors_dtype dtype,
+                                                      size_t ndim, const uint64_t *shape, uint64_t *bytes,
+                                                      safetensors_error *e)
+{
+    uint64_t elements = 1, bits;
+    size_t k, bad;
+    if ((int)dtype < 0 || (int)dtype >= (int)SAFETENSORS_DTYPE_COUNT) {
+        int d = (int)dtype;
+        safetensors__w_err_tensor(e, SAFETENSORS_ERR_DTYPE, 0, name, name_len, d < 0 ? "dtype -" : "dtype ");
+        safetensors__err_add_u64(e, d < 0 ? (uint64_t)(-(int64_t)d) : (uint64_t)d);
+        safetensors__err_add(e, " is not a safetensors_dtype value");
+        return SAFETENSORS_ERR_DTYPE;
+    }
+    bad = safetensors__w_utf8_prefix(name, name_len);
+    if (bad != name_len) return safetensors__w_fail_utf8(e, "the tensor name", name, bad);
+    if (name_len == 12 && memcmp(name, "__metadata__", 12) == 0)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0,
+                                       "tensor \"__metadata__\": that key holds the metadata; choose another name");
+    for (k = 0; k < ndim; k++) {
+        if (shape[k] != 0 && elements > UINT64_MAX / shape[k]) {
+            safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, name, name_len, "the element count of ");
+            safetensors__w_err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
+            safetensors__err_add(e, " overflows 64 bits");
+            return SAFETENSORS_ERR_OVERFLOW;
+        }
+        elements *= shape[k];
+    }
+    bits = safetensors__dtype_bit_table[dtype];
+    if (elements > UINT64_MAX / bits) {
+        safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, name, name_len, "the bit size of ");
+        safetensors__w_err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
+        safetensors__err_add(e, " overflows 64 bits");
+        return SAFETENSORS_ERR_OVERFLOW;
+    }
+    if ((elements * bits) % 8u != 0) {
+        safetensors__w_err_tensor(e, SAFETENSORS_ERR_MISALIGNED, 0, name, name_len, "");
+        safetensors__w_err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
+        safetensors__err_add(e, " is ");
+        safetensors__err_add_u64(e, elements * bits);
+        safetensors__err_add(e, " bits, which do not end on a byte boundary");
+        return SAFETENSORS_ERR_MISALIGNED;
+    }
+    *bytes = elements * bits / 8u;
+    return SAFETENSORS_OK;
+}
+
+static safetensors_result safetensors__w_add_tensor(safetensors_writer *w, const char *name, size_t name_len,
+                                                    safetensors_dtype dtype, size_t ndim, const uint64_t *shape,
+                                                    safetensors_error *e)
+{
+    safetensors__w_emit count;
+    safetensors__w_entry *t;
+    uint64_t bytes = 0, floor;
+    uint32_t hash;
+    safetensors_result r = safetensors__w_check_declaring(w, e);
+    if (r != SAFETENSORS_OK) return r;
+    if ((name == NULL && name_len != 0) || (shape == NULL && ndim != 0))
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                       name == NULL && name_len != 0 ? "the tensor name is NULL"
+                                                                     : "the shape is NULL but ndim is not 0");
+    if (name == NULL) name = "";
+    r = safetensors__w_check_tensor(name, name_len, dtype, ndim, shape, &bytes, e);
+    if (r != SAFETENSORS_OK) return r;
+    hash = safetensors__hash(w->seed, name, name_len);
+    if (safetensors__w_name_taken(w, hash, name, name_len)) {
+        safetensors__w_err_tensor(e, SAFETENSORS_ERR_DUPLICATE, 0, name, name_len, "the name was already added");
+        return SAFETENSORS_ERR_DUPLICATE;
+    }
+    count.w = NULL;
+    count.len = 0;
+    safetensors__w_put_tensor(&count, name, name_len, (unsigned)dtype, shape, ndim, 0, 0);
+    floor = w->json_floor + count.len + 1u; /* and its comma */
+    if (floor < w->json_floor || safetensors__w_padded(w, floor) > w->max_header)
+        return safetensors__w_fail_header(e, safetensors__w_padded(w, floor), w->max_header, 0);
+    if (w->entry_count >= SAFETENSORS__W_MAX_COUNT)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_TOO_LARGE, 0, "more than 2^32 - 2 tensors");
+    if (name_len == (size_t)-1 || !safetensors__w_arena_reserve(w, name_len + 1u)) goto nomem;
+    if (ndim > (size_t)-1 - w->dim_count) goto nomem;
+    if (ndim != 0) {
+        uint64_t *fresh = SAFETENSORS__CAST(
+            uint64_t *, safetensors__grow(&w->alloc, w->dims, &w->dim_cap, w->dim_count + ndim, sizeof *w->dims));
+        if (fresh == NULL) goto nomem;
+        w->dims = fresh;
+    }
+    if (w->entry_count == w->entry_cap) {
+        safetensors__w_entry *fresh = SAFETENSORS__CAST(
+            safetensors__w_entry *,
+            safetensors__grow(&w->alloc, w->entries, &w->entry_cap, w->entry_count + 1u, sizeof *w->entries));
+        if (fresh == NULL) goto nomem;
+        w->entries = fresh;
+    }
+    if (!safetensors__w_index_reserve(w, &w->names, w->entry_count, safetensors__w_name_hash)) goto nomem;
+    /* nothing can fail from here on */
+    t = &w->entries[w->entry_count];
+    t->name_off = safetensors__w_arena_put(w, name, name_len);
+    t->name_len = name_len;
+    t->shape_off = w->dim_count;
+    t->ndim = ndim;
+    if (ndim != 0) memcpy(w->dims + w->dim_count, shape, ndim * sizeof *shape);
+    w->dim_count += ndim;
+    t->bytes = bytes;
+    t->hash = hash;
+    t->dtype = (unsigned char)dtype;
+    safetensors__index_put(&w->names, hash, w->entry_count);
+    w->entry_count++;
+    w->json_floor = floor;
+    return SAFETENSORS_OK;
+nomem:
+    return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_add_tensor(safetensors_writer *w, const char *name,
+                                                                 size_t name_len, safetensors_dtype dtype,
+                                                                 size_t ndim, const uint64_t *shape,
+                                                                 safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_add_tensor(w, name, name_len, dtype, ndim, shape, &e);
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_add_metadata(safetensors_writer *w, const char *key,
+                                                                   size_t key_len, const char *value,
+                                                                   size_t value_len, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors__w_emit count;
+    safetensors__w_meta *m;
+    uint64_t floor;
+    uint32_t hash;
+    size_t bad;
+    safetensors_result r = safetensors__w_check_declaring(w, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    if ((key == NULL && key_len != 0) || (value == NULL && value_len != 0)) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                key == NULL && key_len != 0 ? "the metadata key is NULL"
+                                                            : "the metadata value is NULL");
+        return safetensors__w_out(err, &e);
+    }
+    if (key == NULL) key = "";
+    if (value == NULL) value = "";
+    bad = safetensors__w_utf8_prefix(key, key_len);
+    if (bad != key_len) {
+        safetensors__w_fail_utf8(&e, "the metadata key", key, bad);
+        return safetensors__w_out(err, &e);
+    }
+    bad = safetensors__w_utf8_prefix(value, value_len);
+    if (bad != value_len) {
+        safetensors__w_fail_utf8(&e, "a metadata value", value, bad);
+        safetensors__err_add(&e, " (key ");
+        safetensors__err_add_name(&e, key, key_len);
+        safetensors__err_add(&e, ")");
+        return safetensors__w_out(err, &e);
+    }
+    hash = safetensors__hash(w->seed, key, key_len);
+    if (safetensors__w_key_taken(w, hash, key, key_len)) {
+        safetensors__err_set(&e, SAFETENSORS_ERR_DUPLICATE, 0);
+        safetensors__err_add(&e, "metadata ");
+        safetensors__err_add_name(&e, key, key_len);
+        safetensors__err_add(&e, ": the key was already added");
+        return safetensors__w_out(err, &e);
+    }
+    count.w = NULL;
+    count.len = 0;
+    safetensors__w_put_string(&count, key, key_len);
+    safetensors__w_put_string(&count, value, value_len);
+    floor = w->json_floor + count.len + 2u; /* the colon and a comma */
+    if (!safetensors__w_has_metadata(w)) floor += SAFETENSORS__W_META_OVERHEAD;
+    if (floor < w->json_floor || safetensors__w_padded(w, floor) > w->max_header) {
+        safetensors__w_fail_header(&e, safetensors__w_padded(w, floor), w->max_header, 0);
+        return safetensors__w_out(err, &e);
+    }
+    if (w->meta_count >= SAFETENSORS__W_MAX_COUNT) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_TOO_LARGE, 0, "more than 2^32 - 2 metadata entries");
+        return safetensors__w_out(err, &e);
+    }
+    if (key_len > (size_t)-1 / 2u - 1u || value_len > (size_t)-1 / 2u - 1u ||
+        !safetensors__w_arena_reserve(w, key_len + value_len + 2u))
+        goto nomem;
+    if (w->meta_count == w->meta_cap) {
+        safetensors__w_meta *fresh = SAFETENSORS__CAST(
+            safetensors__w_meta *,
+            safetensors__grow(&w->alloc, w->metas, &w->meta_cap, w->meta_count + 1u, sizeof *w->metas));
+        if (fresh == NULL) goto nomem;
+        w->metas = fresh;
+    }
+    if (!safetensors__w_index_reserve(w, &w->keys, w->meta_count, safetensors__w_key_hash)) goto nomem;
+    m = &w->metas[w->meta_count];
+    m->key_off = safetensors__w_arena_put(w, key, key_len);
+    m->key_len = key_len;
+    m->value_off = safetensors__w_arena_put(w, value, value_len);
+    m->value_len = value_len;
+    m->hash = hash;
+    safetensors__index_put(&w->keys, hash, w->meta_count);
+    w->meta_count++;
+    w->json_floor = floor;
+    return SAFETENSORS_OK;
+nomem:
+    safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    return safetensors__w_out(err, &e);
+}
+
+/* --- create, destroy --- */
+
+SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_write_options *opt,
+                                                             safetensors_writer **out, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_allocator a;
+    safetensors_writer *w;
+    uint64_t alignment = opt ? opt->alignment : 0u;
+    if (out) *out = NULL;
+    memset(&a, 0, sizeof a);
+    if (opt) a = opt->allocator;
+    if (out == NULL || !safetensors__allocator_is_valid(&a) ||
+        (alignment & (alignment - 1u)) != 0 || alignment > SAFETENSORS_MAX_ALIGNMENT) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out == NULL ? "out must not be NULL"
+                                : !safetensors__allocator_is_valid(&a)
+                                    ? "the allocator needs both alloc and free"
+                                    : "the alignment must be a power of two no larger than 65536");
+        return safetensors__w_out(err, &e);
+    }
+    w = SAFETENSORS__CAST(safetensors_writer *, safetensors__alloc(&a, sizeof *w));
+    if (w == NULL) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        return safetensors__w_out(err, &e);
+    }
+    memset(w, 0, sizeof *w);
+    w->alloc = a;
+    w->max_header = opt && opt->max_header_size ? opt->max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
+    w->alignment = alignment < 8u ? 8u : alignment;
+    w->flags = opt ? opt->flags : 0u;
+    w->seed = (uint64_t)(uintptr_t)w * 0x9e3779b97f4a7c15u;
+    w->state = SAFETENSORS__W_DECLARING;
+    /* "{}" less the comma that the first entry's count includes */
+    w->json_floor = 1u + (safetensors__w_has_metadata(w) ? SAFETENSORS__W_META_OVERHEAD : 0u);
+#ifndef SAFETENSORS_NO_STDIO
+#ifdef _WIN32
+    w->handle = INVALID_HANDLE_VALUE;
+    w->crt_fd = -1;
+#else
+    w->fd = -1;
+#endif
+#endif
+    *out = w;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API void safetensors_writer_destroy(safetensors_writer *w)
+{
+    safetensors_allocator a;
+    if (w == NULL) return;
+    a = w->alloc;
+    if (w->state != SAFETENSORS__W_FINISHED) safetensors__w_discard_file(w);
+#ifndef SAFETENSORS_NO_STDIO
+#ifdef _WIN32
+    safetensors__free(&a, w->wide_tmp, w->wide_tmp_size);
+    safetensors__free(&a, w->wide_path, w->wide_path_size);
+#else
+    safetensors__free(&a, w->tmp_path, w->tmp_path_size);
+    safetensors__free(&a, w->path, w->path_size);
+#endif
+#endif
+    safetensors__free(&a, w->views, w->entry_count * sizeof *w->views);
+    safetensors__free(&a, w->order, w->entry_count * sizeof *w->order);
+    safetensors__index_free(&a, &w->names);
+    safetensors__index_free(&a, &w->keys);
+    safetensors__free(&a, w->arena, w->arena_cap);
+    safetensors__free(&a, w->entries, w->entry_cap * sizeof *w->entries);
+    safetensors__free(&a, w->dims, w->dim_cap * sizeof *w->dims);
+    safetensors__free(&a, w->metas, w->meta_cap * sizeof *w->metas);
+    safetensors__free(&a, w, sizeof *w);
+}
+
+/* --- the plan --- */
+
+static int safetensors__w_before(const safetensors_writer *w, size_t a, size_t b)
+{
+    const safetensors__w_entry *x = &w->entries[a], *y = &w->entries[b];
+    unsigned rx = safetensors__w_dtype_rank[x->dtype], ry = safetensors__w_dtype_rank[y->dtype];
+    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+    int c;
+    if (rx != ry) return rx < ry;
+    c = n ? memcmp(w->arena + x->name_off, w->arena + y->name_off, n) : 0;
+    return c != 0 ? c < 0 : x->name_len < y->name_len;
+}
+
+/* Bottom-up merge sort of declaration indices: O(n log n), no recursion. */
+static void safetensors__w_sort(const safetensors_writer *w, size_t *order, size_t *tmp, size_t n)
+{
+    size_t width;
+    size_t *from = order, *to = tmp;
+    for (width = 1; width < n; width *= 2u) {
+        size_t lo;
+        for (lo = 0; lo < n; lo += 2u * width) {
+            size_t mid = n - lo > width ? lo + width : n;
+            size_t hi = n - mid > width ? mid + width : n;
+            size_t a = lo, b = mid, k = lo;
+            while (a < mid && b < hi) to[k++] = safetensors__w_before(w, from[b], from[a]) ? from[b++] : from[a++];
+            while (a < mid) to[k++] = from[a++];
+            while (b < hi) to[k++] = from[b++];
+        }
+        {
+            size_t *swap = from;
+            from = to;
+            to = swap;
+        }
+        if (width > n / 2u) break;
+    }
+    if (from != order) memcpy(order, from, n * sizeof *order);
+}
+
+static safetensors_result safetensors__w_plan(safetensors_writer *w, safetensors_error *e)
+{
+    const safetensors_allocator *a = &w->alloc;
+    size_t n = w->entry_count, k;
+    size_t *order, *tmp;
+    safetensors_tensor *views;
+    uint64_t offset = 0, header;
+    safetensors__w_emit count;
+    if (w->state != SAFETENSORS__W_DECLARING) return SAFETENSORS_OK;
+    if (n > (size_t)-1 / sizeof *views) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    order = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, n * sizeof *order));
+    tmp = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, n * sizeof *tmp));
+    views = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *views));
+    if (order == NULL || tmp == NULL || views == NULL) {
+        safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        goto fail;
+    }
+    for (k = 0; k < n; k++) order[k] = k;
+    safetensors__w_sort(w, order, tmp, n);
+    safetensors__free(a, tmp, n * sizeof *tmp);
+    tmp = NULL;
+    for (k = 0; k < n; k++) {
+        const safetensors__w_entry *t = &w->entries[order[k]];
+        safetensors_tensor *v = &views[k];
+        if (t->bytes > UINT64_MAX - offset) {
+            safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, w->arena + t->name_off, t->name_len,
+                                      "the data section would end past 2^64 bytes");
+            goto fail;
+        }
+        v->name = w->arena + t->name_off;
+        v->name_len = t->name_len;
+        v->dtype = (safetensors_dtype)t->dtype;
+        v->ndim = t->ndim;
+        v->shape = w->dims ? w->dims + t->shape_off : NULL;
+        v->begin = offset;
+        v->end = offset + t->bytes;
+        v->data = NULL;
+        offset += t->bytes;
+    }
+    w->views = views;
+    w->order = order;
+    count.w = NULL;
+    count.len = 0;
+    safetensors__w_put_json(&count, w);
+    header = safetensors__w_padded(w, count.len);
+    if (header > w->max_header) {
+        safetensors__w_fail_header(e, header, w->max_header, 1);
+        goto fail;
+    }
+    if (offset > UINT64_MAX - SAFETENSORS__LENGTH_BYTES - header) {
+        safetensors__err_simple(e, SAFETENSORS_ERR_OVERFLOW, 0, "the file would be larger than 2^64 bytes");
+        goto fail;
+    }
+    w->json_len = count.len;
+    w->header_size = header;
+    w->data_size = offset;
+    w->state = SAFETENSORS__W_PLANNED;
+    return SAFETENSORS_OK;
+fail:
+    w->views = NULL;
+    w->order = NULL;
+    safetensors__free(a, views, n * sizeof *views);
+    safetensors__free(a, tmp, n * sizeof *tmp);
+    safetensors__free(a, order, n * sizeof *order);
+    return e->code;
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_plan(safetensors_writer *w, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r;
+    if (w == NULL) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "the writer is NULL");
+        return safetensors__w_out(err, &e);
+    }
+    if (w->failed) return safetensors__w_out(err, &w->error);
+    r = safetensors__w_plan(w, &e);
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API size_t safetensors_writer_tensor_count(const safetensors_writer *w)
+{
+    return w ? w->entry_count : 0;
+}
+
+SAFETENSORS_API const safetensors_tensor *safetensors_writer_tensor_at(const safetensors_writer *w, size_t k)
+{
+    return w && w->views && k < w->entry_count ? &w->views[k] : NULL;
+}
+
+SAFETENSORS_API size_t safetensors_writer_declaration_index(const safetensors_writer *w, size_t k)
+{
+    return w && w->order && k < w->entry_count ? w->order[k] : (size_t)-1;
+}
+
+static int safetensors__w_planned(const safetensors_writer *w)
+{
+    return w != NULL && w->state != SAFETENSORS__W_DECLARING;
+}
+
+SAFETENSORS_API uint64_t safetensors_writer_header_size(const safetensors_writer *w)
+{
+    return safetensors__w_planned(w) ? w->header_size : 0;
+}
+
+SAFETENSORS_API uint64_t safetensors_writer_data_start(const safetensors_writer *w)
+{
+    return safetensors__w_planned(w) ? SAFETENSORS__LENGTH_BYTES + w->header_size : 0;
+}
+
+SAFETENSORS_API uint64_t safetensors_writer_data_size(const safetensors_writer *w)
+{
+    return safetensors__w_planned(w) ? w->data_size : 0;
+}
+
+SAFETENSORS_API uint64_t safetensors_writer_file_size(const safetensors_writer *w)
+{
+    return safetensors__w_planned(w) ? SAFETENSORS__LENGTH_BYTES + w->header_size + w->data_size : 0;
+}
+
+SAFETENSORS_API size_t safetensors_writer_next_tensor(const safetensors_writer *w)
+{
+    if (w == NULL) return 0;
+    return w->state == SAFETENSORS__W_WRITING ? w->next : w->entry_count;
+}
+
+/* --- sinks --- */
+
+#ifndef SAFETENSORS_NO_STDIO
+#ifdef _WIN32
+
+static wchar_t *safetensors__w_widen(const safetensors_allocator *a, const char *s, size_t *size)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    wchar_t *wide;
+    if (n <= 0) return NULL;
+    wide = SAFETENSORS__CAST(wchar_t *, safetensors__alloc(a, (size_t)n * sizeof *wide));
+    if (wide == NULL) return NULL;
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, wide, n);
+    *size = (size_t)n * sizeof *wide;
+    return wide;
+}
+
+static int safetensors__w_os_write(safetensors_writer *w, const unsigned char *s, size_t n, int *sys)
+{
+    while (n > 0) {
+        DWORD put = 0, ask = n > ((size_t)1 << 30) ? (DWORD)1 << 30 : (DWORD)n;
+        if (w->sink == SAFETENSORS__W_SINK_FD) {
+            int got = _write(w->crt_fd, s, (unsigned)ask);
+            if (got < 0) {
+                *sys = errno;
+                return 0;
+            }
+            put = (DWORD)got;
+        } else if (!WriteFile(w->handle, s, ask, &put, NULL)) {
+            *sys = (int)GetLastError();
+            return 0;
+        }
+        if (put == 0) {
+            *sys = 0;
+            return 0;
+        }
+        s += put;
+        n -= put;
+        w->out_pos += put;
+    }
+    return 1;
+}
+
+static void safetensors__w_discard_file(safetensors_writer *w)
+{
+    if (!w->file_open) return;
+    if (w->handle != INVALID_HANDLE_VALUE) CloseHandle(w->handle);
+    w->handle = INVALID_HANDLE_VALUE;
+    DeleteFileW(w->wide_tmp);
+    w->file_open = 0;
+}
+
+static safetensors_result safetensors__w_os_create(safetensors_writer *w, const char *path, safetensors_error *e)
+{
+    const safetensors_allocator *a = &w->alloc;
+    size_t n = strlen(path), size = n + 22u, tmp_size = 0, path_size = 0, k;
+    char *tmp;
+    wchar_t *wide_path, *wide_tmp = NULL;
+    unsigned attempt;
+    DWORD sys = 0;
+    HANDLE h = INVALID_HANDLE_VALUE;
+    wide_path = safetensors__w_widen(a, path, &path_size);
+    if (wide_path == NULL) {
+        safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the path is not valid UTF-8, or out of memory");
+        e->sys_errno = (int)GetLastError();
+        return SAFETENSORS_ERR_IO;
+    }
+    tmp = SAFETENSORS__CAST(char *, safetensors__alloc(a, size));
+    if (tmp == NULL) {
+        safetensors__free(a, wide_path, path_size);
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp-", 5);
+    for (attempt = 0; attempt < 100u; attempt++) {
+        uint64_t salt = w->seed ^ ((uint64_t)GetCurrentProcessId() << 20) ^ ((uint64_t)GetTickCount() << 40) ^ attempt;
+        uint64_t r = ((uint64_t)safetensors__hash(salt, path, n) << 32) | safetensors__hash(~salt, path, n);
+        for (k = 0; k < 16u; k++) tmp[n + 5u + k] = "0123456789abcdef"[(r >> (60u - 4u * k)) & 15u];
+        tmp[n + 21u] = '\0';
+        wide_tmp = safetensors__w_widen(a, tmp, &tmp_size);
+        if (wide_tmp == NULL) break;
+        h = CreateFileW(wide_tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (h != INVALID_HANDLE_VALUE) break;
+        sys = GetLastError();
+        safetensors__free(a, wide_tmp, tmp_size);
+        wide_tmp = NULL;
+        if (sys != ERROR_FILE_EXISTS && sys != ERROR_ALREADY_EXISTS) break;
+    }
+    safetensors__free(a, tmp, size);
+    if (h == INVALID_HANDLE_VALUE) {
+        safetensors__free(a, wide_path, path_size);
+        if (wide_tmp == NULL && sys == 0) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "cannot create the temporary file next to ");
+        safetensors__err_add_name(e, path, n);
+        safetensors__err_add(e, " (system error ");
+        safetensors__err_add_u64(e, (uint64_t)sys);
+        safetensors__err_add(e, ")");
+        e->sys_errno = (int)sys;
+        return SAFETENSORS_ERR_IO;
+    }
+    w->handle = h;
+    w->wide_tmp = wide_tmp;
+    w->wide_tmp_size = tmp_size;
+    w->wide_path = wide_path;
+    w->wide_path_size = path_size;
+    w->file_open = 1;
+    return SAFETENSORS_OK;
+}
+
+static void safetensors__w_os_commit(safetensors_writer *w)
+{
+    if (!(w->flags & SAFETENSORS_WRITE_NO_SYNC) && !FlushFileBuffers(w->handle)) {
+        safetensors__w_fail_io(w, (int)GetLastError(), "cannot flush the temporary file to disk");
+        return;
+    }
+    if (!CloseHandle(w->handle)) {
+        w->handle = INVALID_HANDLE_VALUE;
+        safetensors__w_fail_io(w, (int)GetLastError(), "cannot close the temporary file");
+        return;
+    }
+    w->handle = INVALID_HANDLE_VALUE;
+    if (!MoveFileExW(w->wide_tmp, w->wide_path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+        safetensors__w_fail_io(w, (int)GetLastError(), "cannot replace the path with the temporary file");
+        return;
+    }
+    w->file_open = 0;
+}
+
+#else /* POSIX */
+
+static int safetensors__w_os_write(safetensors_writer *w, const unsigned char *s, size_t n, int *sys)
+{
+    while (n > 0) {
+        ssize_t got;
+        do got = write(w->fd, s, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+            *sys = got < 0 ? errno : 0;
+            return 0;
+        }
+        s += got;
+        n -= (size_t)got;
+        w->out_pos += (uint64_t)got;
+    }
+    return 1;
+}
+
+static void safetensors__w_discard_file(safetensors_writer *w)
+{
+    if (!w->file_open) return;
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+    unlink(w->tmp_path);
+    w->file_open = 0;
+}
+
+static safetensors_result safetensors__w_os_create(safetensors_writer *w, const char *path, safetensors_error *e)
+{
+    const safetensors_allocator *a = &w->alloc;
+    size_t n = strlen(path), size = n + 22u, k;
+    char *tmp, *copy;
+    struct stat st;
+    int fd = -1, sys = 0, flags = O_WRONLY | O_CREAT | O_EXCL;
+    unsigned attempt;
+    int keep_mode = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+#ifdef O_CLOEXEC
+    flags |= O_CLOEXEC;
+#endif
+    if (n > (size_t)-1 - 22u) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    tmp = SAFETENSORS__CAST(char *, safetensors__alloc(a, size));
+    copy = SAFETENSORS__CAST(char *, safetensors__alloc(a, n + 1u));
+    if (tmp == NULL || copy == NULL) {
+        safetensors__free(a, tmp, size);
+        safetensors__free(a, copy, n + 1u);
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    memcpy(copy, path, n + 1u);
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp-", 5);
+    /* O_EXCL makes the name ours; the random part only avoids retries */
+    for (attempt = 0; attempt < 100u && fd < 0; attempt++) {
+        uint64_t salt = w->seed ^ ((uint64_t)(uint32_t)getpid() << 20) ^ ((uint64_t)attempt << 52);
+        uint64_t r = ((uint64_t)safetensors__hash(salt, path, n) << 32) | safetensors__hash(~salt, path, n);
+        for (k = 0; k < 16u; k++) tmp[n + 5u + k] = "0123456789abcdef"[(r >> (60u - 4u * k)) & 15u];
+        tmp[n + 21u] = '\0';
+        do fd = open(tmp, flags, 0666);
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0) {
+            sys = errno;
+            if (sys != EEXIST) break;
+        }
+    }
+    if (fd < 0) {
+        safetensors__free(a, tmp, size);
+        safetensors__free(a, copy, n + 1u);
+        safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "cannot create the temporary file next to ");
+        safetensors__err_add_name(e, path, n);
+        safetensors__err_add(e, " (system error ");
+        safetensors__err_add_u64(e, (uint64_t)(sys < 0 ? 0 : sys));
+        safetensors__err_add(e, ")");
+        e->sys_errno = sys;
+        return SAFETENSORS_ERR_IO;
+    }
+    if (keep_mode) (void)chmod(tmp, st.st_mode & 07777);
+    w->fd = fd;
+    w->tmp_path = tmp;
+    w->tmp_path_size = size;
+    w->path = copy;
+    w->path_size = n + 1u;
+    w->file_open = 1;
+    return SAFETENSORS_OK;
+}
+
+/* Makes the rename itself durable. Best effort: the file is already whole,
+   and some file systems refuse to sync a directory. `path` is the writer's
+   own copy: it is cut at the last slash for the call, then mended. */
+static void safetensors__w_sync_directory(char *path)
+{
+    char *slash = strrchr(path, '/');
+    int fd;
+    if (slash == path) {
+        do fd = open("/", O_RDONLY);
+        while (fd < 0 && errno == EINTR);
+    } else if (slash == NULL) {
+        do fd = open(".", O_RDONLY);
+        while (fd < 0 && errno == EINTR);
+    } else {
+        *slash = '\0';
+        do fd = open(path, O_RDONLY);
+        while (fd < 0 && errno == EINTR);
+        *slash = '/';
+    }
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+static void safetensors__w_os_commit(safetensors_writer *w)
+{
+    int sync = !(w->flags & SAFETENSORS_WRITE_NO_SYNC);
+    if (sync && fsync(w->fd) != 0) {
+        safetensors__w_fail_io(w, errno, "cannot flush the temporary file to disk");
+        return;
+    }
+    if (close(w->fd) != 0 && errno != EINTR) {
+        w->fd = -1;
+        safetensors__w_fail_io(w, errno, "cannot close the temporary file");
+        return;
+    }
+    w->fd = -1;
+    if (rename(w->tmp_path, w->path) != 0) {
+        safetensors__w_fail_io(w, errno, "cannot rename the temporary file over the path");
+        return;
+    }
+    w->file_open = 0;
+    if (sync) safetensors__w_sync_directory(w->path);
+}
+
+#endif /* POSIX */
+#else  /* SAFETENSORS_NO_STDIO */
+
+static void safetensors__w_discard_file(safetensors_writer *w)
+{
+    (void)w;
+}
+
+#endif /* SAFETENSORS_NO_STDIO */
+
+/* Hands n > 0 bytes to the sink; on failure the writer fails (sticky). */
+static void safetensors__w_sink_write(safetensors_writer *w, const void *bytes, size_t n)
+{
+    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, bytes);
+    switch (w->sink) {
+    case SAFETENSORS__W_SINK_MEMORY: /* room checked at begin */
+        memcpy(w->mem + (size_t)w->out_pos, s, n);
+        w->out_pos += n;
+        return;
+    case SAFETENSORS__W_SINK_CALLBACK: {
+        size_t took = w->fn(w->fn_ctx, s, n);
+        if (took != n) {
+            if (took < n) w->out_pos += took;
+            safetensors__w_fail_io(w, 0, "the write callback did not take every byte");
+            return;
+        }
+        w->out_pos += n;
+        return;
+    }
+#ifndef SAFETENSORS_NO_STDIO
+    case SAFETENSORS__W_SINK_STREAM: {
+        size_t took;
+        errno = 0;
+        took = fwrite(s, 1, n, w->stream);
+        w->out_pos += took;
+        if (took != n) safetensors__w_fail_io(w, errno, "cannot write to the stream");
+        return;
+    }
+    case SAFETENSORS__W_SINK_FILE:
+    case SAFETENSORS__W_SINK_FD: {
+        int sys = 0;
+        if (!safetensors__w_os_write(w, s, n, &sys))
+            safetensors__w_fail_io(w, sys, w->sink == SAFETENSORS__W_SINK_FILE ? "cannot write the temporary file"
+                                                                               : "cannot write to the file descriptor");
+        return;
+    }
+#endif
+    default: return;
+    }
+}
+
+/* Moves `next` past every tensor that ends at or before pos. */
+static void safetensors__w_advance(safetensors_writer *w)
+{
+    while (w->next < w->entry_count && w->views[w->next].end <= w->pos) w->next++;
+}
+
+/* Before a sink is chosen: NULL, sticky failure, order; plans. */
+static safetensors_result safetensors__w_begin_check(safetensors_writer *w, safetensors_error *e)
+{
+    if (w == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the writer is NULL");
+    if (w->failed) {
+        *e = w->error;
+        return e->code;
+    }
+    if (w->state == SAFETENSORS__W_WRITING || w->state == SAFETENSORS__W_FINISHED)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the output has already begun");
+    return safetensors__w_plan(w, e);
+}
+
+/* The sink is set: the length, the JSON and the padding. */
+static safetensors_result safetensors__w_begin_output(safetensors_writer *w, safetensors_error *e)
+{
+    unsigned char length[SAFETENSORS__LENGTH_BYTES];
+    safetensors__w_emit out;
+    uint64_t pad;
+    size_t k;
+    static const char spaces[] = "                                ";
+    w->state = SAFETENSORS__W_WRITING;
+    w->out_pos = 0;
+    w->pos = 0;
+    w->next = 0;
+    w->stage_len = 0;
+    safetensors__w_advance(w);
+    for (k = 0; k < SAFETENSORS__LENGTH_BYTES; k++) length[k] = (unsigned char)(w->header_size >> (8u * k));
+    out.w = w;
+    out.len = 0;
+    safetensors__w_put(&out, SAFETENSORS__CAST(const char *, (const void *)length), sizeof length);
+    safetensors__w_put_json(&out, w);
+    for (pad = w->header_size - w->json_len; pad > 0;) {
+        size_t take = pad < sizeof spaces - 1u ? (size_t)pad : sizeof spaces - 1u;
+        safetensors__w_put(&out, spaces, take);
+        pad -= take;
+    }
+    safetensors__w_flush_stage(w);
+    if (w->failed) {
+        *e = w->error;
+        return e->code;
+    }
+    return SAFETENSORS_OK;
+}
+
+#ifndef SAFETENSORS_NO_STDIO
+
+SAFETENSORS_API safetensors_result safetensors_writer_begin_file(safetensors_writer *w, const char *path,
+                                                                 safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_begin_check(w, &e);
+    if (r == SAFETENSORS_OK && path == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "path is NULL");
+    if (r == SAFETENSORS_OK) r = safetensors__w_os_create(w, path, &e);
+    if (r == SAFETENSORS_OK) {
+        w->sink = SAFETENSORS__W_SINK_FILE;
+        r = safetensors__w_begin_output(w, &e);
+    }
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_begin_fd(safetensors_writer *w, int fd, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_begin_check(w, &e);
+    if (r == SAFETENSORS_OK && fd < 0) r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "fd is negative");
+    if (r == SAFETENSORS_OK) {
+#ifdef _WIN32
+        w->crt_fd = fd;
+#else
+        w->fd = fd;
+#endif
+        w->sink = SAFETENSORS__W_SINK_FD;
+        r = safetensors__w_begin_output(w, &e);
+    }
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_begin_stream(safetensors_writer *w, FILE *stream,
+                                                                   safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_begin_check(w, &e);
+    if (r == SAFETENSORS_OK && stream == NULL)
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "stream is NULL");
+    if (r == SAFETENSORS_OK) {
+        w->stream = stream;
+        w->sink = SAFETENSORS__W_SINK_STREAM;
+        r = safetensors__w_begin_output(w, &e);
+    }
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+#endif /* SAFETENSORS_NO_STDIO */
+
+SAFETENSORS_API safetensors_result safetensors_writer_begin_memory(safetensors_writer *w, void *buffer,
+                                                                   size_t capacity, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_begin_check(w, &e);
+    if (r == SAFETENSORS_OK) {
+        uint64_t need = safetensors_writer_file_size(w);
+        if (buffer == NULL || (uint64_t)capacity < need) {
+            safetensors__err_set(&e, SAFETENSORS_ERR_ARGUMENT, 0);
+            safetensors__err_add(&e, "the buffer holds ");
+            safetensors__err_add_u64(&e, buffer == NULL ? 0u : (uint64_t)capacity);
+            safetensors__err_add(&e, " bytes but the file needs ");
+            safetensors__err_add_u64(&e, need);
+            r = SAFETENSORS_ERR_ARGUMENT;
+        }
+    }
+    if (r == SAFETENSORS_OK) {
+        w->mem = SAFETENSORS__CAST(unsigned char *, buffer);
+        w->sink = SAFETENSORS__W_SINK_MEMORY;
+        r = safetensors__w_begin_output(w, &e);
+    }
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_begin_callback(safetensors_writer *w,
+                                                                     safetensors_write_fn fn, void *ctx,
+                                                                     safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_begin_check(w, &e);
+    if (r == SAFETENSORS_OK && fn == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "fn is NULL");
+    if (r == SAFETENSORS_OK) {
+        w->fn = fn;
+        w->fn_ctx = ctx;
+        w->sink = SAFETENSORS__W_SINK_CALLBACK;
+        r = safetensors__w_begin_output(w, &e);
+    }
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+/* --- data --- */
+
+static safetensors_result safetensors__w_check_writing(safetensors_writer *w, const void *bytes, size_t len,
+                                                       safetensors_error *e)
+{
+    if (w == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the writer is NULL");
+    if (w->failed) {
+        *e = w->error;
+        return e->code;
+    }
+    if (w->state != SAFETENSORS__W_WRITING)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                       w->state == SAFETENSORS__W_FINISHED
+                                           ? "the writer has finished"
+                                           : "no output yet: call a safetensors_writer_begin_* function first");
+    if (bytes == NULL && len != 0) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "bytes is NULL");
+    return SAFETENSORS_OK;
+}
+
+static safetensors_result safetensors__w_data(safetensors_writer *w, const void *bytes, size_t len,
+                                              safetensors_error *e)
+{
+    if (len == 0) return SAFETENSORS_OK;
+    safetensors__w_sink_write(w, bytes, len);
+    if (w->failed) {
+        *e = w->error;
+        return e->code;
+    }
+    w->pos += len;
+    safetensors__w_advance(w);
+    return SAFETENSORS_OK;
+}
+
+/* "tensor "x": 4 of 16 bytes were written" + text */
+static void safetensors__w_err_partial(const safetensors_writer *w, safetensors_error *e, const char *text)
+{
+    const safetensors_tensor *t = &w->views[w->next];
+    safetensors__w_err_tensor(e, SAFETENSORS_ERR_SIZE, SAFETENSORS__LENGTH_BYTES + w->header_size + w->pos,
+                              t->name, t->name_len, "");
+    safetensors__err_add_u64(e, w->pos - t->begin);
+    safetensors__err_add(e, " of its ");
+    safetensors__err_add_u64(e, t->end - t->begin);
+    safetensors__err_add(e, " bytes (");
+    safetensors__w_err_add_dtype_shape(e, (unsigned)t->dtype, t->shape, t->ndim);
+    safetensors__err_add(e, ") were written");
+    safetensors__err_add(e, text);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_write(safetensors_writer *w, const void *bytes, size_t len,
+                                                            safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_check_writing(w, bytes, len, &e);
+    if (r == SAFETENSORS_OK && (uint64_t)len > w->data_size - w->pos) {
+        safetensors__err_set(&e, SAFETENSORS_ERR_SIZE, SAFETENSORS__LENGTH_BYTES + w->header_size + w->pos);
+        safetensors__err_add(&e, "the write of ");
+        safetensors__err_add_u64(&e, (uint64_t)len);
+        safetensors__err_add(&e, " bytes runs past the end of the data section, which has ");
+        safetensors__err_add_u64(&e, w->data_size - w->pos);
+        safetensors__err_add(&e, " bytes left");
+        if (w->entry_count) {
+            const safetensors_tensor *last = &w->views[w->entry_count - 1u];
+            safetensors__err_add(&e, " (the last tensor is ");
+            safetensors__err_add_name(&e, last->name, last->name_len);
+            safetensors__err_add(&e, ")");
+        }
+        r = SAFETENSORS_ERR_SIZE;
+    }
+    if (r == SAFETENSORS_OK) r = safetensors__w_data(w, bytes, len, &e);
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_write_tensor(safetensors_writer *w, size_t k,
+                                                                   const void *bytes, size_t len,
+                                                                   safetensors_error *err)
+{
+    safetensors_error e;
+    const safetensors_tensor *t;
+    safetensors_result r = safetensors__w_check_writing(w, bytes, len, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    if (k >= w->entry_count) {
+        safetensors__err_set(&e, SAFETENSORS_ERR_ARGUMENT, 0);
+        safetensors__err_add(&e, "tensor index ");
+        safetensors__err_add_u64(&e, (uint64_t)k);
+        safetensors__err_add(&e, " is out of range: there are ");
+        safetensors__err_add_u64(&e, (uint64_t)w->entry_count);
+        safetensors__err_add(&e, " tensors");
+        return safetensors__w_out(err, &e);
+    }
+    t = &w->views[k];
+    if (w->pos < t->begin) {
+        safetensors__w_err_partial(w, &e, " when tensor ");
+        safetensors__err_add_name(&e, t->name, t->name_len);
+        safetensors__err_add(&e, " was started");
+        return safetensors__w_out(err, &e);
+    }
+    if ((uint64_t)len > (w->pos < t->end ? t->end - w->pos : 0u)) {
+        safetensors__w_err_tensor(&e, SAFETENSORS_ERR_SIZE, SAFETENSORS__LENGTH_BYTES + w->header_size + w->pos,
+                                  t->name, t->name_len, "the write of ");
+        safetensors__err_add_u64(&e, (uint64_t)len);
+        safetensors__err_add(&e, " bytes runs past its end: ");
+        safetensors__w_err_add_dtype_shape(&e, (unsigned)t->dtype, t->shape, t->ndim);
+        safetensors__err_add(&e, " holds ");
+        safetensors__err_add_u64(&e, t->end - t->begin);
+        safetensors__err_add(&e, " bytes, ");
+        safetensors__err_add_u64(&e, (w->pos < t->end ? w->pos : t->end) - t->begin);
+        safetensors__err_add(&e, " written so far");
+        return safetensors__w_out(err, &e);
+    }
+    r = safetensors__w_data(w, bytes, len, &e);
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API safetensors_result safetensors_writer_finish(safetensors_writer *w, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = safetensors__w_check_writing(w, NULL, 0, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    if (w->pos < w->data_size) {
+        safetensors__w_err_partial(w, &e, "; the data section is incomplete");
+        return safetensors__w_out(err, &e);
+    }
+    safetensors__w_flush_stage(w);
+#ifndef SAFETENSORS_NO_STDIO
+    if (!w->failed && w->sink == SAFETENSORS__W_SINK_STREAM) {
+        errno = 0;
+        if (fflush(w->stream) != 0) safetensors__w_fail_io(w, errno, "cannot flush the stream");
+    }
+    if (!w->failed && w->sink == SAFETENSORS__W_SINK_FILE) safetensors__w_os_commit(w);
+#endif
+    if (w->failed) return safetensors__w_out(err, &w->error);
+    w->state = SAFETENSORS__W_FINISHED;
+    return SAFETENSORS_OK;
+}
+
+/* --- one call --- */
+
+/* Declares everything and checks every size; the writer is then planned. */
+static safetensors_result safetensors__w_declare_all(safetensors_writer *w, const safetensors_tensor_input *tensors,
+                                                     size_t n, const safetensors_metadata_entry *metadata, size_t m,
+                                                     safetensors_error *e)
+{
+    size_t k;
+    safetensors_result r;
+    if ((tensors == NULL && n != 0) || (metadata == NULL && m != 0))
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                       tensors == NULL && n != 0 ? "tensors is NULL" : "metadata is NULL");
+    for (k = 0; k < m; k++) {
+        r = safetensors_writer_add_metadata(w, metadata[k].key, metadata[k].key_len, metadata[k].value,
+                                            metadata[k].value_len, e);
+        if (r != SAFETENSORS_OK) return r;
+    }
+    for (k = 0; k < n; k++) {
+        const safetensors_tensor_input *t = &tensors[k];
+        const safetensors__w_entry *entry;
+        r = safetensors__w_add_tensor(w, t->name, t->name_len, t->dtype, t->ndim, t->shape, e);
+        if (r != SAFETENSORS_OK) return r;
+        entry = &w->entries[k];
+        if (t->size != entry->bytes) {
+            safetensors__w_err_tensor(e, SAFETENSORS_ERR_SIZE, 0, w->arena + entry->name_off, entry->name_len, "");
+            safetensors__err_add_u64(e, t->size);
+            safetensors__err_add(e, " bytes given but ");
+            safetensors__w_err_add_dtype_shape(e, entry->dtype, w->dims + entry->shape_off, entry->ndim);
+            safetensors__err_add(e, " needs ");
+            safetensors__err_add_u64(e, entry->bytes);
+            return SAFETENSORS_ERR_SIZE;
+        }
+        if (t->size > (uint64_t)(size_t)-1)
+            return safetensors__err_simple(e, SAFETENSORS_ERR_TOO_LARGE, 0,
+                                           "a tensor is larger than this host's address space");
+        if (t->data == NULL && t->size != 0) {
+            safetensors__w_err_tensor(e, SAFETENSORS_ERR_ARGUMENT, 0, w->arena + entry->name_off, entry->name_len,
+                                      "data is NULL");
+            return SAFETENSORS_ERR_ARGUMENT;
+        }
+    }
+    return safetensors_writer_plan(w, e);
+}
+
+/* After begin: every tensor's bytes, in data order, then finish. */
+static safetensors_result safetensors__w_write_all(safetensors_writer *w, const safetensors_tensor_input *tensors,
+                                                   safetensors_error *e)
+{
+    size_t k;
+    for (k = 0; k < w->entry_count; k++) {
+        const safetensors_tensor_input *t = &tensors[w->order[k]];
+        safetensors_result r = safetensors_writer_write_tensor(w, k, t->data, (size_t)t->size, e);
+        if (r != SAFETENSORS_OK) return r;
+    }
+    return safetensors_writer_finish(w, e);
+}
+
+#ifndef SAFETENSORS_NO_STDIO
+SAFETENSORS_API safetensors_result safetensors_write_file(const char *path, const safetensors_tensor_input *tensors,
+                                                          size_t n, const safetensors_metadata_entry *metadata,
+                                                          size_t m, const safetensors_write_options *opt,
+                                                          safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_writer *w = NULL;
+    safetensors_result r = safetensors_writer_create(opt, &w, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_declare_all(w, tensors, n, metadata, m, &e);
+    if (r == SAFETENSORS_OK) r = safetensors_writer_begin_file(w, path, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_write_all(w, tensors, &e);
+    safetensors_writer_destroy(w);
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+#endif
+
+SAFETENSORS_API safetensors_result safetensors_write_memory(const safetensors_tensor_input *tensors, size_t n,
+                                                            const safetensors_metadata_entry *metadata, size_t m,
+                                                            const safetensors_write_options *opt, void **out,
+                                                            size_t *out_len, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_writer *w = NULL;
+    void *buffer = NULL;
+    size_t size = 0;
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (out_len) *out_len = 0;
+    if (out == NULL || out_len == NULL) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "out and out_len must not be NULL");
+        return safetensors__w_out(err, &e);
+    }
+    r = safetensors_writer_create(opt, &w, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_declare_all(w, tensors, n, metadata, m, &e);
+    if (r == SAFETENSORS_OK) {
+        uint64_t need = safetensors_writer_file_size(w);
+        if (need > (uint64_t)(size_t)-1) {
+            r = safetensors__err_simple(&e, SAFETENSORS_ERR_TOO_LARGE, 0,
+                                        "the file is larger than this host's address space");
+        } else {
+            size = (size_t)need;
+            buffer = safetensors__alloc(&w->alloc, size);
+            if (buffer == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        }
+    }
+    if (r == SAFETENSORS_OK) r = safetensors_writer_begin_memory(w, buffer, size, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_write_all(w, tensors, &e);
+    if (r == SAFETENSORS_OK) {
+        *out = buffer;
+        *out_len = size;
+    } else if (buffer != NULL) {
+        safetensors__free(&w->alloc, buffer, size);
+    }
+    safetensors_writer_destroy(w);
+    return r == SAFETENSORS_OK ? r : safetensors__w_out(err, &e);
+}
+
+SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_options *opt, void *bytes, size_t len)
+{
+    safetensors_allocator a;
+    memset(&a, 0, sizeof a);
+    if (opt) a = opt->allocator;
+    safetensors__free(&a, bytes, len);
+}
 
 #endif /* SAFETENSORS_IMPLEMENTATION_ONCE */
 #endif /* SAFETENSORS_IMPLEMENTATION */
