@@ -20,10 +20,10 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
-SUITES   := unit conformance stream models sharded writer
+SUITES   := unit conformance stream models sharded writer convert
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
-.PHONY: all demo test check bench clean install test-options test-cpp test-large test-large-small rewrite-check
+.PHONY: all demo test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
 all: $(EXAMPLES)
 
 $(B):
@@ -66,7 +66,7 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check
+test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert
 	@set -e; for t in $(TESTBINS); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
@@ -101,13 +101,29 @@ rewrite-check: $(B)/safetensors-rewrite
 	    cmp $$f $(B)/rewrite-check.out; n=$$((n + 1)); \
 	done; rm -f $(B)/rewrite-check.out; echo "rewrite-check: $$n reference-written files byte-identical"
 
+# ---- conversions: the SIMD paths, SIMD compiled out, and the byte path that
+# big-endian hosts take, forced on this little-endian one
+$(B)/test_convert_native: tests/test_convert.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -march=native -I. $< -o $@ $(CMOCKA)
+$(B)/test_convert_nosimd: tests/test_convert.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -march=native -DSAFETENSORS_NO_SIMD -I. $< -o $@ $(CMOCKA)
+$(B)/test_convert_bytes: tests/test_convert.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -DSAFETENSORS__CV_LE=0 -I. $< -o $@ $(CMOCKA)
+test-convert: $(B)/test_convert_native $(B)/test_convert_nosimd $(B)/test_convert_bytes
+	@set -e; for t in $^; do echo "== $$t"; ./$$t; done
+
 # ---- benchmarks --------------------------------------------------------
 $(B)/bench_%: bench/bench_%.c safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -I. $< -o $@
 
-bench: $(B)/bench_parse $(B)/bench_model
+$(B)/bench_convert_native: bench/bench_convert.c safetensors.h | $(B)
+	$(CC) -std=c99 -O2 -DNDEBUG -march=native -I. $< -o $@
+
+bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native
 	./$(B)/bench_parse
 	./$(B)/bench_model
+	./$(B)/bench_convert
+	./$(B)/bench_convert_native
 
 PREFIX ?= /usr/local
 install:

@@ -148,6 +148,8 @@
    SAFETENSORS_NO_STDIO         no file-system access at all (no open, read,
                                 mmap): safetensors_open is not declared; use
                                 safetensors_open_memory or the parser
+   SAFETENSORS_NO_SIMD          conversions use portable C only, even where
+                                F16C/AVX2 are enabled
    SAFETENSORS_MALLOC(sz) / SAFETENSORS_REALLOC(p, sz) / SAFETENSORS_FREE(p)
                                 the default allocator; define all three or
                                 none (the run-time allocator in the options
@@ -210,7 +212,7 @@ typedef enum safetensors_result {
     SAFETENSORS_ERR_UTF8,              /* the header is not valid UTF-8 */
     SAFETENSORS_ERR_JSON,              /* not one strict JSON value (syntax, depth, number range, surrogates) */
     SAFETENSORS_ERR_SCHEMA,            /* valid JSON of the wrong shape: wrong type, missing field */
-    SAFETENSORS_ERR_DTYPE,             /* unknown dtype name */
+    SAFETENSORS_ERR_DTYPE,             /* unknown dtype name, or a dtype the operation does not support */
     SAFETENSORS_ERR_DUPLICATE,         /* a tensor name, metadata key or entry field appears twice */
     SAFETENSORS_ERR_OFFSETS,           /* byte ranges leave a hole, overlap, or end before they begin */
     SAFETENSORS_ERR_OVERFLOW,          /* product(shape) x bits does not fit in 64 bits */
@@ -483,6 +485,118 @@ SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name,
 SAFETENSORS_API const char *safetensors_result_name(safetensors_result r);
 /* A short English description; NULL outside the enum. */
 SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
+
+/* ---------------------------------------------------------------------
+   dtype conversion
+   ---------------------------------------------------------------------
+   Widening to F32 from every floating-point dtype except C64, narrowing
+   from F32 to each of them, and a helper that widens a tensor view.
+
+   Supported: F8_E4M3, F8_E5M2, F8_E4M3FNUZ, F8_E5M2FNUZ, F8_E8M0, F16,
+   BF16, F32, F64, F4, F6_E2M3, F6_E3M2. Anything else (the integer types,
+   BOOL, C64, a value outside the enum) gives SAFETENSORS_ERR_DTYPE and
+   touches nothing.
+
+   BYTES: tensor data is little-endian on every host; these functions read
+   and write it byte by byte (or with memcpy where that is the same thing),
+   so the `void *` side may have any alignment and any host byte order. The
+   `float *` side is native floats, aligned as float.
+
+   PACKING of the sub-byte types (the format leaves it open; this is
+   PyTorch's float4_e2m1fn_x2 and the OCP MX convention):
+     F4   two elements a byte: element 0 in bits 3..0, element 1 in 7..4.
+     F6   a little-endian bit stream: element i is bits 6i..6i+5, so
+          elements 0..3 fill bytes 0..2 as  b0 = e0 | e1 << 6,
+          b1 = e1 >> 2 | e2 << 4,  b2 = e2 >> 4 | e3 << 2.
+   A packed buffer of `count` elements is (count x bits + 7) / 8 bytes.
+
+   WIDENING is exact for every code of every format (F64 excepted: it
+   rounds to nearest, ties to even). NaN codes give a NaN; Inf gives Inf.
+   F8_E8M0 code c is 2^(c - 127); 0xff is its NaN.
+
+   NARROWING rounds to nearest, ties to even, the way ml_dtypes 0.6 does;
+   the test suite checks every probe of its tables. What a value too large
+   for the format becomes depends on the format:
+     BF16, F16, F8_E5M2   overflow gives +-Inf (F16 from 65520 up, E5M2 from
+                          61440 up); Inf stays Inf; NaN stays NaN.
+     F8_E4M3              no Inf: a value that rounds past 448 (above 464;
+                          464 itself is a tie and goes to 448) and +-Inf
+                          become NaN (0x7f | sign). Not saturating: clamp to
+                          +-448 first if you want that.
+     F8_E4M3FNUZ          no Inf, no -0: past 240 (248 and up), +-Inf and
+                          NaN all give 0x80, the only NaN; -0 gives +0.
+     F8_E5M2FNUZ          the same with a largest value of 57344 (61440 and
+                          up overflow).
+     F8_E8M0              powers of two only, no zero, no sign: 0, negative
+                          numbers, Inf and NaN give 0xff (NaN). A value
+                          rounds to the nearer power of two, ties up (a
+                          mantissa of 1.5 or more rounds up), so from
+                          1.5 x 2^127 it rounds into 0xff. Float32
+                          subnormals follow ml_dtypes: 2^-127 and up give
+                          2^-126, the rest 2^-127.
+     F4, F6_E2M3, F6_E3M2 no Inf or NaN: saturating at +-6, +-7.5 and +-28,
+                          Inf included. NaN becomes a zero of the opposite
+                          sign to the NaN's sign bit: ml_dtypes' choice,
+                          kept so that the bytes match files written from
+                          Python.
+     F32                  a copy into little-endian bytes.
+     F64                  exact.
+   The F16 and BF16 NaN keep the sign and the top payload bits, quieted.
+
+   The results never depend on the floating-point environment (rounding
+   mode, flush-to-zero, denormals-are-zero): the work is done in integers.
+
+   SPEED: the loops are plain C99 that compilers vectorise. Building with
+   F16C or AVX2 enabled (-mf16c -mavx2, or -march=x86-64-v3) adds intrinsic
+   paths for F16 both ways and for F8 widening; SAFETENSORS_NO_SIMD keeps
+   them out. Results are the same bits either way.
+
+   THREADS: pure functions of their arguments, no state anywhere.
+   NULL: src and dst may be NULL only when count is 0.
+   OVERLAP: src and dst must not overlap.
+*/
+
+/* 1 if the conversion functions below accept `dtype`, else 0. */
+SAFETENSORS_API int safetensors_convert_supported(safetensors_dtype dtype);
+
+/* Widens `count` elements of `dtype` from the little-endian bytes at `src`
+   into dst[0..count). For F4/F6, `count` counts elements and src holds
+   (count x bits + 7) / 8 bytes, element 0 at bit 0; nothing past the last
+   element's byte is read.
+   SAFETENSORS_ERR_DTYPE    dtype not supported;
+   SAFETENSORS_ERR_ARGUMENT src or dst NULL with count > 0;
+   SAFETENSORS_ERR_SIZE     count too large for any buffer of this host.
+   On failure dst is untouched. */
+SAFETENSORS_API safetensors_result safetensors_convert_to_f32(safetensors_dtype dtype, const void *src, size_t count,
+                                                              float *dst);
+
+/* Narrows src[0..count) to `dtype`, writing little-endian bytes at `dst`:
+   count x bits / 8 bytes, or for F4/F6 (count x bits + 7) / 8 bytes with
+   the bits after the last element, up to the byte boundary, set to zero.
+   Rounding and overflow rules per format: see above. Errors as for
+   safetensors_convert_to_f32; on failure dst is untouched. */
+SAFETENSORS_API safetensors_result safetensors_convert_from_f32(safetensors_dtype dtype, const float *src, size_t count,
+                                                                void *dst);
+
+/* Widens a whole tensor view into dst[0..n), n = product of t->shape (1 for
+   a scalar). dst holds dst_capacity floats.
+   SAFETENSORS_ERR_ARGUMENT t NULL; t->data NULL (a view from a header-only
+                            parse has no values); dst NULL with n > 0;
+   SAFETENSORS_ERR_DTYPE    t->dtype not supported;
+   SAFETENSORS_ERR_SIZE     dst_capacity < n, or (for a view you built
+                            yourself) end - begin does not match the shape;
+   SAFETENSORS_ERR_OVERFLOW (a view you built) the shape's product overflows.
+   On failure dst is untouched. */
+SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_tensor *t, float *dst,
+                                                             size_t dst_capacity);
+
+/* Widens elements [first, first + count) of a tensor view, in row-major
+   order, into dst[0..count). For F4/F6, `first` may fall inside a byte.
+   Errors as for safetensors_tensor_to_f32, plus SAFETENSORS_ERR_ARGUMENT
+   when the range does not lie within the tensor, and SAFETENSORS_ERR_SIZE
+   when dst_capacity < count. */
+SAFETENSORS_API safetensors_result safetensors_tensor_range_to_f32(const safetensors_tensor *t, uint64_t first,
+                                                                   size_t count, float *dst, size_t dst_capacity);
 
 /* >>writer-api --------------------------------------------------------- */
 
@@ -816,6 +930,9 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
      >>file      accessors
      >>memory    safetensors_open_memory
      >>os        files: POSIX and Windows, mmap and read()
+     >>model     sharded checkpoints: the index and its shards
+     >>convert   dtype conversions to and from F32
+     >>writer    the streaming writer and its sinks
    ===================================================================== */
 #ifdef SAFETENSORS_IMPLEMENTATION
 #ifndef SAFETENSORS_IMPLEMENTATION_ONCE
@@ -1032,7 +1149,7 @@ static const char *const safetensors__result_strings[SAFETENSORS_RESULT_COUNT] =
     "the header is not valid UTF-8",
     "the header is not valid JSON",
     "the header's JSON does not describe tensors",
-    "unknown dtype",
+    "unknown or unsupported dtype",
     "a name, key or field appears twice",
     "tensor byte ranges leave a hole, overlap, or are reversed",
     "a tensor's size overflows 64 bits",
@@ -4487,6 +4604,988 @@ static void safetensors__release_data(safetensors_file *f)
 }
 
 #endif /* SAFETENSORS_NO_STDIO */
+
+/* >>convert ----------------------------------------------------------- */
+/* dtype conversion to and from F32.
+
+   Every routine here is a pure function of its arguments. The decode tables
+   for the 8-bit and smaller formats are const arrays written out below, so
+   there is nothing to initialise and nothing for two threads to share. The
+   element-wise code uses integer operations: no result depends on the
+   rounding mode or on flush-to-zero / denormals-are-zero (which engines
+   built with -ffast-math switch on for the whole process). The only float
+   operations, which scale F16 and F8 subnormals from small integers, are
+   exact products of normal numbers, which neither of those modes touches.
+
+   Speed comes from writing loops that compilers vectorise (fixed-size
+   blocks, no branches, no aliasing) rather than from intrinsics. x86 builds
+   with F16C or AVX2 enabled get a few intrinsic loops where they pay off;
+   SAFETENSORS_NO_SIMD turns those off, and the tests run both ways. Arm
+   gets no intrinsics on purpose: the portable loops vectorise to NEON, and
+   Arm's own conversions follow the FPCR (rounding mode, flush-to-zero, the
+   alternative half-precision format), which would tie results to the
+   floating-point environment. */
+
+#ifndef SAFETENSORS__CV_LE
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SAFETENSORS__CV_LE 1
+#endif
+#elif defined(_MSC_VER) && (defined(_M_IX86) || defined(_M_X64) || defined(_M_ARM) || defined(_M_ARM64))
+#define SAFETENSORS__CV_LE 1
+#endif
+#endif
+/* 0 when the host order is unknown or big-endian: the byte-by-byte path is
+   right everywhere, the memcpy path only on little-endian hosts. Defining
+   it to 0 beforehand forces the byte path; the tests do, to run it on
+   little-endian machines too. */
+#ifndef SAFETENSORS__CV_LE
+#define SAFETENSORS__CV_LE 0
+#endif
+
+#if !defined(SAFETENSORS_NO_SIMD) && (defined(__F16C__) || defined(__AVX2__))
+#include <immintrin.h>
+#ifdef __F16C__
+#define SAFETENSORS__CV_F16C 1
+#endif
+#ifdef __AVX2__
+#define SAFETENSORS__CV_AVX2 1
+#endif
+#endif
+
+/* C++ has no `restrict`; the compilers we know spell it __restrict. Without
+   it a char source could alias the float destination, and GCC would either
+   not vectorise or add run-time overlap checks. */
+#if defined(__cplusplus)
+#if defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER)
+#define SAFETENSORS__CV_RESTRICT __restrict
+#else
+#define SAFETENSORS__CV_RESTRICT
+#endif
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
+#define SAFETENSORS__CV_RESTRICT restrict
+#else
+#define SAFETENSORS__CV_RESTRICT
+#endif
+
+/* The element helpers must be inlined into the loops for those to
+   vectorise, and GCC's -O2 inlines a static function called twice only if
+   it is marked inline. */
+#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)
+#define SAFETENSORS__CV_INLINE inline
+#elif defined(_MSC_VER)
+#define SAFETENSORS__CV_INLINE __inline
+#else
+#define SAFETENSORS__CV_INLINE
+#endif
+
+/* GCC's -O2 vectoriser takes a loop only when its trip count is a known
+   multiple of the vector width, so the hot loops run in blocks of this many
+   elements, counted from 0 (a loop from i to i + n is not known to run n
+   times), and finish the remainder one by one. */
+#define SAFETENSORS__CV_BLOCK 64u
+
+/* The bit tricks below assume IEEE-754 binary32; a compiler with any other
+   float refuses to build this rather than convert wrongly. */
+typedef char safetensors__cv_float_is_binary32[(sizeof(float) == 4 && sizeof(uint32_t) == 4) ? 1 : -1];
+
+/* ---- Decode tables -------------------------------------------------------
+   The value of every code of the 8-bit and smaller formats, as the top 16
+   bits of its float32 (its BF16 code: BF16 holds all of them exactly, so
+   the low 16 bits are always zero). Generated from these rules, with the
+   sign bit moved to bit 15; tests/test_convert.c checks every entry against
+   ml_dtypes:
+     F8_E4M3      bias 7, 3 mantissa bits; no Inf; S.1111.111 is NaN
+     F8_E5M2      bias 15, 2 mantissa bits; exponent 31 is Inf (mantissa 0)
+                  or NaN, as in F16
+     F8_E4M3FNUZ  bias 8, 3 mantissa bits; no Inf, no -0; 0x80 is NaN
+     F8_E5M2FNUZ  bias 16, 2 mantissa bits; no Inf, no -0; 0x80 is NaN
+     F8_E8M0      2^(c - 127), no sign; 0xff is NaN; code 0 is 2^-127
+     F4 (E2M1)    bias 1, 1 mantissa bit; F6_E2M3 bias 1, 3 bits; F6_E3M2
+                  bias 3, 2 bits; no Inf or NaN
+   A code with exponent field e > 0 is 2^(e - bias) x 1.f; e = 0 is the
+   subnormal f x 2^(1 - bias - mantissa bits). NaN is 0x7fc0, with the
+   payload kept for E5M2. Rows of 8 codes, ascending. */
+static const uint16_t safetensors__cv_e4m3_table[256] = {
+    0x0000, 0x3b00, 0x3b80, 0x3bc0, 0x3c00, 0x3c20, 0x3c40, 0x3c60,
+    0x3c80, 0x3c90, 0x3ca0, 0x3cb0, 0x3cc0, 0x3cd0, 0x3ce0, 0x3cf0,
+    0x3d00, 0x3d10, 0x3d20, 0x3d30, 0x3d40, 0x3d50, 0x3d60, 0x3d70,
+    0x3d80, 0x3d90, 0x3da0, 0x3db0, 0x3dc0, 0x3dd0, 0x3de0, 0x3df0,
+    0x3e00, 0x3e10, 0x3e20, 0x3e30, 0x3e40, 0x3e50, 0x3e60, 0x3e70,
+    0x3e80, 0x3e90, 0x3ea0, 0x3eb0, 0x3ec0, 0x3ed0, 0x3ee0, 0x3ef0,
+    0x3f00, 0x3f10, 0x3f20, 0x3f30, 0x3f40, 0x3f50, 0x3f60, 0x3f70,
+    0x3f80, 0x3f90, 0x3fa0, 0x3fb0, 0x3fc0, 0x3fd0, 0x3fe0, 0x3ff0,
+    0x4000, 0x4010, 0x4020, 0x4030, 0x4040, 0x4050, 0x4060, 0x4070,
+    0x4080, 0x4090, 0x40a0, 0x40b0, 0x40c0, 0x40d0, 0x40e0, 0x40f0,
+    0x4100, 0x4110, 0x4120, 0x4130, 0x4140, 0x4150, 0x4160, 0x4170,
+    0x4180, 0x4190, 0x41a0, 0x41b0, 0x41c0, 0x41d0, 0x41e0, 0x41f0,
+    0x4200, 0x4210, 0x4220, 0x4230, 0x4240, 0x4250, 0x4260, 0x4270,
+    0x4280, 0x4290, 0x42a0, 0x42b0, 0x42c0, 0x42d0, 0x42e0, 0x42f0,
+    0x4300, 0x4310, 0x4320, 0x4330, 0x4340, 0x4350, 0x4360, 0x4370,
+    0x4380, 0x4390, 0x43a0, 0x43b0, 0x43c0, 0x43d0, 0x43e0, 0x7fc0,
+    0x8000, 0xbb00, 0xbb80, 0xbbc0, 0xbc00, 0xbc20, 0xbc40, 0xbc60,
+    0xbc80, 0xbc90, 0xbca0, 0xbcb0, 0xbcc0, 0xbcd0, 0xbce0, 0xbcf0,
+    0xbd00, 0xbd10, 0xbd20, 0xbd30, 0xbd40, 0xbd50, 0xbd60, 0xbd70,
+    0xbd80, 0xbd90, 0xbda0, 0xbdb0, 0xbdc0, 0xbdd0, 0xbde0, 0xbdf0,
+    0xbe00, 0xbe10, 0xbe20, 0xbe30, 0xbe40, 0xbe50, 0xbe60, 0xbe70,
+    0xbe80, 0xbe90, 0xbea0, 0xbeb0, 0xbec0, 0xbed0, 0xbee0, 0xbef0,
+    0xbf00, 0xbf10, 0xbf20, 0xbf30, 0xbf40, 0xbf50, 0xbf60, 0xbf70,
+    0xbf80, 0xbf90, 0xbfa0, 0xbfb0, 0xbfc0, 0xbfd0, 0xbfe0, 0xbff0,
+    0xc000, 0xc010, 0xc020, 0xc030, 0xc040, 0xc050, 0xc060, 0xc070,
+    0xc080, 0xc090, 0xc0a0, 0xc0b0, 0xc0c0, 0xc0d0, 0xc0e0, 0xc0f0,
+    0xc100, 0xc110, 0xc120, 0xc130, 0xc140, 0xc150, 0xc160, 0xc170,
+    0xc180, 0xc190, 0xc1a0, 0xc1b0, 0xc1c0, 0xc1d0, 0xc1e0, 0xc1f0,
+    0xc200, 0xc210, 0xc220, 0xc230, 0xc240, 0xc250, 0xc260, 0xc270,
+    0xc280, 0xc290, 0xc2a0, 0xc2b0, 0xc2c0, 0xc2d0, 0xc2e0, 0xc2f0,
+    0xc300, 0xc310, 0xc320, 0xc330, 0xc340, 0xc350, 0xc360, 0xc370,
+    0xc380, 0xc390, 0xc3a0, 0xc3b0, 0xc3c0, 0xc3d0, 0xc3e0, 0xffc0
+};
+static const uint16_t safetensors__cv_e5m2_table[256] = {
+    0x0000, 0x3780, 0x3800, 0x3840, 0x3880, 0x38a0, 0x38c0, 0x38e0,
+    0x3900, 0x3920, 0x3940, 0x3960, 0x3980, 0x39a0, 0x39c0, 0x39e0,
+    0x3a00, 0x3a20, 0x3a40, 0x3a60, 0x3a80, 0x3aa0, 0x3ac0, 0x3ae0,
+    0x3b00, 0x3b20, 0x3b40, 0x3b60, 0x3b80, 0x3ba0, 0x3bc0, 0x3be0,
+    0x3c00, 0x3c20, 0x3c40, 0x3c60, 0x3c80, 0x3ca0, 0x3cc0, 0x3ce0,
+    0x3d00, 0x3d20, 0x3d40, 0x3d60, 0x3d80, 0x3da0, 0x3dc0, 0x3de0,
+    0x3e00, 0x3e20, 0x3e40, 0x3e60, 0x3e80, 0x3ea0, 0x3ec0, 0x3ee0,
+    0x3f00, 0x3f20, 0x3f40, 0x3f60, 0x3f80, 0x3fa0, 0x3fc0, 0x3fe0,
+    0x4000, 0x4020, 0x4040, 0x4060, 0x4080, 0x40a0, 0x40c0, 0x40e0,
+    0x4100, 0x4120, 0x4140, 0x4160, 0x4180, 0x41a0, 0x41c0, 0x41e0,
+    0x4200, 0x4220, 0x4240, 0x4260, 0x4280, 0x42a0, 0x42c0, 0x42e0,
+    0x4300, 0x4320, 0x4340, 0x4360, 0x4380, 0x43a0, 0x43c0, 0x43e0,
+    0x4400, 0x4420, 0x4440, 0x4460, 0x4480, 0x44a0, 0x44c0, 0x44e0,
+    0x4500, 0x4520, 0x4540, 0x4560, 0x4580, 0x45a0, 0x45c0, 0x45e0,
+    0x4600, 0x4620, 0x4640, 0x4660, 0x4680, 0x46a0, 0x46c0, 0x46e0,
+    0x4700, 0x4720, 0x4740, 0x4760, 0x7f80, 0x7fe0, 0x7fc0, 0x7fe0,
+    0x8000, 0xb780, 0xb800, 0xb840, 0xb880, 0xb8a0, 0xb8c0, 0xb8e0,
+    0xb900, 0xb920, 0xb940, 0xb960, 0xb980, 0xb9a0, 0xb9c0, 0xb9e0,
+    0xba00, 0xba20, 0xba40, 0xba60, 0xba80, 0xbaa0, 0xbac0, 0xbae0,
+    0xbb00, 0xbb20, 0xbb40, 0xbb60, 0xbb80, 0xbba0, 0xbbc0, 0xbbe0,
+    0xbc00, 0xbc20, 0xbc40, 0xbc60, 0xbc80, 0xbca0, 0xbcc0, 0xbce0,
+    0xbd00, 0xbd20, 0xbd40, 0xbd60, 0xbd80, 0xbda0, 0xbdc0, 0xbde0,
+    0xbe00, 0xbe20, 0xbe40, 0xbe60, 0xbe80, 0xbea0, 0xbec0, 0xbee0,
+    0xbf00, 0xbf20, 0xbf40, 0xbf60, 0xbf80, 0xbfa0, 0xbfc0, 0xbfe0,
+    0xc000, 0xc020, 0xc040, 0xc060, 0xc080, 0xc0a0, 0xc0c0, 0xc0e0,
+    0xc100, 0xc120, 0xc140, 0xc160, 0xc180, 0xc1a0, 0xc1c0, 0xc1e0,
+    0xc200, 0xc220, 0xc240, 0xc260, 0xc280, 0xc2a0, 0xc2c0, 0xc2e0,
+    0xc300, 0xc320, 0xc340, 0xc360, 0xc380, 0xc3a0, 0xc3c0, 0xc3e0,
+    0xc400, 0xc420, 0xc440, 0xc460, 0xc480, 0xc4a0, 0xc4c0, 0xc4e0,
+    0xc500, 0xc520, 0xc540, 0xc560, 0xc580, 0xc5a0, 0xc5c0, 0xc5e0,
+    0xc600, 0xc620, 0xc640, 0xc660, 0xc680, 0xc6a0, 0xc6c0, 0xc6e0,
+    0xc700, 0xc720, 0xc740, 0xc760, 0xff80, 0xffe0, 0xffc0, 0xffe0
+};
+static const uint16_t safetensors__cv_e4m3fnuz_table[256] = {
+    0x0000, 0x3a80, 0x3b00, 0x3b40, 0x3b80, 0x3ba0, 0x3bc0, 0x3be0,
+    0x3c00, 0x3c10, 0x3c20, 0x3c30, 0x3c40, 0x3c50, 0x3c60, 0x3c70,
+    0x3c80, 0x3c90, 0x3ca0, 0x3cb0, 0x3cc0, 0x3cd0, 0x3ce0, 0x3cf0,
+    0x3d00, 0x3d10, 0x3d20, 0x3d30, 0x3d40, 0x3d50, 0x3d60, 0x3d70,
+    0x3d80, 0x3d90, 0x3da0, 0x3db0, 0x3dc0, 0x3dd0, 0x3de0, 0x3df0,
+    0x3e00, 0x3e10, 0x3e20, 0x3e30, 0x3e40, 0x3e50, 0x3e60, 0x3e70,
+    0x3e80, 0x3e90, 0x3ea0, 0x3eb0, 0x3ec0, 0x3ed0, 0x3ee0, 0x3ef0,
+    0x3f00, 0x3f10, 0x3f20, 0x3f30, 0x3f40, 0x3f50, 0x3f60, 0x3f70,
+    0x3f80, 0x3f90, 0x3fa0, 0x3fb0, 0x3fc0, 0x3fd0, 0x3fe0, 0x3ff0,
+    0x4000, 0x4010, 0x4020, 0x4030, 0x4040, 0x4050, 0x4060, 0x4070,
+    0x4080, 0x4090, 0x40a0, 0x40b0, 0x40c0, 0x40d0, 0x40e0, 0x40f0,
+    0x4100, 0x4110, 0x4120, 0x4130, 0x4140, 0x4150, 0x4160, 0x4170,
+    0x4180, 0x4190, 0x41a0, 0x41b0, 0x41c0, 0x41d0, 0x41e0, 0x41f0,
+    0x4200, 0x4210, 0x4220, 0x4230, 0x4240, 0x4250, 0x4260, 0x4270,
+    0x4280, 0x4290, 0x42a0, 0x42b0, 0x42c0, 0x42d0, 0x42e0, 0x42f0,
+    0x4300, 0x4310, 0x4320, 0x4330, 0x4340, 0x4350, 0x4360, 0x4370,
+    0x7fc0, 0xba80, 0xbb00, 0xbb40, 0xbb80, 0xbba0, 0xbbc0, 0xbbe0,
+    0xbc00, 0xbc10, 0xbc20, 0xbc30, 0xbc40, 0xbc50, 0xbc60, 0xbc70,
+    0xbc80, 0xbc90, 0xbca0, 0xbcb0, 0xbcc0, 0xbcd0, 0xbce0, 0xbcf0,
+    0xbd00, 0xbd10, 0xbd20, 0xbd30, 0xbd40, 0xbd50, 0xbd60, 0xbd70,
+    0xbd80, 0xbd90, 0xbda0, 0xbdb0, 0xbdc0, 0xbdd0, 0xbde0, 0xbdf0,
+    0xbe00, 0xbe10, 0xbe20, 0xbe30, 0xbe40, 0xbe50, 0xbe60, 0xbe70,
+    0xbe80, 0xbe90, 0xbea0, 0xbeb0, 0xbec0, 0xbed0, 0xbee0, 0xbef0,
+    0xbf00, 0xbf10, 0xbf20, 0xbf30, 0xbf40, 0xbf50, 0xbf60, 0xbf70,
+    0xbf80, 0xbf90, 0xbfa0, 0xbfb0, 0xbfc0, 0xbfd0, 0xbfe0, 0xbff0,
+    0xc000, 0xc010, 0xc020, 0xc030, 0xc040, 0xc050, 0xc060, 0xc070,
+    0xc080, 0xc090, 0xc0a0, 0xc0b0, 0xc0c0, 0xc0d0, 0xc0e0, 0xc0f0,
+    0xc100, 0xc110, 0xc120, 0xc130, 0xc140, 0xc150, 0xc160, 0xc170,
+    0xc180, 0xc190, 0xc1a0, 0xc1b0, 0xc1c0, 0xc1d0, 0xc1e0, 0xc1f0,
+    0xc200, 0xc210, 0xc220, 0xc230, 0xc240, 0xc250, 0xc260, 0xc270,
+    0xc280, 0xc290, 0xc2a0, 0xc2b0, 0xc2c0, 0xc2d0, 0xc2e0, 0xc2f0,
+    0xc300, 0xc310, 0xc320, 0xc330, 0xc340, 0xc350, 0xc360, 0xc370
+};
+static const uint16_t safetensors__cv_e5m2fnuz_table[256] = {
+    0x0000, 0x3700, 0x3780, 0x37c0, 0x3800, 0x3820, 0x3840, 0x3860,
+    0x3880, 0x38a0, 0x38c0, 0x38e0, 0x3900, 0x3920, 0x3940, 0x3960,
+    0x3980, 0x39a0, 0x39c0, 0x39e0, 0x3a00, 0x3a20, 0x3a40, 0x3a60,
+    0x3a80, 0x3aa0, 0x3ac0, 0x3ae0, 0x3b00, 0x3b20, 0x3b40, 0x3b60,
+    0x3b80, 0x3ba0, 0x3bc0, 0x3be0, 0x3c00, 0x3c20, 0x3c40, 0x3c60,
+    0x3c80, 0x3ca0, 0x3cc0, 0x3ce0, 0x3d00, 0x3d20, 0x3d40, 0x3d60,
+    0x3d80, 0x3da0, 0x3dc0, 0x3de0, 0x3e00, 0x3e20, 0x3e40, 0x3e60,
+    0x3e80, 0x3ea0, 0x3ec0, 0x3ee0, 0x3f00, 0x3f20, 0x3f40, 0x3f60,
+    0x3f80, 0x3fa0, 0x3fc0, 0x3fe0, 0x4000, 0x4020, 0x4040, 0x4060,
+    0x4080, 0x40a0, 0x40c0, 0x40e0, 0x4100, 0x4120, 0x4140, 0x4160,
+    0x4180, 0x41a0, 0x41c0, 0x41e0, 0x4200, 0x4220, 0x4240, 0x4260,
+    0x4280, 0x42a0, 0x42c0, 0x42e0, 0x4300, 0x4320, 0x4340, 0x4360,
+    0x4380, 0x43a0, 0x43c0, 0x43e0, 0x4400, 0x4420, 0x4440, 0x4460,
+    0x4480, 0x44a0, 0x44c0, 0x44e0, 0x4500, 0x4520, 0x4540, 0x4560,
+    0x4580, 0x45a0, 0x45c0, 0x45e0, 0x4600, 0x4620, 0x4640, 0x4660,
+    0x4680, 0x46a0, 0x46c0, 0x46e0, 0x4700, 0x4720, 0x4740, 0x4760,
+    0x7fc0, 0xb700, 0xb780, 0xb7c0, 0xb800, 0xb820, 0xb840, 0xb860,
+    0xb880, 0xb8a0, 0xb8c0, 0xb8e0, 0xb900, 0xb920, 0xb940, 0xb960,
+    0xb980, 0xb9a0, 0xb9c0, 0xb9e0, 0xba00, 0xba20, 0xba40, 0xba60,
+    0xba80, 0xbaa0, 0xbac0, 0xbae0, 0xbb00, 0xbb20, 0xbb40, 0xbb60,
+    0xbb80, 0xbba0, 0xbbc0, 0xbbe0, 0xbc00, 0xbc20, 0xbc40, 0xbc60,
+    0xbc80, 0xbca0, 0xbcc0, 0xbce0, 0xbd00, 0xbd20, 0xbd40, 0xbd60,
+    0xbd80, 0xbda0, 0xbdc0, 0xbde0, 0xbe00, 0xbe20, 0xbe40, 0xbe60,
+    0xbe80, 0xbea0, 0xbec0, 0xbee0, 0xbf00, 0xbf20, 0xbf40, 0xbf60,
+    0xbf80, 0xbfa0, 0xbfc0, 0xbfe0, 0xc000, 0xc020, 0xc040, 0xc060,
+    0xc080, 0xc0a0, 0xc0c0, 0xc0e0, 0xc100, 0xc120, 0xc140, 0xc160,
+    0xc180, 0xc1a0, 0xc1c0, 0xc1e0, 0xc200, 0xc220, 0xc240, 0xc260,
+    0xc280, 0xc2a0, 0xc2c0, 0xc2e0, 0xc300, 0xc320, 0xc340, 0xc360,
+    0xc380, 0xc3a0, 0xc3c0, 0xc3e0, 0xc400, 0xc420, 0xc440, 0xc460,
+    0xc480, 0xc4a0, 0xc4c0, 0xc4e0, 0xc500, 0xc520, 0xc540, 0xc560,
+    0xc580, 0xc5a0, 0xc5c0, 0xc5e0, 0xc600, 0xc620, 0xc640, 0xc660,
+    0xc680, 0xc6a0, 0xc6c0, 0xc6e0, 0xc700, 0xc720, 0xc740, 0xc760
+};
+static const uint16_t safetensors__cv_e8m0_table[256] = {
+    0x0040, 0x0080, 0x0100, 0x0180, 0x0200, 0x0280, 0x0300, 0x0380,
+    0x0400, 0x0480, 0x0500, 0x0580, 0x0600, 0x0680, 0x0700, 0x0780,
+    0x0800, 0x0880, 0x0900, 0x0980, 0x0a00, 0x0a80, 0x0b00, 0x0b80,
+    0x0c00, 0x0c80, 0x0d00, 0x0d80, 0x0e00, 0x0e80, 0x0f00, 0x0f80,
+    0x1000, 0x1080, 0x1100, 0x1180, 0x1200, 0x1280, 0x1300, 0x1380,
+    0x1400, 0x1480, 0x1500, 0x1580, 0x1600, 0x1680, 0x1700, 0x1780,
+    0x1800, 0x1880, 0x1900, 0x1980, 0x1a00, 0x1a80, 0x1b00, 0x1b80,
+    0x1c00, 0x1c80, 0x1d00, 0x1d80, 0x1e00, 0x1e80, 0x1f00, 0x1f80,
+    0x2000, 0x2080, 0x2100, 0x2180, 0x2200, 0x2280, 0x2300, 0x2380,
+    0x2400, 0x2480, 0x2500, 0x2580, 0x2600, 0x2680, 0x2700, 0x2780,
+    0x2800, 0x2880, 0x2900, 0x2980, 0x2a00, 0x2a80, 0x2b00, 0x2b80,
+    0x2c00, 0x2c80, 0x2d00, 0x2d80, 0x2e00, 0x2e80, 0x2f00, 0x2f80,
+    0x3000, 0x3080, 0x3100, 0x3180, 0x3200, 0x3280, 0x3300, 0x3380,
+    0x3400, 0x3480, 0x3500, 0x3580, 0x3600, 0x3680, 0x3700, 0x3780,
+    0x3800, 0x3880, 0x3900, 0x3980, 0x3a00, 0x3a80, 0x3b00, 0x3b80,
+    0x3c00, 0x3c80, 0x3d00, 0x3d80, 0x3e00, 0x3e80, 0x3f00, 0x3f80,
+    0x4000, 0x4080, 0x4100, 0x4180, 0x4200, 0x4280, 0x4300, 0x4380,
+    0x4400, 0x4480, 0x4500, 0x4580, 0x4600, 0x4680, 0x4700, 0x4780,
+    0x4800, 0x4880, 0x4900, 0x4980, 0x4a00, 0x4a80, 0x4b00, 0x4b80,
+    0x4c00, 0x4c80, 0x4d00, 0x4d80, 0x4e00, 0x4e80, 0x4f00, 0x4f80,
+    0x5000, 0x5080, 0x5100, 0x5180, 0x5200, 0x5280, 0x5300, 0x5380,
+    0x5400, 0x5480, 0x5500, 0x5580, 0x5600, 0x5680, 0x5700, 0x5780,
+    0x5800, 0x5880, 0x5900, 0x5980, 0x5a00, 0x5a80, 0x5b00, 0x5b80,
+    0x5c00, 0x5c80, 0x5d00, 0x5d80, 0x5e00, 0x5e80, 0x5f00, 0x5f80,
+    0x6000, 0x6080, 0x6100, 0x6180, 0x6200, 0x6280, 0x6300, 0x6380,
+    0x6400, 0x6480, 0x6500, 0x6580, 0x6600, 0x6680, 0x6700, 0x6780,
+    0x6800, 0x6880, 0x6900, 0x6980, 0x6a00, 0x6a80, 0x6b00, 0x6b80,
+    0x6c00, 0x6c80, 0x6d00, 0x6d80, 0x6e00, 0x6e80, 0x6f00, 0x6f80,
+    0x7000, 0x7080, 0x7100, 0x7180, 0x7200, 0x7280, 0x7300, 0x7380,
+    0x7400, 0x7480, 0x7500, 0x7580, 0x7600, 0x7680, 0x7700, 0x7780,
+    0x7800, 0x7880, 0x7900, 0x7980, 0x7a00, 0x7a80, 0x7b00, 0x7b80,
+    0x7c00, 0x7c80, 0x7d00, 0x7d80, 0x7e00, 0x7e80, 0x7f00, 0x7fc0
+};
+static const uint16_t safetensors__cv_f4_table[16] = {
+    0x0000, 0x3f00, 0x3f80, 0x3fc0, 0x4000, 0x4040, 0x4080, 0x40c0,
+    0x8000, 0xbf00, 0xbf80, 0xbfc0, 0xc000, 0xc040, 0xc080, 0xc0c0
+};
+static const uint16_t safetensors__cv_f6e2m3_table[64] = {
+    0x0000, 0x3e00, 0x3e80, 0x3ec0, 0x3f00, 0x3f20, 0x3f40, 0x3f60,
+    0x3f80, 0x3f90, 0x3fa0, 0x3fb0, 0x3fc0, 0x3fd0, 0x3fe0, 0x3ff0,
+    0x4000, 0x4010, 0x4020, 0x4030, 0x4040, 0x4050, 0x4060, 0x4070,
+    0x4080, 0x4090, 0x40a0, 0x40b0, 0x40c0, 0x40d0, 0x40e0, 0x40f0,
+    0x8000, 0xbe00, 0xbe80, 0xbec0, 0xbf00, 0xbf20, 0xbf40, 0xbf60,
+    0xbf80, 0xbf90, 0xbfa0, 0xbfb0, 0xbfc0, 0xbfd0, 0xbfe0, 0xbff0,
+    0xc000, 0xc010, 0xc020, 0xc030, 0xc040, 0xc050, 0xc060, 0xc070,
+    0xc080, 0xc090, 0xc0a0, 0xc0b0, 0xc0c0, 0xc0d0, 0xc0e0, 0xc0f0
+};
+static const uint16_t safetensors__cv_f6e3m2_table[64] = {
+    0x0000, 0x3d80, 0x3e00, 0x3e40, 0x3e80, 0x3ea0, 0x3ec0, 0x3ee0,
+    0x3f00, 0x3f20, 0x3f40, 0x3f60, 0x3f80, 0x3fa0, 0x3fc0, 0x3fe0,
+    0x4000, 0x4020, 0x4040, 0x4060, 0x4080, 0x40a0, 0x40c0, 0x40e0,
+    0x4100, 0x4120, 0x4140, 0x4160, 0x4180, 0x41a0, 0x41c0, 0x41e0,
+    0x8000, 0xbd80, 0xbe00, 0xbe40, 0xbe80, 0xbea0, 0xbec0, 0xbee0,
+    0xbf00, 0xbf20, 0xbf40, 0xbf60, 0xbf80, 0xbfa0, 0xbfc0, 0xbfe0,
+    0xc000, 0xc020, 0xc040, 0xc060, 0xc080, 0xc0a0, 0xc0c0, 0xc0e0,
+    0xc100, 0xc120, 0xc140, 0xc160, 0xc180, 0xc1a0, 0xc1c0, 0xc1e0
+};
+
+/* ---- Bytes, bits and masks ------------------------------------------------ */
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_load_u16le(const unsigned char *p)
+{
+#if SAFETENSORS__CV_LE
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+#endif
+}
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_load_u32le(const unsigned char *p)
+{
+#if SAFETENSORS__CV_LE
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#endif
+}
+
+static SAFETENSORS__CV_INLINE uint64_t safetensors__cv_load_u64le(const unsigned char *p)
+{
+#if SAFETENSORS__CV_LE
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#else
+    return (uint64_t)safetensors__cv_load_u32le(p) | (uint64_t)safetensors__cv_load_u32le(p + 4) << 32;
+#endif
+}
+
+static SAFETENSORS__CV_INLINE void safetensors__cv_store_u16le(unsigned char *p, uint32_t v)
+{
+#if SAFETENSORS__CV_LE
+    uint16_t h = (uint16_t)v;
+    memcpy(p, &h, sizeof h);
+#else
+    p[0] = (unsigned char)(v & 0xffu);
+    p[1] = (unsigned char)((v >> 8) & 0xffu);
+#endif
+}
+
+static SAFETENSORS__CV_INLINE void safetensors__cv_store_u32le(unsigned char *p, uint32_t v)
+{
+#if SAFETENSORS__CV_LE
+    memcpy(p, &v, sizeof v);
+#else
+    p[0] = (unsigned char)(v & 0xffu);
+    p[1] = (unsigned char)((v >> 8) & 0xffu);
+    p[2] = (unsigned char)((v >> 16) & 0xffu);
+    p[3] = (unsigned char)(v >> 24);
+#endif
+}
+
+static SAFETENSORS__CV_INLINE void safetensors__cv_store_u64le(unsigned char *p, uint64_t v)
+{
+    safetensors__cv_store_u32le(p, (uint32_t)(v & 0xffffffffu));
+    safetensors__cv_store_u32le(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Floats cross to and from their bits through memcpy: a pointer cast would
+   break strict aliasing, and dst may sit at any float-aligned address. */
+static SAFETENSORS__CV_INLINE void safetensors__cv_store_f32(float *dst, uint32_t bits)
+{
+    memcpy(dst, &bits, sizeof bits);
+}
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_bits(const float *src)
+{
+    uint32_t bits;
+    memcpy(&bits, src, sizeof bits);
+    return bits;
+}
+
+/* All ones when `cond` is 1, zero when 0. Selecting with masks keeps the
+   loops free of branches, which is what lets them vectorise. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_mask(uint32_t cond)
+{
+    return 0u - cond;
+}
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_select(uint32_t cond, uint32_t if_true, uint32_t if_false)
+{
+    uint32_t m = safetensors__cv_mask(cond);
+    return (if_true & m) | (if_false & ~m);
+}
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_min(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- Widening: one element ------------------------------------------------ */
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f16_to_f32_bits(uint32_t h)
+{
+    uint32_t magnitude = h & 0x7fffu;
+    uint32_t sign = (h & 0x8000u) << 16;
+    /* Rebias the exponent from 15 to 127; Inf and NaN need it moved from 31
+       to 255, a second rebias of the same size, and keep their payload. */
+    uint32_t normal = (magnitude << 13) + 0x38000000u;
+    uint32_t special = normal + (0x38000000u & safetensors__cv_mask((uint32_t)(magnitude >= 0x7c00u)));
+    /* A subnormal half is its 10-bit integer times 2^-24: both factors and
+       the product are exact normal floats, so no FP mode changes it. */
+    float tiny = (float)(int32_t)magnitude * 5.9604644775390625e-8f;
+    uint32_t tiny_bits = safetensors__cv_f32_bits(&tiny);
+    return safetensors__cv_select((uint32_t)(magnitude < 0x400u), tiny_bits, special) | sign;
+}
+
+/* F64 to F32, nearest even, in integers so that no FP mode (FTZ, DAZ, the
+   rounding direction) can change the answer. */
+static uint32_t safetensors__cv_f64_to_f32_bits(uint64_t d)
+{
+    uint32_t sign = (uint32_t)(d >> 32) & 0x80000000u;
+    uint64_t a = d & UINT64_C(0x7fffffffffffffff);
+    uint32_t biased = (uint32_t)(a >> 52);
+    uint64_t significand, half, rest, q;
+    unsigned shift;
+    if (a > UINT64_C(0x7ff0000000000000)) /* NaN: quiet it, keep the top of the payload */
+        return sign | 0x7fc00000u | ((uint32_t)(a >> 29) & 0x3fffffu);
+    if (biased >= 1023u + 128u) /* 2^128 and up, Inf included */
+        return sign | 0x7f800000u;
+    if (biased >= 1023u - 126u) {
+        /* Normal float32 range. A carry out of the mantissa bumps the
+           exponent, and out of 2^127 x 1.11..1 it lands exactly on Inf. */
+        uint64_t rebased = a - ((uint64_t)(1023u - 127u) << 52);
+        q = (rebased + ((UINT64_C(1) << 28) - 1u) + ((rebased >> 29) & 1u)) >> 29;
+        return sign | (uint32_t)q;
+    }
+    /* Subnormal float32 or zero: count in units of 2^-149. */
+    significand = (a & UINT64_C(0x000fffffffffffff)) | (biased != 0 ? UINT64_C(1) << 52 : 0);
+    shift = 926u - (biased != 0 ? biased : 1u); /* >= 30 here */
+    if (shift > 63u) shift = 63u;         /* a 53-bit significand rounds to 0 from 55 on */
+    half = UINT64_C(1) << (shift - 1u);
+    rest = significand & ((half << 1) - 1u);
+    q = significand >> shift;
+    q += (uint64_t)(rest + (q & 1u) > half);
+    return sign | (uint32_t)q;
+}
+
+/* ---- Widening: arrays ---------------------------------------------------- */
+
+static void safetensors__cv_bf16_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                        float *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0, j;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            safetensors__cv_store_f32(dst + i + j, safetensors__cv_load_u16le(src + 2 * (i + j)) << 16);
+    for (; i < count; i++)
+        safetensors__cv_store_f32(dst + i, safetensors__cv_load_u16le(src + 2 * i) << 16);
+}
+
+static void safetensors__cv_f16_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                       float *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0, j;
+#ifdef SAFETENSORS__CV_F16C
+    /* F16C converts exactly and ignores MXCSR, so it matches the C below. */
+    for (; count - i >= 8; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i))));
+#endif
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            safetensors__cv_store_f32(dst + i + j,
+                                      safetensors__cv_f16_to_f32_bits(safetensors__cv_load_u16le(src + 2 * (i + j))));
+    for (; i < count; i++)
+        safetensors__cv_store_f32(dst + i, safetensors__cv_f16_to_f32_bits(safetensors__cv_load_u16le(src + 2 * i)));
+}
+
+#ifdef SAFETENSORS__CV_AVX2
+/* The F8 formats decoded eight at a time with the same arithmetic as the
+   tables: a table lookup per byte is the portable path's limit, and AVX2
+   gathers are slower than computing. `mant` and `bias` describe the format;
+   `fnuz` says 0x80 is the only NaN; `ieee` (E5M2) that exponent 31 holds
+   Inf and NaN; neither (E4M3) that S.1111.111 is the only NaN. */
+static SAFETENSORS__CV_INLINE __m256i safetensors__cv_avx2_f8(__m256i code, int mant, int bias, int fnuz, int ieee)
+{
+    const __m256i low7 = _mm256_set1_epi32(0x7f);
+    __m256i magnitude = _mm256_and_si256(code, low7);
+    __m256i sign = _mm256_slli_epi32(_mm256_andnot_si256(low7, code), 24);
+    __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(magnitude, 23 - mant), _mm256_set1_epi32((127 - bias) << 23));
+    /* Subnormal codes are integers times 2^(1 - bias - mant): exact. */
+    __m256 scale = _mm256_castsi256_ps(_mm256_set1_epi32((127 + 1 - bias - mant) << 23));
+    __m256 tiny = _mm256_mul_ps(_mm256_cvtepi32_ps(magnitude), scale);
+    __m256i is_tiny = _mm256_cmpgt_epi32(_mm256_set1_epi32(1 << mant), magnitude);
+    __m256i r = _mm256_blendv_epi8(normal, _mm256_castps_si256(tiny), is_tiny);
+    const __m256i nan = _mm256_set1_epi32(0x7fc00000);
+    if (fnuz)
+        return _mm256_blendv_epi8(_mm256_or_si256(r, sign), nan, _mm256_cmpeq_epi32(code, _mm256_set1_epi32(0x80)));
+    if (ieee) /* exponent 31 -> 255 is a second rebias by 112; the payload stays */
+        r = _mm256_blendv_epi8(r, _mm256_add_epi32(r, _mm256_set1_epi32(112 << 23)),
+                               _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7b)));
+    else
+        r = _mm256_blendv_epi8(r, nan, _mm256_cmpeq_epi32(magnitude, low7));
+    return _mm256_or_si256(r, sign);
+}
+#endif
+
+static void safetensors__cv_byte_table_to_f32(safetensors_dtype dtype,
+                                              const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                              float *SAFETENSORS__CV_RESTRICT dst)
+{
+    const uint16_t *table;
+    size_t i = 0;
+    switch (dtype) {
+    case SAFETENSORS_F8_E4M3: table = safetensors__cv_e4m3_table; break;
+    case SAFETENSORS_F8_E5M2: table = safetensors__cv_e5m2_table; break;
+    case SAFETENSORS_F8_E4M3FNUZ: table = safetensors__cv_e4m3fnuz_table; break;
+    case SAFETENSORS_F8_E5M2FNUZ: table = safetensors__cv_e5m2fnuz_table; break;
+    default: table = safetensors__cv_e8m0_table; break;
+    }
+#ifdef SAFETENSORS__CV_AVX2
+    if (dtype == SAFETENSORS_F8_E8M0) {
+        /* c << 23, except code 0 (2^-127, a float32 subnormal) and 0xff (NaN) */
+        const __m256i zero = _mm256_setzero_si256(), all = _mm256_set1_epi32(0xff);
+        for (; count - i >= 8; i += 8) {
+            __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(src + i)));
+            __m256i r = _mm256_slli_epi32(c, 23);
+            r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x00400000), _mm256_cmpeq_epi32(c, zero));
+            r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7fc00000), _mm256_cmpeq_epi32(c, all));
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i), r);
+        }
+    } else {
+        int mant = (dtype == SAFETENSORS_F8_E4M3 || dtype == SAFETENSORS_F8_E4M3FNUZ) ? 3 : 2;
+        int bias = dtype == SAFETENSORS_F8_E4M3 ? 7 : dtype == SAFETENSORS_F8_E5M2 ? 15
+                 : dtype == SAFETENSORS_F8_E4M3FNUZ ? 8 : 16;
+        int fnuz = dtype == SAFETENSORS_F8_E4M3FNUZ || dtype == SAFETENSORS_F8_E5M2FNUZ;
+        int ieee = dtype == SAFETENSORS_F8_E5M2;
+        for (; count - i >= 16; i += 16) {
+            __m128i bytes = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+            __m256i lo = _mm256_cvtepu8_epi32(bytes), hi = _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
+            lo = safetensors__cv_avx2_f8(lo, mant, bias, fnuz, ieee);
+            hi = safetensors__cv_avx2_f8(hi, mant, bias, fnuz, ieee);
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i), lo);
+            _mm256_storeu_si256((__m256i *)(void *)(dst + i + 8), hi);
+        }
+    }
+#endif
+    for (; i < count; i++) safetensors__cv_store_f32(dst + i, (uint32_t)table[src[i]] << 16);
+}
+
+/* F4: two codes a byte, element 0 in the low nibble. `first` is the index
+   of the first element wanted, counted from src's first byte. */
+static void safetensors__cv_f4_to_f32(const unsigned char *src, uint64_t first, size_t count, float *dst)
+{
+    const uint16_t *table = safetensors__cv_f4_table;
+    size_t i = 0;
+    src += (size_t)(first >> 1);
+    if ((first & 1u) && count > 0) {
+        safetensors__cv_store_f32(dst, (uint32_t)table[*src++ >> 4] << 16);
+        i = 1;
+    }
+    for (; count - i >= 2; i += 2, src++) {
+        safetensors__cv_store_f32(dst + i, (uint32_t)table[*src & 15u] << 16);
+        safetensors__cv_store_f32(dst + i + 1, (uint32_t)table[*src >> 4] << 16);
+    }
+    if (i < count) safetensors__cv_store_f32(dst + i, (uint32_t)table[*src & 15u] << 16);
+}
+
+/* F6: a little-endian bit stream, element e in bits 6e..6e+5, so four
+   elements fill three bytes. Element e is read from the one or two bytes
+   that hold it and never from a byte past them. */
+static uint32_t safetensors__cv_f6_code(const unsigned char *src, uint64_t e)
+{
+    uint64_t bit = e * 6u;
+    const unsigned char *p = src + (size_t)(bit >> 3);
+    unsigned shift = (unsigned)(bit & 7u);
+    uint32_t v = (uint32_t)p[0] >> shift;
+    if (shift > 2u) v |= (uint32_t)p[1] << (8u - shift);
+    return v & 63u;
+}
+
+static void safetensors__cv_f6_to_f32(const uint16_t *table, const unsigned char *src, uint64_t first, size_t count,
+                                      float *dst)
+{
+    size_t i = 0;
+    const unsigned char *p;
+    for (; i < count && ((first + i) & 3u) != 0; i++)
+        safetensors__cv_store_f32(dst + i, (uint32_t)table[safetensors__cv_f6_code(src, first + i)] << 16);
+    p = src + (size_t)((first + i) / 4u * 3u);
+    for (; count - i >= 4; i += 4, p += 3) {
+        uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+        safetensors__cv_store_f32(dst + i, (uint32_t)table[v & 63u] << 16);
+        safetensors__cv_store_f32(dst + i + 1, (uint32_t)table[(v >> 6) & 63u] << 16);
+        safetensors__cv_store_f32(dst + i + 2, (uint32_t)table[(v >> 12) & 63u] << 16);
+        safetensors__cv_store_f32(dst + i + 3, (uint32_t)table[v >> 18] << 16);
+    }
+    for (; i < count; i++)
+        safetensors__cv_store_f32(dst + i, (uint32_t)table[safetensors__cv_f6_code(src, first + i)] << 16);
+}
+
+static void safetensors__cv_f32_to_f32(const unsigned char *src, size_t count, float *dst)
+{
+    size_t i;
+    if (SAFETENSORS__CV_LE) {
+        memcpy(dst, src, count * sizeof(float));
+        return;
+    }
+    for (i = 0; i < count; i++) safetensors__cv_store_f32(dst + i, safetensors__cv_load_u32le(src + 4 * i));
+}
+
+static void safetensors__cv_f64_to_f32(const unsigned char *src, size_t count, float *dst)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        safetensors__cv_store_f32(dst + i, safetensors__cv_f64_to_f32_bits(safetensors__cv_load_u64le(src + 8 * i)));
+}
+
+/* Elements [first, first + count) of the tensor whose bytes start at src.
+   The dtype is one that safetensors__cv_supported accepts. */
+static void safetensors__cv_widen(safetensors_dtype dtype, const unsigned char *src, uint64_t first, size_t count,
+                                  float *dst)
+{
+    switch (dtype) {
+    case SAFETENSORS_F4: safetensors__cv_f4_to_f32(src, first, count, dst); return;
+    case SAFETENSORS_F6_E2M3: safetensors__cv_f6_to_f32(safetensors__cv_f6e2m3_table, src, first, count, dst); return;
+    case SAFETENSORS_F6_E3M2: safetensors__cv_f6_to_f32(safetensors__cv_f6e3m2_table, src, first, count, dst); return;
+    case SAFETENSORS_F16: safetensors__cv_f16_to_f32(src + (size_t)first * 2u, count, dst); return;
+    case SAFETENSORS_BF16: safetensors__cv_bf16_to_f32(src + (size_t)first * 2u, count, dst); return;
+    case SAFETENSORS_F32: safetensors__cv_f32_to_f32(src + (size_t)first * 4u, count, dst); return;
+    case SAFETENSORS_F64: safetensors__cv_f64_to_f32(src + (size_t)first * 8u, count, dst); return;
+    default: safetensors__cv_byte_table_to_f32(dtype, src + (size_t)first, count, dst); return;
+    }
+}
+
+/* ---- Narrowing: one element ---------------------------------------------- */
+
+/* v / 2^s rounded to nearest, ties to even; 1 <= s <= 31. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_shift_rne(uint32_t v, uint32_t s)
+{
+    uint32_t half = 1u << (s - 1u);
+    uint32_t rest = v & ((half << 1) - 1u);
+    uint32_t q = v >> s;
+    return q + (uint32_t)(rest + (q & 1u) > half);
+}
+
+/* The magnitude code, in a float format with `mant` mantissa bits and
+   exponent bias `bias` (bias < 127), nearest to the non-negative float32
+   `a` (bits), ties to even. The format is taken as unbounded above: a code
+   past the largest finite one means overflow, and the caller decides what
+   that becomes. A NaN `a` gives such a code too. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_round_magnitude(uint32_t a, uint32_t mant, uint32_t bias)
+{
+    uint32_t drop = 23u - mant;
+    uint32_t biased = a >> 23;
+    /* Normal: rebias and round off the low mantissa bits. A carry out of the
+       mantissa lands in the exponent, which is the right answer. */
+    uint32_t rebased = a - ((127u - bias) << 23);
+    uint32_t normal = (rebased + (1u << (drop - 1u)) - 1u + ((rebased >> drop) & 1u)) >> drop;
+    /* Subnormal: the significand counted in units of the smallest subnormal,
+       2^(1 - bias - mant); rounding up into 1 << mant gives the smallest
+       normal code, again the right answer. */
+    uint32_t significand = (a & 0x7fffffu) | ((uint32_t)(biased != 0) << 23);
+    int32_t shift = (int32_t)(151u - bias - mant) - (int32_t)(biased | (uint32_t)(biased == 0));
+    uint32_t tiny;
+    shift = shift < 1 ? 1 : shift > 31 ? 31 : shift; /* out of range only where `normal` is chosen */
+    tiny = safetensors__cv_shift_rne(significand, (uint32_t)shift);
+    return safetensors__cv_select((uint32_t)(biased >= 128u - bias), normal, tiny);
+}
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_bf16_bits(uint32_t x)
+{
+    uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+    uint32_t quiet = (x >> 16) | 0x40u;
+    return safetensors__cv_select((uint32_t)((x & 0x7fffffffu) > 0x7f800000u), quiet, rounded);
+}
+
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_f16_bits(uint32_t x)
+{
+    uint32_t a = x & 0x7fffffffu;
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(a, 10u, 15u), 0x7c00u);
+    uint32_t quiet = 0x7e00u | ((a >> 13) & 0x3ffu);
+    return sign | safetensors__cv_select((uint32_t)(a > 0x7f800000u), quiet, code);
+}
+
+/* E5M2: overflow becomes Inf, as in F16. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e5m2_bits(uint32_t x)
+{
+    uint32_t a = x & 0x7fffffffu;
+    uint32_t sign = (x >> 24) & 0x80u;
+    uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(a, 2u, 15u), 0x7cu);
+    return sign | safetensors__cv_select((uint32_t)(a > 0x7f800000u), 0x7eu, code);
+}
+
+/* E4M3: no Inf; overflow, Inf and NaN all become the NaN S.1111.111. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e4m3_bits(uint32_t x)
+{
+    uint32_t sign = (x >> 24) & 0x80u;
+    return sign | safetensors__cv_min(safetensors__cv_round_magnitude(x & 0x7fffffffu, 3u, 7u), 0x7fu);
+}
+
+/* FNUZ: overflow, Inf and NaN become 0x80, the only NaN; zero has no sign. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_fnuz_bits(uint32_t x, uint32_t mant, uint32_t bias)
+{
+    uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(x & 0x7fffffffu, mant, bias), 0x80u);
+    uint32_t sign = (x >> 24) & 0x80u & safetensors__cv_mask((uint32_t)(code != 0));
+    return sign | code;
+}
+
+/* F4 and F6: no Inf or NaN, so overflow and Inf saturate to the largest
+   magnitude. NaN becomes a zero whose sign is the NaN's sign flipped: that
+   is what ml_dtypes 0.6 produces, and matching it keeps files written here
+   identical to files written from Python. `sign_at` is the sign bit's index. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x, uint32_t mant, uint32_t bias,
+                                                                      uint32_t sign_at)
+{
+    uint32_t a = x & 0x7fffffffu;
+    uint32_t largest = (1u << sign_at) - 1u;
+    uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(a, mant, bias), largest);
+    uint32_t sign = x >> 31;
+    return safetensors__cv_select((uint32_t)(a > 0x7f800000u), (sign ^ 1u) << sign_at, (sign << sign_at) | code);
+}
+
+/* E8M0, following ml_dtypes 0.6: a power of two 2^(c - 127), c = 0..254.
+   Zero, negatives, Inf and NaN have no code and become 0xff, the NaN. A
+   value rounds up when its mantissa is 1.5 or more (the midpoint between
+   two powers of two; ties go up), and past 2^127 it rounds into 0xff.
+   Float32 subnormals get the same rule on their raw bits: 2^-127 and above
+   give 2^-126, the rest 2^-127. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t x)
+{
+    uint32_t code = safetensors__cv_min((x >> 23) + ((x >> 22) & 1u), 0xffu);
+    return safetensors__cv_select((uint32_t)(x == 0 || x >= 0x7f800000u), 0xffu, code);
+}
+
+/* F32 to F64 is exact; done in integers so that denormals-are-zero cannot
+   flush a float32 subnormal. */
+static uint64_t safetensors__cv_f32_to_f64_bits(uint32_t x)
+{
+    uint64_t sign = (uint64_t)(x >> 31) << 63;
+    uint32_t a = x & 0x7fffffffu;
+    uint32_t frac = a & 0x7fffffu;
+    unsigned top = 22;
+    if (a >= 0x7f800000u) return sign | UINT64_C(0x7ff0000000000000) | (uint64_t)frac << 29;
+    if (a >= 0x00800000u) return sign | (uint64_t)((a >> 23) + 896u) << 52 | (uint64_t)frac << 29;
+    if (a == 0) return sign;
+    while (!(frac >> top)) top--;
+    return sign | (uint64_t)(top + 874u) << 52 | (uint64_t)(frac - (1u << top)) << (52u - top);
+}
+
+/* ---- Narrowing: arrays ---------------------------------------------------- */
+
+static void safetensors__cv_f32_to_bf16(const float *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                        unsigned char *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0, j;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            safetensors__cv_store_u16le(dst + 2 * (i + j),
+                                        safetensors__cv_f32_to_bf16_bits(safetensors__cv_f32_bits(src + i + j)));
+    for (; i < count; i++)
+        safetensors__cv_store_u16le(dst + 2 * i, safetensors__cv_f32_to_bf16_bits(safetensors__cv_f32_bits(src + i)));
+}
+
+static void safetensors__cv_f32_to_f16(const float *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                       unsigned char *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0, j;
+#ifdef SAFETENSORS__CV_F16C
+    /* Immediate 0 asks for nearest-even whatever MXCSR says; float32
+       subnormals that DAZ would flush round to a signed zero anyway. */
+    for (; count - i >= 8; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), 0));
+#endif
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            safetensors__cv_store_u16le(dst + 2 * (i + j),
+                                        safetensors__cv_f32_to_f16_bits(safetensors__cv_f32_bits(src + i + j)));
+    for (; i < count; i++)
+        safetensors__cv_store_u16le(dst + 2 * i, safetensors__cv_f32_to_f16_bits(safetensors__cv_f32_bits(src + i)));
+}
+
+/* One loop per F8 format, each with its element function inlined with
+   constant parameters: that is what the vectoriser needs. */
+#define SAFETENSORS__CV_NARROW8(name, element) \
+    static void name(const float *SAFETENSORS__CV_RESTRICT src, size_t count, \
+                     unsigned char *SAFETENSORS__CV_RESTRICT dst) \
+    { \
+        size_t i = 0, j; \
+        for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) \
+            for (j = 0; j < SAFETENSORS__CV_BLOCK; j++) \
+                dst[i + j] = (unsigned char)element(safetensors__cv_f32_bits(src + i + j)); \
+        for (; i < count; i++) dst[i] = (unsigned char)element(safetensors__cv_f32_bits(src + i)); \
+    }
+#define SAFETENSORS__CV_E4M3FNUZ_BITS(x) safetensors__cv_f32_to_fnuz_bits((x), 3u, 8u)
+#define SAFETENSORS__CV_E5M2FNUZ_BITS(x) safetensors__cv_f32_to_fnuz_bits((x), 2u, 16u)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e4m3, safetensors__cv_f32_to_e4m3_bits)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e5m2, safetensors__cv_f32_to_e5m2_bits)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e4m3fnuz, SAFETENSORS__CV_E4M3FNUZ_BITS)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e5m2fnuz, SAFETENSORS__CV_E5M2FNUZ_BITS)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0_bits)
+
+/* Packs n codes of `bits` (4 or 6) bits at dst, the layout of
+   safetensors_convert_to_f32, with zero bits after the last code up to the
+   byte boundary. Returns the bytes written. */
+static size_t safetensors__cv_pack(const unsigned char *codes, size_t n, unsigned bits, unsigned char *dst)
+{
+    size_t k = 0, out = 0;
+    if (bits == 4) {
+        for (; n - k >= 2; k += 2) dst[out++] = (unsigned char)(codes[k] | codes[k + 1] << 4);
+        if (k < n) dst[out++] = codes[k];
+        return out;
+    }
+    for (; n - k >= 4; k += 4, out += 3) {
+        uint32_t v = (uint32_t)codes[k] | (uint32_t)codes[k + 1] << 6 | (uint32_t)codes[k + 2] << 12 |
+                     (uint32_t)codes[k + 3] << 18;
+        dst[out] = (unsigned char)(v & 0xffu);
+        dst[out + 1] = (unsigned char)((v >> 8) & 0xffu);
+        dst[out + 2] = (unsigned char)(v >> 16);
+    }
+    if (k < n) {
+        uint32_t v = 0;
+        size_t left = n - k, m;
+        for (m = 0; m < left; m++) v |= (uint32_t)codes[k + m] << (6 * m);
+        for (m = 0; m < (6 * left + 7) / 8; m++) dst[out++] = (unsigned char)((v >> (8 * m)) & 0xffu);
+    }
+    return out;
+}
+
+/* F4 and F6: a block of codes at a time, computed by a loop the vectoriser
+   can take, then packed. */
+static SAFETENSORS__CV_INLINE void safetensors__cv_f32_to_mx(const float *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                                            unsigned char *SAFETENSORS__CV_RESTRICT dst, uint32_t mant,
+                                                            uint32_t bias, uint32_t sign_at)
+{
+    unsigned char codes[SAFETENSORS__CV_BLOCK];
+    unsigned bits = sign_at + 1u;
+    size_t i = 0, j;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) {
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            codes[j] = (unsigned char)safetensors__cv_f32_to_mx_bits(safetensors__cv_f32_bits(src + i + j), mant, bias,
+                                                                     sign_at);
+        dst += safetensors__cv_pack(codes, SAFETENSORS__CV_BLOCK, bits, dst);
+    }
+    for (j = 0; j < count - i; j++)
+        codes[j] = (unsigned char)safetensors__cv_f32_to_mx_bits(safetensors__cv_f32_bits(src + i + j), mant, bias,
+                                                                 sign_at);
+    safetensors__cv_pack(codes, count - i, bits, dst);
+}
+
+static void safetensors__cv_f32_to_f32le(const float *src, size_t count, unsigned char *dst)
+{
+    size_t i;
+    if (SAFETENSORS__CV_LE) {
+        memcpy(dst, src, count * sizeof(float));
+        return;
+    }
+    for (i = 0; i < count; i++) safetensors__cv_store_u32le(dst + 4 * i, safetensors__cv_f32_bits(src + i));
+}
+
+static void safetensors__cv_f32_to_f64le(const float *src, size_t count, unsigned char *dst)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        safetensors__cv_store_u64le(dst + 8 * i, safetensors__cv_f32_to_f64_bits(safetensors__cv_f32_bits(src + i)));
+}
+
+/* ---- Public entry points --------------------------------------------------- */
+
+/* The dtypes both directions handle: the floating-point ones except C64. */
+static int safetensors__cv_supported(safetensors_dtype dtype)
+{
+    switch (dtype) {
+    case SAFETENSORS_F8_E5M2: case SAFETENSORS_F8_E4M3: case SAFETENSORS_F8_E8M0:
+    case SAFETENSORS_F8_E4M3FNUZ: case SAFETENSORS_F8_E5M2FNUZ: case SAFETENSORS_F16:
+    case SAFETENSORS_BF16: case SAFETENSORS_F32: case SAFETENSORS_F64: case SAFETENSORS_F4:
+    case SAFETENSORS_F6_E2M3: case SAFETENSORS_F6_E3M2:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The largest element count whose source and destination both fit in
+   size_t: no real buffer is larger, and every offset below stays exact. */
+static size_t safetensors__cv_max_count(safetensors_dtype dtype)
+{
+    return dtype == SAFETENSORS_F64 ? SIZE_MAX / 8u : SIZE_MAX / 4u;
+}
+
+static uint64_t safetensors__cv_bits(safetensors_dtype dtype)
+{
+    switch (dtype) {
+    case SAFETENSORS_F4: return 4;
+    case SAFETENSORS_F6_E2M3: case SAFETENSORS_F6_E3M2: return 6;
+    case SAFETENSORS_F16: case SAFETENSORS_BF16: return 16;
+    case SAFETENSORS_F32: return 32;
+    case SAFETENSORS_F64: return 64;
+    default: return 8;
+    }
+}
+
+SAFETENSORS_API int safetensors_convert_supported(safetensors_dtype dtype)
+{
+    return safetensors__cv_supported(dtype);
+}
+
+SAFETENSORS_API safetensors_result safetensors_convert_to_f32(safetensors_dtype dtype, const void *src, size_t count,
+                                                              float *dst)
+{
+    if (!safetensors__cv_supported(dtype)) return SAFETENSORS_ERR_DTYPE;
+    if (count == 0) return SAFETENSORS_OK;
+    if (src == NULL || dst == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    if (count > safetensors__cv_max_count(dtype)) return SAFETENSORS_ERR_SIZE;
+    safetensors__cv_widen(dtype, (const unsigned char *)src, 0, count, dst);
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_convert_from_f32(safetensors_dtype dtype, const float *src, size_t count,
+                                                                void *dst)
+{
+    unsigned char *out = (unsigned char *)dst;
+    if (!safetensors__cv_supported(dtype)) return SAFETENSORS_ERR_DTYPE;
+    if (count == 0) return SAFETENSORS_OK;
+    if (src == NULL || dst == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    if (count > safetensors__cv_max_count(dtype)) return SAFETENSORS_ERR_SIZE;
+    switch (dtype) {
+    case SAFETENSORS_BF16: safetensors__cv_f32_to_bf16(src, count, out); break;
+    case SAFETENSORS_F16: safetensors__cv_f32_to_f16(src, count, out); break;
+    case SAFETENSORS_F8_E4M3: safetensors__cv_f32_to_e4m3(src, count, out); break;
+    case SAFETENSORS_F8_E5M2: safetensors__cv_f32_to_e5m2(src, count, out); break;
+    case SAFETENSORS_F8_E4M3FNUZ: safetensors__cv_f32_to_e4m3fnuz(src, count, out); break;
+    case SAFETENSORS_F8_E5M2FNUZ: safetensors__cv_f32_to_e5m2fnuz(src, count, out); break;
+    case SAFETENSORS_F8_E8M0: safetensors__cv_f32_to_e8m0(src, count, out); break;
+    case SAFETENSORS_F4: safetensors__cv_f32_to_mx(src, count, out, 1u, 1u, 3u); break;
+    case SAFETENSORS_F6_E2M3: safetensors__cv_f32_to_mx(src, count, out, 3u, 1u, 5u); break;
+    case SAFETENSORS_F32: safetensors__cv_f32_to_f32le(src, count, out); break;
+    case SAFETENSORS_F64: safetensors__cv_f32_to_f64le(src, count, out); break;
+    default: safetensors__cv_f32_to_mx(src, count, out, 2u, 3u, 5u); break; /* F6_E3M2 */
+    }
+    return SAFETENSORS_OK;
+}
+
+/* Checks a view and counts its elements. A view from safetensors_open
+   always passes; a hand-made one whose byte range disagrees with its shape
+   must not make the conversion read past its bytes. */
+static safetensors_result safetensors__cv_view_elements(const safetensors_tensor *t, uint64_t *elements)
+{
+    uint64_t n = 1, bits;
+    size_t k;
+    if (t == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    if (!safetensors__cv_supported(t->dtype)) return SAFETENSORS_ERR_DTYPE;
+    if (t->data == NULL) return SAFETENSORS_ERR_ARGUMENT; /* header-only: no values to read */
+    if (t->ndim > 0 && t->shape == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    for (k = 0; k < t->ndim; k++) {
+        if (t->shape[k] != 0 && n > UINT64_MAX / t->shape[k]) return SAFETENSORS_ERR_OVERFLOW;
+        n *= t->shape[k];
+    }
+    bits = safetensors__cv_bits(t->dtype);
+    if (n > UINT64_MAX / bits) return SAFETENSORS_ERR_OVERFLOW;
+    if (t->end < t->begin || t->end - t->begin != (n * bits + 7u) / 8u) return SAFETENSORS_ERR_SIZE;
+    *elements = n;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_tensor_range_to_f32(const safetensors_tensor *t, uint64_t first,
+                                                                   size_t count, float *dst, size_t dst_capacity)
+{
+    uint64_t elements = 0;
+    safetensors_result r = safetensors__cv_view_elements(t, &elements);
+    if (r != SAFETENSORS_OK) return r;
+    if (first > elements || count > elements - first) return SAFETENSORS_ERR_ARGUMENT;
+    if (count > dst_capacity) return SAFETENSORS_ERR_SIZE;
+    if (count == 0) return SAFETENSORS_OK;
+    if (dst == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    if (count > safetensors__cv_max_count(t->dtype)) return SAFETENSORS_ERR_SIZE;
+    safetensors__cv_widen(t->dtype, (const unsigned char *)t->data, first, count, dst);
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_tensor *t, float *dst,
+                                                             size_t dst_capacity)
+{
+    uint64_t elements = 0;
+    safetensors_result r = safetensors__cv_view_elements(t, &elements);
+    if (r != SAFETENSORS_OK) return r;
+    if (elements > dst_capacity) return SAFETENSORS_ERR_SIZE;
+    return safetensors_tensor_range_to_f32(t, 0, (size_t)elements, dst, dst_capacity);
+}
 
 /* >>writer ------------------------------------------------------------- */
 /* The streaming writer. Declarations are copied into an arena (names, keys,
