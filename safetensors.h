@@ -1,4 +1,4 @@
-/* safetensors.h - v0.1.0 - read safetensors model-weight files in C99, libc only.
+/* safetensors.h - v0.1.0 - read and write safetensors model-weight files in C99, libc only.
    MIT or public domain (Unlicense), your choice: see the end of this file.
 
    DO THIS in exactly one C or C++ file, before you include this header:
@@ -22,7 +22,11 @@
        `safetensors` crate, 0.8) does, so a file opened here is one the
        reference accepts, with the differences listed under CONFORMANCE;
      - maps the file (mmap, or MapViewOfFile on Windows) and hands out
-       zero-copy views: each tensor's `data` points into the mapping.
+       zero-copy views: each tensor's `data` points into the mapping;
+     - opens sharded checkpoints (an index and its shards) as one model;
+     - writes files byte-identical to the reference writer, streaming, with
+       memory independent of the data size;
+     - converts between F32 and every float dtype, bit-exact.
 
    Validation is part of opening. There is no way to get a tensor that was
    not checked: its dtype is known, its byte range matches dtype x shape,
@@ -66,6 +70,17 @@
        The streaming parser behind every open. _finish gives you a file
        handle (without data pointers) that you own; _destroy frees the
        parser, and is needed whether or not _finish succeeded.
+   safetensors_model_open / _close, _find, _tensor_at, _shard, _metadata_*
+       A sharded checkpoint as one handle. On success you own the model and
+       must call safetensors_model_close; everything it hands out (views,
+       names, shard handles) lives until then.
+   safetensors_writer_create ... _finish / _destroy
+       The streaming writer. You own it and must call _destroy, after
+       _finish or instead of it (which removes a temporary file).
+       safetensors_write_file / _write_memory do it in one call; memory
+       from _write_memory is freed with safetensors_write_memory_free.
+   safetensors_convert_to_f32 / _from_f32, safetensors_tensor_to_f32 / _range_to_f32
+       Pure functions on caller buffers: no state, no allocation.
 
    THREADS: there is no global or static mutable state. A safetensors_file is
    immutable once open, so any number of threads may read one at the same
