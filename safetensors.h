@@ -1119,6 +1119,27 @@ static void safetensors__err_add_name(safetensors_error *e, const char *name, si
     safetensors__err_add(e, quoted);
 }
 
+/* A UTF-8 lead byte (0x80 and above): how many continuation bytes follow,
+   and the range the first of them must fall in, which rules out overlong
+   forms, UTF-16 surrogates and code points above U+10FFFF (what Rust's str
+   accepts). 0 for a byte that cannot start a sequence. */
+static int safetensors__utf8_rules(unsigned c, unsigned *need, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) *need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+        *need = 2;
+        if (c == 0xe0) *lo = 0xa0;
+        if (c == 0xed) *hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        *need = 3;
+        if (c == 0xf0) *lo = 0x90;
+        if (c == 0xf4) *hi = 0x8f;
+    } else return 0;
+    return 1;
+}
+
 static safetensors_result safetensors__err_simple(safetensors_error *e, safetensors_result code, uint64_t offset,
                                                   const char *text)
 {
@@ -1232,6 +1253,19 @@ SAFETENSORS_API const char *safetensors_result_string(safetensors_result r)
 {
     if ((int)r < 0 || (int)r >= (int)SAFETENSORS_RESULT_COUNT) return NULL;
     return safetensors__result_strings[r];
+}
+
+/* "F32 [4, 5]" */
+static void safetensors__err_add_dtype_shape(safetensors_error *e, unsigned dtype, const uint64_t *shape, size_t ndim)
+{
+    size_t k;
+    safetensors__err_add(e, safetensors__dtype_names[dtype]);
+    safetensors__err_add(e, " [");
+    for (k = 0; k < ndim; k++) {
+        if (k) safetensors__err_add(e, ", ");
+        safetensors__err_add_u64(e, shape[k]);
+    }
+    safetensors__err_add(e, "]");
 }
 
 /* >>hash -------------------------------------------------------------- */
@@ -1719,24 +1753,9 @@ static void safetensors__number_begin(safetensors_parser *p, unsigned c, uint64_
     p->state = SAFETENSORS__S_NUMBER;
 }
 
-/* A UTF-8 lead byte: how many continuation bytes follow, and the range the
-   first of them must fall in (which rules out overlong forms, UTF-16
-   surrogates and code points above U+10FFFF). */
 static int safetensors__utf8_lead(safetensors_parser *p, unsigned c)
 {
-    p->utf8_lo = 0x80;
-    p->utf8_hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) p->utf8_need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-        p->utf8_need = 2;
-        if (c == 0xe0) p->utf8_lo = 0xa0;
-        if (c == 0xed) p->utf8_hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        p->utf8_need = 3;
-        if (c == 0xf0) p->utf8_lo = 0x90;
-        if (c == 0xf4) p->utf8_hi = 0x8f;
-    } else return 0;
-    return 1;
+    return safetensors__utf8_rules(c, &p->utf8_need, &p->utf8_lo, &p->utf8_hi);
 }
 
 /* The first byte of a value, checked against what may stand here. */
@@ -2851,17 +2870,10 @@ static int safetensors__entry_index_before(const void *ctx, uint32_t a, uint32_t
     return safetensors__entry_before(p, &p->entries[a], &p->entries[b]);
 }
 
-/* "F32 [4, 5]" */
-static void safetensors__err_add_dtype_shape(safetensors_parser *p, const safetensors__entry *e)
+/* An entry's "F32 [4, 5]", for the parser's messages. */
+static void safetensors__err_add_entry_type(safetensors_parser *p, const safetensors__entry *e)
 {
-    size_t k;
-    safetensors__err_add(&p->error, safetensors__dtype_names[e->dtype]);
-    safetensors__err_add(&p->error, " [");
-    for (k = 0; k < e->ndim; k++) {
-        if (k) safetensors__err_add(&p->error, ", ");
-        safetensors__err_add_u64(&p->error, p->dims[e->shape_off + k]);
-    }
-    safetensors__err_add(&p->error, "]");
+    safetensors__err_add_dtype_shape(&p->error, e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim);
 }
 
 static void safetensors__err_add_range(safetensors_parser *p, const safetensors__entry *e)
@@ -2894,7 +2906,7 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
         uint64_t d = p->dims[e->shape_off + k];
         if (d != 0 && elements > UINT64_MAX / d) {
             safetensors__fail_tensor(p, SAFETENSORS_ERR_OVERFLOW, e->key_offset, e, "the element count of ");
-            safetensors__err_add_dtype_shape(p, e);
+            safetensors__err_add_entry_type(p, e);
             safetensors__err_add(&p->error, " overflows 64 bits");
             return 0;
         }
@@ -2903,13 +2915,13 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
     bits = safetensors__dtype_bit_table[e->dtype];
     if (elements > UINT64_MAX / bits) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_OVERFLOW, e->key_offset, e, "the bit size of ");
-        safetensors__err_add_dtype_shape(p, e);
+        safetensors__err_add_entry_type(p, e);
         safetensors__err_add(&p->error, " overflows 64 bits");
         return 0;
     }
     if ((elements * bits) % 8 != 0) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_MISALIGNED, e->key_offset, e, "");
-        safetensors__err_add_dtype_shape(p, e);
+        safetensors__err_add_entry_type(p, e);
         safetensors__err_add(&p->error, " is ");
         safetensors__err_add_u64(&p->error, elements * bits);
         safetensors__err_add(&p->error, " bits, which do not end on a byte boundary");
@@ -2921,7 +2933,7 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
         safetensors__err_add(&p->error, " hold ");
         safetensors__err_add_u64(&p->error, e->end - e->begin);
         safetensors__err_add(&p->error, " bytes but ");
-        safetensors__err_add_dtype_shape(p, e);
+        safetensors__err_add_entry_type(p, e);
         safetensors__err_add(&p->error, " needs ");
         safetensors__err_add_u64(&p->error, elements * bits / 8);
         return 0;
@@ -5672,7 +5684,7 @@ struct safetensors_writer {
 
     /* the plan */
     safetensors_tensor *views; /* data order */
-    size_t *order;             /* declaration index of each view */
+    uint32_t *order;           /* declaration index of each view */
     uint64_t json_len, header_size, data_size;
 
     /* the output */
@@ -5724,20 +5736,6 @@ static void safetensors__w_err_tensor(safetensors_error *e, safetensors_result c
     safetensors__err_add(e, text);
 }
 
-/* "F32 [4, 5]" */
-static void safetensors__w_err_add_dtype_shape(safetensors_error *e, unsigned dtype, const uint64_t *shape,
-                                               size_t ndim)
-{
-    size_t k;
-    safetensors__err_add(e, safetensors__dtype_names[dtype]);
-    safetensors__err_add(e, " [");
-    for (k = 0; k < ndim; k++) {
-        if (k) safetensors__err_add(e, ", ");
-        safetensors__err_add_u64(e, shape[k]);
-    }
-    safetensors__err_add(e, "]");
-}
-
 static safetensors_result safetensors__w_out(safetensors_error *out, const safetensors_error *e)
 {
     safetensors__err_copy_out(out, e);
@@ -5771,23 +5769,14 @@ static size_t safetensors__w_utf8_prefix(const char *text, size_t n)
     const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, (const void *)text);
     size_t i = 0;
     while (i < n) {
-        unsigned c = s[i], lo = 0x80, hi = 0xbf;
-        size_t need, k;
+        unsigned c = s[i], need;
+        unsigned char lo, hi;
+        size_t k;
         if (c < 0x80) {
             i++;
             continue;
         }
-        if (c >= 0xc2 && c <= 0xdf) need = 1;
-        else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            if (c == 0xe0) lo = 0xa0;
-            if (c == 0xed) hi = 0x9f; /* U+D800..U+DFFF are not characters */
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            if (c == 0xf0) lo = 0x90;
-            if (c == 0xf4) hi = 0x8f;
-        } else
-            return i;
+        if (!safetensors__utf8_rules(c, &need, &lo, &hi)) return i;
         if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi) return i;
         for (k = 2; k <= need; k++)
             if ((s[i + k] & 0xc0) != 0x80) return i;
@@ -6076,7 +6065,7 @@ static safetensors_result safetensors__w_check_tensor(const char *name, size_t n
     for (k = 0; k < ndim; k++) {
         if (shape[k] != 0 && elements > UINT64_MAX / shape[k]) {
             safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, name, name_len, "the element count of ");
-            safetensors__w_err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
+            safetensors__err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
             safetensors__err_add(e, " overflows 64 bits");
             return SAFETENSORS_ERR_OVERFLOW;
         }
@@ -6085,13 +6074,13 @@ static safetensors_result safetensors__w_check_tensor(const char *name, size_t n
     bits = safetensors__dtype_bit_table[dtype];
     if (elements > UINT64_MAX / bits) {
         safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, name, name_len, "the bit size of ");
-        safetensors__w_err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
+        safetensors__err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
         safetensors__err_add(e, " overflows 64 bits");
         return SAFETENSORS_ERR_OVERFLOW;
     }
     if ((elements * bits) % 8u != 0) {
         safetensors__w_err_tensor(e, SAFETENSORS_ERR_MISALIGNED, 0, name, name_len, "");
-        safetensors__w_err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
+        safetensors__err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
         safetensors__err_add(e, " is ");
         safetensors__err_add_u64(e, elements * bits);
         safetensors__err_add(e, " bits, which do not end on a byte boundary");
@@ -6343,50 +6332,31 @@ static int safetensors__w_before(const safetensors_writer *w, size_t a, size_t b
     return c != 0 ? c < 0 : x->name_len < y->name_len;
 }
 
-/* Bottom-up merge sort of declaration indices: O(n log n), no recursion. */
-static void safetensors__w_sort(const safetensors_writer *w, size_t *order, size_t *tmp, size_t n)
+static int safetensors__w_index_before(const void *ctx, uint32_t a, uint32_t b)
 {
-    size_t width;
-    size_t *from = order, *to = tmp;
-    for (width = 1; width < n; width *= 2u) {
-        size_t lo;
-        for (lo = 0; lo < n; lo += 2u * width) {
-            size_t mid = n - lo > width ? lo + width : n;
-            size_t hi = n - mid > width ? mid + width : n;
-            size_t a = lo, b = mid, k = lo;
-            while (a < mid && b < hi) to[k++] = safetensors__w_before(w, from[b], from[a]) ? from[b++] : from[a++];
-            while (a < mid) to[k++] = from[a++];
-            while (b < hi) to[k++] = from[b++];
-        }
-        {
-            size_t *swap = from;
-            from = to;
-            to = swap;
-        }
-        if (width > n / 2u) break;
-    }
-    if (from != order) memcpy(order, from, n * sizeof *order);
+    return safetensors__w_before(SAFETENSORS__CAST(const safetensors_writer *, ctx), a, b);
 }
 
 static safetensors_result safetensors__w_plan(safetensors_writer *w, safetensors_error *e)
 {
     const safetensors_allocator *a = &w->alloc;
     size_t n = w->entry_count, k;
-    size_t *order, *tmp;
+    uint32_t *order, *tmp;
     safetensors_tensor *views;
     uint64_t offset = 0, header;
     safetensors__w_emit count;
     if (w->state != SAFETENSORS__W_DECLARING) return SAFETENSORS_OK;
-    if (n > (size_t)-1 / sizeof *views) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    order = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, n * sizeof *order));
-    tmp = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, n * sizeof *tmp));
+    if (n > (size_t)-1 / sizeof *views || n >= (size_t)UINT32_MAX)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *order));
+    tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *tmp));
     views = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *views));
     if (order == NULL || tmp == NULL || views == NULL) {
         safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
         goto fail;
     }
-    for (k = 0; k < n; k++) order[k] = k;
-    safetensors__w_sort(w, order, tmp, n);
+    for (k = 0; k < n; k++) order[k] = (uint32_t)k;
+    safetensors__sort_indices(order, tmp, n, safetensors__w_index_before, w);
     safetensors__free(a, tmp, n * sizeof *tmp);
     tmp = NULL;
     for (k = 0; k < n; k++) {
@@ -6499,18 +6469,6 @@ SAFETENSORS_API size_t safetensors_writer_next_tensor(const safetensors_writer *
 #ifndef SAFETENSORS_NO_STDIO
 #ifdef _WIN32
 
-static wchar_t *safetensors__w_widen(const safetensors_allocator *a, const char *s, size_t *size)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    wchar_t *wide;
-    if (n <= 0) return NULL;
-    wide = SAFETENSORS__CAST(wchar_t *, safetensors__alloc(a, (size_t)n * sizeof *wide));
-    if (wide == NULL) return NULL;
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, wide, n);
-    *size = (size_t)n * sizeof *wide;
-    return wide;
-}
-
 static int safetensors__w_os_write(safetensors_writer *w, const unsigned char *s, size_t n, int *sys)
 {
     while (n > 0) {
@@ -6555,7 +6513,7 @@ static safetensors_result safetensors__w_os_create(safetensors_writer *w, const 
     unsigned attempt;
     DWORD sys = 0;
     HANDLE h = INVALID_HANDLE_VALUE;
-    wide_path = safetensors__w_widen(a, path, &path_size);
+    wide_path = safetensors__widen(path, NULL, a, &path_size);
     if (wide_path == NULL) {
         safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the path is not valid UTF-8, or out of memory");
         e->sys_errno = (int)GetLastError();
@@ -6573,7 +6531,7 @@ static safetensors_result safetensors__w_os_create(safetensors_writer *w, const 
         uint64_t r = ((uint64_t)safetensors__hash(salt, path, n) << 32) | safetensors__hash(~salt, path, n);
         for (k = 0; k < 16u; k++) tmp[n + 5u + k] = "0123456789abcdef"[(r >> (60u - 4u * k)) & 15u];
         tmp[n + 21u] = '\0';
-        wide_tmp = safetensors__w_widen(a, tmp, &tmp_size);
+        wide_tmp = safetensors__widen(tmp, NULL, a, &tmp_size);
         if (wide_tmp == NULL) break;
         h = CreateFileW(wide_tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
         if (h != INVALID_HANDLE_VALUE) break;
@@ -6987,7 +6945,7 @@ static void safetensors__w_err_partial(const safetensors_writer *w, safetensors_
     safetensors__err_add(e, " of its ");
     safetensors__err_add_u64(e, t->end - t->begin);
     safetensors__err_add(e, " bytes (");
-    safetensors__w_err_add_dtype_shape(e, (unsigned)t->dtype, t->shape, t->ndim);
+    safetensors__err_add_dtype_shape(e, (unsigned)t->dtype, t->shape, t->ndim);
     safetensors__err_add(e, ") were written");
     safetensors__err_add(e, text);
 }
@@ -7045,7 +7003,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_write_tensor(safetensors_w
                                   t->name, t->name_len, "the write of ");
         safetensors__err_add_u64(&e, (uint64_t)len);
         safetensors__err_add(&e, " bytes runs past its end: ");
-        safetensors__w_err_add_dtype_shape(&e, (unsigned)t->dtype, t->shape, t->ndim);
+        safetensors__err_add_dtype_shape(&e, (unsigned)t->dtype, t->shape, t->ndim);
         safetensors__err_add(&e, " holds ");
         safetensors__err_add_u64(&e, t->end - t->begin);
         safetensors__err_add(&e, " bytes, ");
@@ -7106,7 +7064,7 @@ static safetensors_result safetensors__w_declare_all(safetensors_writer *w, cons
             safetensors__w_err_tensor(e, SAFETENSORS_ERR_SIZE, 0, w->arena + entry->name_off, entry->name_len, "");
             safetensors__err_add_u64(e, t->size);
             safetensors__err_add(e, " bytes given but ");
-            safetensors__w_err_add_dtype_shape(e, entry->dtype, w->dims + entry->shape_off, entry->ndim);
+            safetensors__err_add_dtype_shape(e, entry->dtype, w->dims + entry->shape_off, entry->ndim);
             safetensors__err_add(e, " needs ");
             safetensors__err_add_u64(e, entry->bytes);
             return SAFETENSORS_ERR_SIZE;
