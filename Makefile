@@ -20,7 +20,7 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
-SUITES   := unit conformance stream models sharded writer convert
+SUITES   := unit conformance stream models sharded writer convert alloc
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
 .PHONY: all demo test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
@@ -66,7 +66,7 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert
+test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay
 	@set -e; for t in $(TESTBINS); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
