@@ -3861,6 +3861,7 @@ typedef struct safetensors__model_tensor {
     const char *name;
     size_t name_len;
     uint32_t shard;
+    const safetensors_tensor *view; /* found once at open in eager mode; NULL in lazy mode */
 } safetensors__model_tensor;
 
 struct safetensors_model {
@@ -3995,7 +3996,21 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
         return safetensors__model_nomem(e);
     }
     for (k = 0; k < n; k++) order[k] = (uint32_t)k;
-    safetensors__sort_indices(order, order + n, n, safetensors__model_tensor_before, m->tensors);
+    for (k = 1; k < n; k++) {
+        const safetensors__model_tensor *x = &m->tensors[k - 1], *y = &m->tensors[k];
+        if (safetensors__name_compare(x->name, x->name_len, y->name, y->name_len) >= 0) break;
+    }
+    if (k >= n) {
+        /* already by name, as indexes usually list them: a stable pass by
+           shard gives (shard, name) without comparing names again */
+        size_t *next = m->shard_first;
+        for (k = 0; k <= m->shard_count; k++) next[k] = 0;
+        for (k = 0; k < n; k++) next[m->tensors[k].shard + 1]++;
+        for (k = 1; k <= m->shard_count; k++) next[k] += next[k - 1];
+        for (k = 0; k < n; k++) order[next[m->tensors[k].shard]++] = (uint32_t)k;
+    } else {
+        safetensors__sort_indices(order, order + n, n, safetensors__model_tensor_before, m->tensors);
+    }
     for (k = 0; k < n; k++) sorted[k] = m->tensors[order[k]];
     safetensors__free(a, order, 2 * n * sizeof *order);
     safetensors__free(a, m->tensors, n * sizeof *m->tensors);
@@ -4021,11 +4036,18 @@ static size_t safetensors__model_lookup(const safetensors_model *m, const char *
     return (size_t)-1;
 }
 
+/* Distinct shard names, each known by the first weight_map entry naming it. */
+typedef struct safetensors__shard_order {
+    const safetensors_parser *p;
+    const uint32_t *first;
+} safetensors__shard_order;
+
 static int safetensors__shard_name_before(const void *ctx, uint32_t a, uint32_t b)
 {
-    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, ctx);
-    const safetensors__meta *x = &p->weights[a], *y = &p->weights[b];
-    return safetensors__name_compare(p->arena + x->value_off, x->value_len, p->arena + y->value_off, y->value_len) < 0;
+    const safetensors__shard_order *o = SAFETENSORS__CAST(const safetensors__shard_order *, ctx);
+    const safetensors__meta *x = &o->p->weights[o->first[a]], *y = &o->p->weights[o->first[b]];
+    return safetensors__name_compare(o->p->arena + x->value_off, x->value_len, o->p->arena + y->value_off,
+                                     y->value_len) < 0;
 }
 
 /* The parsed index becomes the model's tables: shards (distinct file names,
@@ -4034,8 +4056,10 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
                                                         safetensors_error *e)
 {
     const safetensors_allocator *a = &m->alloc;
-    size_t n = p->weight_count, k, shard = 0;
-    uint32_t *order;
+    size_t n = p->weight_count, k, distinct = 0;
+    uint32_t *ids, *rank;
+    safetensors__index names;
+    safetensors__shard_order ctx;
     for (k = 0; k < n; k++) {
         const safetensors__meta *w = &p->weights[k];
         if (!safetensors__shard_name_is_plain(p->arena + w->value_off, w->value_len)) {
@@ -4048,39 +4072,65 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
             return SAFETENSORS_ERR_SCHEMA;
         }
     }
-    order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *order));
+    ids = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *ids));
     m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, n * sizeof *m->tensors));
     m->metas = SAFETENSORS__CAST(safetensors_metadata_entry *, safetensors__alloc(a, p->meta_count * sizeof *m->metas));
     m->tensor_count = m->tensors ? n : 0; /* the sizes close frees with */
     m->meta_count = m->metas ? p->meta_count : 0;
-    if (order == NULL || m->tensors == NULL || m->metas == NULL) {
-        safetensors__free(a, order, 2 * n * sizeof *order);
+    memset(&names, 0, sizeof names);
+    if (ids == NULL || m->tensors == NULL || m->metas == NULL || !safetensors__index_init(a, &names, n)) {
+        safetensors__free(a, ids, 2 * n * sizeof *ids);
         return safetensors__model_nomem(e);
     }
-    for (k = 0; k < n; k++) order[k] = (uint32_t)k;
-    safetensors__sort_indices(order, order + n, n, safetensors__shard_name_before, p);
+    /* Number the distinct shard names through a hash of them (a few hundred
+       names among maybe a million entries), then sort only those. */
+    ctx.p = p;
+    ctx.first = ids + n; /* the first entry that names each distinct shard */
     for (k = 0; k < n; k++) {
-        if (k > 0 && safetensors__shard_name_before(p, order[k - 1], order[k])) shard++; /* a new file name */
-        m->tensors[order[k]].shard = (uint32_t)shard;
+        const safetensors__meta *w = &p->weights[k];
+        uint32_t hash = safetensors__hash(m->seed, p->arena + w->value_off, w->value_len);
+        size_t cursor = hash & names.mask, id;
+        while ((id = safetensors__index_next(&names, hash, &cursor)) != (size_t)-1) {
+            const safetensors__meta *seen = &p->weights[ctx.first[id]];
+            if (seen->value_len == w->value_len &&
+                memcmp(p->arena + seen->value_off, p->arena + w->value_off, w->value_len) == 0)
+                break;
+        }
+        if (id == (size_t)-1) {
+            id = distinct++;
+            ids[n + id] = (uint32_t)k;
+            safetensors__index_put(&names, hash, id);
+        }
+        ids[k] = (uint32_t)id;
     }
-    m->shard_count = n ? shard + 1 : 0;
-    m->shards = SAFETENSORS__CAST(safetensors_file **, safetensors__alloc(a, m->shard_count * sizeof *m->shards));
-    m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, m->shard_count * sizeof *m->shard_names));
-    m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, m->shard_count * sizeof(size_t)));
-    m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (m->shard_count + 1) * sizeof(size_t)));
-    if (m->shards) for (k = 0; k < m->shard_count; k++) m->shards[k] = NULL; /* close reads them */
-    if (m->shards == NULL || m->shard_names == NULL || m->shard_name_lens == NULL || m->shard_first == NULL) {
-        safetensors__free(a, order, 2 * n * sizeof *order);
+    safetensors__index_free(a, &names);
+    rank = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * distinct * sizeof *rank));
+    m->shard_count = distinct;
+    m->shards = SAFETENSORS__CAST(safetensors_file **, safetensors__alloc(a, distinct * sizeof *m->shards));
+    m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, distinct * sizeof *m->shard_names));
+    m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, distinct * sizeof(size_t)));
+    m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (distinct + 1) * sizeof(size_t)));
+    if (m->shards) for (k = 0; k < distinct; k++) m->shards[k] = NULL; /* close reads them */
+    if (rank == NULL || m->shards == NULL || m->shard_names == NULL || m->shard_name_lens == NULL ||
+        m->shard_first == NULL) {
+        safetensors__free(a, rank, 2 * distinct * sizeof *rank);
+        safetensors__free(a, ids, 2 * n * sizeof *ids);
         return safetensors__model_nomem(e);
     }
-    for (k = 0; k < n; k++) {
-        const safetensors__meta *w = &p->weights[order[k]];
-        uint32_t s = m->tensors[order[k]].shard;
-        m->shard_names[s] = p->arena + w->value_off;
-        m->shard_name_lens[s] = w->value_len;
+    for (k = 0; k < distinct; k++) rank[k] = (uint32_t)k;
+    safetensors__sort_indices(rank, rank + distinct, distinct, safetensors__shard_name_before, &ctx);
+    for (k = 0; k < distinct; k++) { /* rank[k] is the k-th name in order; invert into the upper half */
+        const safetensors__meta *w = &p->weights[ctx.first[rank[k]]];
+        m->shard_names[k] = p->arena + w->value_off;
+        m->shard_name_lens[k] = w->value_len;
+        rank[distinct + rank[k]] = (uint32_t)k;
     }
-    safetensors__free(a, order, 2 * n * sizeof *order);
-    for (k = 0; k < m->shard_count; k++) m->shards[k] = NULL;
+    for (k = 0; k < n; k++) {
+        m->tensors[k].shard = rank[distinct + ids[k]];
+        m->tensors[k].view = NULL;
+    }
+    safetensors__free(a, rank, 2 * distinct * sizeof *rank);
+    safetensors__free(a, ids, 2 * n * sizeof *ids);
     for (k = 0; k < n; k++) {
         m->tensors[k].name = p->arena + p->weights[k].key_off;
         m->tensors[k].name_len = p->weights[k].key_len;
@@ -4158,12 +4208,15 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
 
 /* Every tensor the weight map puts in shard k is there. */
 static safetensors_result safetensors__model_check_listed(const safetensors_model *m, size_t k,
-                                                          const safetensors_file *f, safetensors_error *e)
+                                                          const safetensors_file *f, safetensors_error *e,
+                                                          int remember)
 {
     size_t i;
     for (i = m->shard_first[k]; i < m->shard_first[k + 1]; i++) {
-        const safetensors__model_tensor *t = &m->tensors[i];
-        if (safetensors_find(f, t->name, t->name_len) == NULL) {
+        safetensors__model_tensor *t = &m->tensors[i];
+        const safetensors_tensor *view = safetensors_find(f, t->name, t->name_len);
+        if (remember) t->view = view; /* eager mode only: nothing else sees the model yet */
+        if (view == NULL) {
             safetensors__err_set(e, SAFETENSORS_ERR_NOT_FOUND, 0);
             safetensors__err_add(e, "weight_map puts tensor ");
             safetensors__err_add_name(e, t->name, t->name_len);
@@ -4186,7 +4239,7 @@ static safetensors_result safetensors__model_check_shard(const safetensors_model
                                                          size_t *unlisted_cap)
 {
     size_t i, listed = m->shard_first[k + 1] - m->shard_first[k];
-    safetensors_result r = safetensors__model_check_listed(m, k, f, e);
+    safetensors_result r = safetensors__model_check_listed(m, k, f, e, 0);
     if (r != SAFETENSORS_OK || f->tensor_count == listed) return r;
     for (i = 0; i < f->tensor_count; i++) {
         const safetensors_tensor *t = &f->tensors[i];
@@ -4216,6 +4269,7 @@ static safetensors_result safetensors__model_check_shard(const safetensors_model
             fresh[*unlisted_count].name = t->name;
             fresh[*unlisted_count].name_len = t->name_len;
             fresh[*unlisted_count].shard = (uint32_t)k;
+            fresh[*unlisted_count].view = t;
             (*unlisted_count)++;
         }
     }
@@ -4300,7 +4354,7 @@ static safetensors_result safetensors__model_open_all(safetensors_model *m, safe
         r = safetensors_open(path, &m->opt, &m->shards[k], e);
         safetensors__free(&m->alloc, path, size);
         if (r != SAFETENSORS_OK) safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
-        else r = safetensors__model_check_listed(m, k, m->shards[k], e);
+        else r = safetensors__model_check_listed(m, k, m->shards[k], e, 1);
     }
     for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++)
         r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted, &unlisted_count, &unlisted_cap);
@@ -4364,6 +4418,7 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
         m->tensors[k].name = f->tensors[k].name;
         m->tensors[k].name_len = f->tensors[k].name_len;
         m->tensors[k].shard = 0;
+        m->tensors[k].view = &f->tensors[k];
     }
     if (!safetensors__index_init(a, &m->meta_index, 0)) return safetensors__model_nomem(e);
     return safetensors__model_order_tensors(m, e);
@@ -4556,7 +4611,13 @@ static safetensors_result safetensors__model_view(const safetensors_model *m, si
     safetensors_error e;
     safetensors_file *f;
     const safetensors__model_tensor *mt = &m->tensors[i];
-    safetensors_result r = safetensors__model_open_shard(m, mt->shard, &f, &e);
+    safetensors_result r;
+    if (mt->view) {
+        *t = mt->view;
+        if (shard) *shard = mt->shard;
+        return SAFETENSORS_OK;
+    }
+    r = safetensors__model_open_shard(m, mt->shard, &f, &e);
     if (r != SAFETENSORS_OK) {
         safetensors__err_copy_out(err, &e);
         return r;
