@@ -71,6 +71,7 @@ test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable test-large-sma
 
 check: $(SUITES:%=$(B)/san_test_%)
 	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
+	@$(MAKE) --no-print-directory fuzz-check
 
 # ---- the writer ---------------------------------------------------------
 $(B)/safetensors-rewrite: examples/rewrite.c safetensors.h | $(B)
