@@ -23,7 +23,7 @@ EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_t
 SUITES   := unit conformance stream models sharded writer convert alloc
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
-.PHONY: all demo test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
+.PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
 all: $(EXAMPLES)
 
 $(B):
@@ -36,10 +36,22 @@ demo: $(B)/safetensors-inspect
 	./$(B)/safetensors-inspect tests/models/tiny-gpt2/model.safetensors
 
 # ---- tests -------------------------------------------------------------
-$(B)/test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B)
+# The suites need cmocka. On a fresh Debian machine, as root, make test
+# installs it; elsewhere it says what is missing.
+deps:
+	@if ! printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <cmocka.h>\n' \
+	        | $(CC) -E -x c - > /dev/null 2>&1; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	        echo "installing libcmocka-dev"; \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcmocka-dev > /dev/null; \
+	    else echo "make test needs cmocka: apt-get install libcmocka-dev (or your system's cmocka package)"; exit 1; fi; \
+	fi
+
+$(B)/test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
 	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ $(CMOCKA)
 
-$(B)/san_test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B)
+$(B)/san_test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
 	$(SAN_CC) $(WARN) -O1 -g $(SAN) -I. $< -o $@ $(CMOCKA)
 
 # The sharded suite starts threads against one lazy model.
@@ -104,11 +116,11 @@ rewrite-check: $(B)/safetensors-rewrite
 
 # ---- conversions: the SIMD paths, SIMD compiled out, and the byte path that
 # big-endian hosts take, forced on this little-endian one
-$(B)/test_convert_native: tests/test_convert.c safetensors.h | $(B)
+$(B)/test_convert_native: tests/test_convert.c safetensors.h | $(B) deps
 	$(CC) $(WARN) $(CFLAGS) -march=native -I. $< -o $@ $(CMOCKA)
-$(B)/test_convert_nosimd: tests/test_convert.c safetensors.h | $(B)
+$(B)/test_convert_nosimd: tests/test_convert.c safetensors.h | $(B) deps
 	$(CC) $(WARN) $(CFLAGS) -march=native -DSAFETENSORS_NO_SIMD -I. $< -o $@ $(CMOCKA)
-$(B)/test_convert_bytes: tests/test_convert.c safetensors.h | $(B)
+$(B)/test_convert_bytes: tests/test_convert.c safetensors.h | $(B) deps
 	$(CC) $(WARN) $(CFLAGS) -DSAFETENSORS__CV_LE=0 -I. $< -o $@ $(CMOCKA)
 test-convert: $(B)/test_convert_native $(B)/test_convert_nosimd $(B)/test_convert_bytes
 	@set -e; for t in $^; do echo "== $$t"; ./$$t; done
