@@ -3730,13 +3730,11 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
             }
         }
     } else {
+        const uint64_t most = (uint64_t)((size_t)-1 / 2); /* what this address space could hold */
         size_t limit;
-        if (f->data_size > (uint64_t)((size_t)-1 / 2)) {
-            r = safetensors__fail_too_large(e, f->data_size);
-            goto out;
-        }
         if (of->is_regular) {
-            /* the size is known: refuse before reading, then read exactly it */
+            /* the size is known: a file that does not match its table is
+               refused as such before anything is read or found too large */
             actual = of->size >= p->header_end ? of->size - p->header_end : 0;
             if (actual < leftover) actual = leftover;
             if (!safetensors__check_coverage(p, f->data_size, actual)) {
@@ -3744,9 +3742,15 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
                 r = e->code;
                 goto out;
             }
+            if (f->data_size > most) {
+                r = safetensors__fail_too_large(e, f->data_size);
+                goto out;
+            }
             limit = (size_t)f->data_size;
         } else {
-            limit = (size_t)f->data_size + 1; /* one byte more shows trailing data */
+            /* one byte more than the table needs shows trailing data; past
+               what memory could hold, the stream is too large to keep */
+            limit = (size_t)(f->data_size < most ? f->data_size + 1 : most + 1);
         }
         data_cap = leftover > limit ? leftover : (of->is_regular ? limit : leftover);
         data = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(a, data_cap));
@@ -3758,6 +3762,10 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
         data_have = leftover;
         r = safetensors__read_data(of, a, &data, &data_cap, &data_have, limit, e);
         if (r != SAFETENSORS_OK) goto out;
+        if (!of->is_regular && f->data_size > most && data_have == limit) {
+            r = safetensors__fail_too_large(e, f->data_size);
+            goto out;
+        }
         actual = data_have;
     }
     if (!safetensors__check_coverage(p, f->data_size, actual)) {
