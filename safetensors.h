@@ -2537,6 +2537,45 @@ bail:
     return i;
 }
 
+/* The same idea for a weight_map entry of an index, "name": "shard", with
+   any JSON white space around the colon (indexes are usually indented). */
+static size_t safetensors__fast_weight(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
+                                       uint64_t base)
+{
+    const size_t arena_mark = p->arena_len;
+    size_t key_end = safetensors__plain_run_end(s, i + 1, n), at, value_end;
+    safetensors__meta *pair;
+    if (key_end == n || s[key_end] != '"') return i;
+    for (at = key_end + 1; at < n && safetensors__is_json_space(s[at]); at++) continue;
+    if (at == n || s[at] != ':') return i;
+    for (at++; at < n && safetensors__is_json_space(s[at]); at++) continue;
+    if (at == n || s[at] != '"') return i;
+    value_end = safetensors__plain_run_end(s, at + 1, n);
+    if (value_end == n || s[value_end] != '"') return i;
+    if (p->weight_count == p->weight_cap) {
+        safetensors__meta *fresh = SAFETENSORS__CAST(
+            safetensors__meta *,
+            safetensors__grow(&p->alloc, p->weights, &p->weight_cap, p->weight_count + 1, sizeof *p->weights));
+        if (fresh == NULL) return i;
+        p->weights = fresh;
+    }
+    if (p->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, key_end - i - 1) ||
+        !safetensors__arena_push(p, "", 1) || !safetensors__arena_push(p, s + at + 1, value_end - at - 1) ||
+        !safetensors__arena_push(p, "", 1)) {
+        p->arena_len = arena_mark;
+        return i;
+    }
+    pair = &p->weights[p->weight_count];
+    pair->key_off = arena_mark;
+    pair->key_len = key_end - i - 1;
+    pair->value_off = arena_mark + pair->key_len + 1;
+    pair->value_len = value_end - at - 1;
+    pair->key_offset = base + i;
+    p->current = p->weight_count++;
+    p->state = SAFETENSORS__S_OBJ_NEXT;
+    return value_end + 1;
+}
+
 /* --- the automaton's loop --- */
 
 /* Runs the header bytes s[0..n), whose first byte is at file offset
@@ -2593,12 +2632,14 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
         case SAFETENSORS__S_OBJ_FIRST:
         case SAFETENSORS__S_OBJ_KEY:
             if (c == '"') {
-                if (p->depth == 1 && !p->index_mode) { /* a key of a header's top-level object */
-                    size_t past = safetensors__fast_entry(p, s, i, n, base);
-                    if (past != i) {
-                        i = past;
-                        continue;
-                    }
+                size_t past = i;
+                if (p->depth == 1 && !p->index_mode) /* a key of a header's top-level object */
+                    past = safetensors__fast_entry(p, s, i, n, base);
+                else if (p->index_mode && safetensors__top_role(p) == SAFETENSORS__R_WEIGHT_MAP)
+                    past = safetensors__fast_weight(p, s, i, n, base);
+                if (past != i) {
+                    i = past;
+                    continue;
                 }
                 safetensors__key_begin(p, base + i);
             }
