@@ -126,7 +126,7 @@ test-convert: $(B)/test_convert_native $(B)/test_convert_nosimd $(B)/test_conver
 	@set -e; for t in $^; do echo "== $$t"; ./$$t; done
 
 # ---- benchmarks --------------------------------------------------------
-$(B)/bench_%: bench/bench_%.c safetensors.h | $(B)
+$(B)/bench_%: bench/bench_%.c bench/bench_util.h safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -I. $< -o $@
 
 $(B)/bench_convert_native: bench/bench_convert.c safetensors.h | $(B)

@@ -35,10 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#define BENCH_NAME "bench_model"
+#include "bench_util.h"
 
 #define SHARDS 100
 #define PER_SHARD 1000
@@ -48,46 +50,6 @@
 #define INDEX DIR "/model.safetensors.index.json"
 
 static volatile size_t g_sink; /* keeps results alive */
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_model: %s\n", what);
-    exit(1);
-}
-
-static void fail(const char *what, const safetensors_error *err)
-{
-    fprintf(stderr, "bench_model: %s failed: %s at byte %llu: %s\n", what, safetensors_result_name(err->code),
-            (unsigned long long)err->offset, err->message);
-    exit(1);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) die("clock_gettime failed");
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return (n % 2) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
 
 /* ---------------------------------------------------------------------
    The synthetic checkpoint
@@ -286,13 +248,8 @@ static double time_find(int how, unsigned flags)
 int main(void)
 {
     double base, eager, lazy, lazy_touch, find_model, find_lazy, find_known, find_scan;
-    printf("bench_model: safetensors.h %d.%d.%d, sharded model open and lookup\n", SAFETENSORS_VERSION_MAJOR,
-           SAFETENSORS_VERSION_MINOR, SAFETENSORS_VERSION_PATCH);
-#ifdef NDEBUG
-    printf("build:    NDEBUG\n");
-#else
-    printf("build:    assertions on (compile with -DNDEBUG to measure)\n");
-#endif
+    print_banner(", sharded model open and lookup");
+    print_build();
     build_model();
     shuffle();
     printf("model:    %d shards x %d tensors = %d tensors; shard headers %lu bytes in all, index %lu bytes\n",

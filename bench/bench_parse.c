@@ -29,10 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#if defined(__unix__) || defined(__APPLE__)
-#include <sys/utsname.h>
-#endif
+
+#define BENCH_NAME "bench_parse"
+#include "bench_util.h"
 
 #define RUNS 11
 #define RUNS_LARGE 5        /* for the largest file */
@@ -46,40 +45,6 @@ typedef struct bench_file {
     size_t *name_off;       /* each name's offset in bytes[] and its length */
     size_t *name_len;
 } bench_file;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_parse: %s\n", what);
-    exit(1);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) die("clock_gettime failed");
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return (n % 2) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* A deterministic xorshift64*, so every run shuffles the same way. */
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
 
 static void build_file(bench_file *bf, size_t n)
 {
@@ -143,13 +108,6 @@ static size_t count_quotes(const unsigned char *p, size_t n)
         p = q + 1;
     }
     return count;
-}
-
-static void fail(const char *what, const safetensors_error *err)
-{
-    fprintf(stderr, "bench_parse: %s failed: %s at byte %llu: %s\n", what,
-            safetensors_result_name(err->code), (unsigned long long)err->offset, err->message);
-    exit(1);
 }
 
 static double time_memchr(const bench_file *bf, int runs)
@@ -247,31 +205,6 @@ static double time_stream(const bench_file *bf, int runs)
     return median(t, runs);
 }
 
-static void print_machine(void)
-{
-#if defined(__unix__) || defined(__APPLE__)
-    struct utsname u;
-    if (uname(&u) == 0)
-        printf("machine:  %s %s %s\n", u.sysname, u.release, u.machine);
-    else
-        printf("machine:  unknown (uname failed)\n");
-#else
-    printf("machine:  unknown\n");
-#endif
-#if defined(__VERSION__) && defined(__GNUC__) && !defined(__clang__)
-    printf("compiler: gcc %s\n", __VERSION__);
-#elif defined(__VERSION__)
-    printf("compiler: %s\n", __VERSION__);
-#else
-    printf("compiler: unknown\n");
-#endif
-#ifdef NDEBUG
-    printf("build:    NDEBUG\n");
-#else
-    printf("build:    assertions on (compile with -DNDEBUG to measure)\n");
-#endif
-}
-
 static void print_row(const char *label, const bench_file *bf, int runs, double memchr_s, double open_s,
                       double find_ns)
 {
@@ -289,8 +222,7 @@ int main(void)
     static const size_t sizes[] = {1000, 10000, 100000, 300000};
     size_t k;
 
-    printf("bench_parse: safetensors.h %d.%d.%d header parse + validate\n", SAFETENSORS_VERSION_MAJOR,
-           SAFETENSORS_VERSION_MINOR, SAFETENSORS_VERSION_PATCH);
+    print_banner(" header parse + validate");
     print_machine();
     printf("figures are medians of K runs (K in the last column); times in ms, find in ns per call\n\n");
     printf("%-12s %8s %12s %10s %10s %8s %10s %10s %5s\n", "case", "tensors", "header B", "memchr ms",

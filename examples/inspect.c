@@ -224,6 +224,15 @@ static void sb_count_human(strbuf *b, uint64_t v)
     sb_scaled(b, v, 1000.0, units, sizeof units / sizeof units[0]);
 }
 
+/* " (1.5 MiB)" after a byte count of at least 1 KiB; nothing below. */
+static void sb_bytes_human_note(strbuf *b, uint64_t v)
+{
+    if (v < 1024) return;
+    sb_puts(b, " (");
+    sb_bytes_human(b, v);
+    sb_putc(b, ')');
+}
+
 /* ---------------------------------------------------------------------
    UTF-8
    --------------------------------------------------------------------- */
@@ -336,19 +345,117 @@ static size_t message_length(const safetensors_error *err)
     return nul ? (size_t)(nul - err->message) : sizeof err->message;
 }
 
-static void json_accepted(strbuf *b, const char *path, const safetensors_file *f)
+/* ---------------------------------------------------------------------
+   The tensors a view shows
+   --------------------------------------------------------------------- */
+
+/* A file's tensors in its order, or a model's (by shard, then name) with
+   the shard of each; `shard` is NULL for a file. */
+typedef struct model_views {
+    const safetensors_tensor **t;
+    size_t *shard;
+    size_t n;
+} model_views;
+
+static void model_views_free(model_views *v)
+{
+    free((void *)v->t);
+    free(v->shard);
+    v->t = NULL;
+    v->shard = NULL;
+}
+
+static void model_views_alloc(model_views *v, size_t n, int with_shards)
+{
+    v->n = n;
+    v->t = (const safetensors_tensor **)malloc((n ? n : 1) * sizeof *v->t);
+    v->shard = with_shards ? (size_t *)malloc((n ? n : 1) * sizeof *v->shard) : NULL;
+    if (!v->t || (with_shards && !v->shard)) die_nomem();
+}
+
+/* Every tensor of f, in its order. */
+static void file_collect(const safetensors_file *f, model_views *v)
+{
+    size_t i;
+    model_views_alloc(v, safetensors_tensor_count(f), 0);
+    for (i = 0; i < v->n; i++) v->t[i] = safetensors_tensor_at(f, i);
+}
+
+/* Every tensor view of m. The model is opened eagerly, so this cannot fail
+   but for memory; a failure is reported like a refusal all the same. */
+static safetensors_result model_collect(const safetensors_model *m, model_views *v, safetensors_error *err)
+{
+    size_t i;
+    model_views_alloc(v, safetensors_model_tensor_count(m), 1);
+    for (i = 0; i < v->n; i++) {
+        safetensors_result r = safetensors_model_tensor_at(m, i, &v->t[i], &v->shard[i], err);
+        if (r != SAFETENSORS_OK) {
+            model_views_free(v);
+            return r;
+        }
+    }
+    return SAFETENSORS_OK;
+}
+
+/* The metadata of a file (f) or of a model's index (m), the other NULL. */
+static size_t meta_count(const safetensors_file *f, const safetensors_model *m)
+{
+    return f ? safetensors_metadata_count(f) : safetensors_model_metadata_count(m);
+}
+
+static const safetensors_metadata_entry *meta_at(const safetensors_file *f, const safetensors_model *m, size_t i)
+{
+    return f ? safetensors_metadata_at(f, i) : safetensors_model_metadata_at(m, i);
+}
+
+/* A raw JSON value from the index (already checked to be strict JSON by the
+   library), with the white space between its tokens removed so that it
+   stays on one line; strings are copied as they are written. */
+static void json_raw_compact(strbuf *b, const char *s, size_t n)
+{
+    size_t i;
+    int in_string = 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            sb_putc(b, c);
+            if (c == '\\' && i + 1 < n) sb_putc(b, s[++i]);
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+            sb_putc(b, c);
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            sb_putc(b, c);
+        }
+    }
+}
+
+/* The "ok":true line of a file (f) or a model (m), the other NULL; v holds
+   its tensors. A model's tensors carry their shard and its metadata values
+   are raw JSON; a file's metadata values are strings. */
+static void json_accepted(strbuf *b, const char *path, const safetensors_file *f, const safetensors_model *m,
+                          const model_views *v)
 {
     size_t i, d, n;
     sb_puts(b, "{\"file\":");
     json_cstring(b, path);
-    sb_puts(b, ",\"ok\":true,\"header_size\":");
-    sb_u64(b, safetensors_header_size(f));
-    sb_puts(b, ",\"data_start\":");
-    sb_u64(b, safetensors_data_start(f));
+    if (f) {
+        sb_puts(b, ",\"ok\":true,\"header_size\":");
+        sb_u64(b, safetensors_header_size(f));
+        sb_puts(b, ",\"data_start\":");
+        sb_u64(b, safetensors_data_start(f));
+    } else {
+        sb_puts(b, ",\"ok\":true,\"shards\":[");
+        n = safetensors_model_shard_count(m);
+        for (i = 0; i < n; i++) {
+            if (i) sb_putc(b, ',');
+            json_cstring(b, safetensors_model_shard_name(m, i));
+        }
+        sb_putc(b, ']');
+    }
     sb_puts(b, ",\"tensors\":[");
-    n = safetensors_tensor_count(f);
-    for (i = 0; i < n; i++) {
-        const safetensors_tensor *t = safetensors_tensor_at(f, i);
+    for (i = 0; i < v->n; i++) {
+        const safetensors_tensor *t = v->t[i];
         if (i) sb_putc(b, ',');
         sb_puts(b, "{\"name\":");
         json_string(b, t->name, t->name_len);
@@ -363,17 +470,24 @@ static void json_accepted(strbuf *b, const char *path, const safetensors_file *f
         sb_u64(b, t->begin);
         sb_putc(b, ',');
         sb_u64(b, t->end);
-        sb_puts(b, "]}");
+        sb_putc(b, ']');
+        if (v->shard) {
+            sb_puts(b, ",\"shard\":");
+            sb_u64(b, (uint64_t)v->shard[i]);
+        }
+        sb_putc(b, '}');
         if (b->len >= FLUSH_AT) sb_flush(b, stdout);
     }
     sb_puts(b, "],\"metadata\":{");
-    n = safetensors_metadata_count(f);
+    n = meta_count(f, m);
     for (i = 0; i < n; i++) {
-        const safetensors_metadata_entry *m = safetensors_metadata_at(f, i);
+        const safetensors_metadata_entry *e = meta_at(f, m, i);
         if (i) sb_putc(b, ',');
-        json_string(b, m->key, m->key_len);
+        json_string(b, e->key, e->key_len);
         sb_putc(b, ':');
-        json_string(b, m->value, m->value_len);
+        if (f) json_string(b, e->value, e->value_len);
+        else if (e->value_len) json_raw_compact(b, e->value, e->value_len);
+        else sb_puts(b, "null"); /* never: the library keeps a whole value */
         if (b->len >= FLUSH_AT) sb_flush(b, stdout);
     }
     sb_puts(b, "}}\n");
@@ -576,11 +690,7 @@ static void totals_print(strbuf *out, strbuf *scratch, size_t n, const totals *s
     }
     sb_puts(out, "\n  bytes       ");
     sb_u64_grouped(out, sum->bytes);
-    if (sum->bytes >= 1024) {
-        sb_puts(out, " (");
-        sb_bytes_human(out, sum->bytes);
-        sb_putc(out, ')');
-    }
+    sb_bytes_human_note(out, sum->bytes);
     sb_putc(out, '\n');
     for (pass = 0;; pass++) {
         const char *dt;
@@ -641,324 +751,112 @@ static void row_cells_free(row_cells *c)
     free(c->end.p);
 }
 
-static void table_print(strbuf *out, const char *path, const safetensors_file *f)
-{
-    static const char *const head[] = {"NAME", "DTYPE", "SHAPE", "SIZE", "BYTES", "OFFSET"};
-    size_t n = safetensors_tensor_count(f), nmeta = safetensors_metadata_count(f);
-    size_t wname = strlen(head[0]), wdtype = strlen(head[1]), wshape = strlen(head[2]);
-    size_t wsize = strlen(head[3]), wbytes = strlen(head[4]), wbegin = 0;
-    totals sum;
-    row_cells c;
-    strbuf scratch = {0, 0, 0};
-    size_t i, pass;
-
-    memset(&c, 0, sizeof c);
-    memset(&sum, 0, sizeof sum);
-
-    sb_clear(&scratch);
-    text_escaped(&scratch, path, strlen(path));
-    sb_put(out, scratch.p, scratch.len);
-    sb_puts(out, "\n  header ");
-    sb_u64_grouped(out, safetensors_header_size(f));
-    sb_puts(out, " bytes; data section ");
-    sb_u64_grouped(out, safetensors_data_size(f));
-    sb_puts(out, " bytes");
-    if (safetensors_data_size(f) >= 1024) {
-        sb_puts(out, " (");
-        sb_bytes_human(out, safetensors_data_size(f));
-        sb_putc(out, ')');
-    }
-    sb_puts(out, " from byte ");
-    sb_u64_grouped(out, safetensors_data_start(f));
-    sb_puts(out, "\n\n");
-
-    if (n == 0) {
-        sb_puts(out, "  (no tensors)\n");
-    } else {
-        /* Pass 0 measures the columns, pass 1 prints them. */
-        for (pass = 0; pass < 2; pass++) {
-            if (pass == 1) {
-                sb_puts(out, "  ");
-                text_left(out, head[0], wname);
-                sb_puts(out, "  ");
-                text_left(out, head[1], wdtype);
-                sb_puts(out, "  ");
-                text_left(out, head[2], wshape);
-                sb_puts(out, "  ");
-                text_right(out, head[3], wsize);
-                sb_puts(out, "  ");
-                text_right(out, head[4], wbytes);
-                sb_puts(out, "  ");
-                sb_puts(out, head[5]);
-                sb_putc(out, '\n');
-            }
-            for (i = 0; i < n; i++) {
-                const safetensors_tensor *t = safetensors_tensor_at(f, i);
-                const char *dt = dtype_name(t->dtype);
-                cells_fill(&c, &scratch, t);
-                if (pass == 0) {
-                    wname = max_size(wname, cell_width(&c.name));
-                    wdtype = max_size(wdtype, strlen(dt));
-                    wshape = max_size(wshape, cell_width(&c.shape));
-                    wsize = max_size(wsize, cell_width(&c.size));
-                    wbytes = max_size(wbytes, cell_width(&c.bytes));
-                    wbegin = max_size(wbegin, cell_width(&c.begin));
-                    totals_add(&sum, t);
-                    continue;
-                }
-                sb_puts(out, "  ");
-                cell_left(out, &c.name, wname);
-                sb_puts(out, "  ");
-                text_left(out, dt, wdtype);
-                sb_puts(out, "  ");
-                cell_left(out, &c.shape, wshape);
-                sb_puts(out, "  ");
-                cell_right(out, &c.size, wsize);
-                sb_puts(out, "  ");
-                cell_right(out, &c.bytes, wbytes);
-                sb_puts(out, "  ");
-                cell_right(out, &c.begin, wbegin);
-                sb_puts(out, "..");
-                sb_put(out, c.end.p, c.end.len);
-                sb_putc(out, '\n');
-                if (out->len >= FLUSH_AT) sb_flush(out, stdout);
-            }
-        }
-    }
-
-    totals_print(out, &scratch, n, &sum);
-
-    /* Metadata, in file order. */
-    sb_puts(out, "\n  metadata    ");
-    if (nmeta == 0) sb_puts(out, "(none)\n");
-    for (i = 0; i < nmeta; i++) metadata_line(out, &scratch, i, safetensors_metadata_at(f, i));
-
-    free(scratch.p);
-    row_cells_free(&c);
-}
-
-/* ---------------------------------------------------------------------
-   Sharded models: an index file or a folder
-   --------------------------------------------------------------------- */
-
-/* The model's tensors with their shards, in its order (by shard, then name). */
-typedef struct model_views {
-    const safetensors_tensor **t;
-    size_t *shard;
-    size_t n;
-} model_views;
-
-static void model_views_free(model_views *v)
-{
-    free((void *)v->t);
-    free(v->shard);
-    v->t = NULL;
-    v->shard = NULL;
-}
-
-/* Every tensor view of m. The model is opened eagerly, so this cannot fail
-   but for memory; a failure is reported like a refusal all the same. */
-static safetensors_result model_collect(const safetensors_model *m, model_views *v, safetensors_error *err)
-{
-    size_t i, n = safetensors_model_tensor_count(m);
-    v->n = n;
-    v->t = (const safetensors_tensor **)malloc((n ? n : 1) * sizeof *v->t);
-    v->shard = (size_t *)malloc((n ? n : 1) * sizeof *v->shard);
-    if (!v->t || !v->shard) die_nomem();
-    for (i = 0; i < n; i++) {
-        safetensors_result r = safetensors_model_tensor_at(m, i, &v->t[i], &v->shard[i], err);
-        if (r != SAFETENSORS_OK) {
-            model_views_free(v);
-            return r;
-        }
-    }
-    return SAFETENSORS_OK;
-}
-
-/* A raw JSON value from the index (already checked to be strict JSON by the
-   library), with the white space between its tokens removed so that it
-   stays on one line; strings are copied as they are written. */
-static void json_raw_compact(strbuf *b, const char *s, size_t n)
-{
-    size_t i;
-    int in_string = 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_string) {
-            sb_putc(b, c);
-            if (c == '\\' && i + 1 < n) sb_putc(b, s[++i]);
-            else if (c == '"') in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
-            sb_putc(b, c);
-        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            sb_putc(b, c);
-        }
-    }
-}
-
-static void json_model_accepted(strbuf *b, const char *path, const safetensors_model *m, const model_views *v)
-{
-    size_t i, d, n;
-    sb_puts(b, "{\"file\":");
-    json_cstring(b, path);
-    sb_puts(b, ",\"ok\":true,\"shards\":[");
-    n = safetensors_model_shard_count(m);
-    for (i = 0; i < n; i++) {
-        if (i) sb_putc(b, ',');
-        json_cstring(b, safetensors_model_shard_name(m, i));
-    }
-    sb_puts(b, "],\"tensors\":[");
-    for (i = 0; i < v->n; i++) {
-        const safetensors_tensor *t = v->t[i];
-        if (i) sb_putc(b, ',');
-        sb_puts(b, "{\"name\":");
-        json_string(b, t->name, t->name_len);
-        sb_puts(b, ",\"dtype\":");
-        json_cstring(b, dtype_name(t->dtype));
-        sb_puts(b, ",\"shape\":[");
-        for (d = 0; d < t->ndim; d++) {
-            if (d) sb_putc(b, ',');
-            sb_u64(b, t->shape[d]);
-        }
-        sb_puts(b, "],\"data_offsets\":[");
-        sb_u64(b, t->begin);
-        sb_putc(b, ',');
-        sb_u64(b, t->end);
-        sb_puts(b, "],\"shard\":");
-        sb_u64(b, (uint64_t)v->shard[i]);
-        sb_putc(b, '}');
-        if (b->len >= FLUSH_AT) sb_flush(b, stdout);
-    }
-    sb_puts(b, "],\"metadata\":{");
-    n = safetensors_model_metadata_count(m);
-    for (i = 0; i < n; i++) {
-        const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
-        if (i) sb_putc(b, ',');
-        json_string(b, e->key, e->key_len);
-        sb_putc(b, ':');
-        if (e->value_len) json_raw_compact(b, e->value, e->value_len);
-        else sb_puts(b, "null"); /* never: the library keeps a whole value */
-        if (b->len >= FLUSH_AT) sb_flush(b, stdout);
-    }
-    sb_puts(b, "}}\n");
-}
-
 /* Widest shard name shown in the tables. */
 #define SHARD_COLUMN_MAX 48
 
-static void table_model_print(strbuf *out, const char *path, const safetensors_model *m, const model_views *v)
+/* The table of v's tensors, one row a tensor. When v has shards there is a
+   SHARD column, `wshard` wide, showing shard_cells[shard] (nshards cells). */
+static void tensor_table(strbuf *out, strbuf *scratch, const model_views *v, const strbuf *shard_cells,
+                         size_t nshards, size_t wshard)
 {
     static const char *const head[] = {"NAME", "DTYPE", "SHAPE", "SIZE", "BYTES", "SHARD", "OFFSET"};
-    static const char *const shard_head[] = {"SHARD", "TENSORS", "BYTES", "HEADER", "DATA FROM"};
-    size_t nshards = safetensors_model_shard_count(m), nmeta = safetensors_model_metadata_count(m);
     size_t wname = strlen(head[0]), wdtype = strlen(head[1]), wshape = strlen(head[2]);
-    size_t wsize = strlen(head[3]), wbytes = strlen(head[4]), wshard = strlen(head[5]), wbegin = 0;
-    size_t ws[5], i, k, pass;
-    totals sum;
+    size_t wsize = strlen(head[3]), wbytes = strlen(head[4]), wbegin = 0;
+    size_t i, pass;
     row_cells c;
-    strbuf scratch = {0, 0, 0}, cell = {0, 0, 0};
-    strbuf *shard_cells;
-    size_t *shard_tensors;
-    uint64_t *shard_bytes;
-
-    memset(&c, 0, sizeof c);
-    memset(&sum, 0, sizeof sum);
-    shard_cells = (strbuf *)calloc(nshards ? nshards : 1, sizeof *shard_cells);
-    shard_tensors = (size_t *)calloc(nshards ? nshards : 1, sizeof *shard_tensors);
-    shard_bytes = (uint64_t *)calloc(nshards ? nshards : 1, sizeof *shard_bytes);
-    if (!shard_cells || !shard_tensors || !shard_bytes) die_nomem();
-    for (k = 0; k < nshards; k++) {
-        const char *name = safetensors_model_shard_name(m, k);
-        sb_clear(&scratch);
-        text_escaped(&scratch, name, strlen(name));
-        fit_middle(&shard_cells[k], scratch.p ? scratch.p : "", scratch.len, SHARD_COLUMN_MAX);
-        wshard = max_size(wshard, cell_width(&shard_cells[k]));
-    }
-
-    sb_clear(&scratch);
-    text_escaped(&scratch, path, strlen(path));
-    sb_put(out, scratch.p, scratch.len);
-    sb_puts(out, "\n  sharded model: ");
-    sb_u64_grouped(out, (uint64_t)nshards);
-    sb_puts(out, nshards == 1 ? " shard, " : " shards, ");
-    sb_u64_grouped(out, (uint64_t)v->n);
-    sb_puts(out, v->n == 1 ? " tensor\n\n" : " tensors\n\n");
 
     if (v->n == 0) {
         sb_puts(out, "  (no tensors)\n");
-    } else {
-        for (pass = 0; pass < 2; pass++) {
-            if (pass == 1) {
-                sb_puts(out, "  ");
-                text_left(out, head[0], wname);
-                sb_puts(out, "  ");
-                text_left(out, head[1], wdtype);
-                sb_puts(out, "  ");
-                text_left(out, head[2], wshape);
-                sb_puts(out, "  ");
-                text_right(out, head[3], wsize);
-                sb_puts(out, "  ");
-                text_right(out, head[4], wbytes);
-                sb_puts(out, "  ");
+        return;
+    }
+    memset(&c, 0, sizeof c);
+    /* Pass 0 measures the columns, pass 1 prints them. */
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            sb_puts(out, "  ");
+            text_left(out, head[0], wname);
+            sb_puts(out, "  ");
+            text_left(out, head[1], wdtype);
+            sb_puts(out, "  ");
+            text_left(out, head[2], wshape);
+            sb_puts(out, "  ");
+            text_right(out, head[3], wsize);
+            sb_puts(out, "  ");
+            text_right(out, head[4], wbytes);
+            sb_puts(out, "  ");
+            if (v->shard) {
                 text_left(out, head[5], wshard);
                 sb_puts(out, "  ");
-                sb_puts(out, head[6]);
-                sb_putc(out, '\n');
             }
-            for (i = 0; i < v->n; i++) {
-                const safetensors_tensor *t = v->t[i];
-                const char *dt = dtype_name(t->dtype);
-                cells_fill(&c, &scratch, t);
-                if (pass == 0) {
-                    wname = max_size(wname, cell_width(&c.name));
-                    wdtype = max_size(wdtype, strlen(dt));
-                    wshape = max_size(wshape, cell_width(&c.shape));
-                    wsize = max_size(wsize, cell_width(&c.size));
-                    wbytes = max_size(wbytes, cell_width(&c.bytes));
-                    wbegin = max_size(wbegin, cell_width(&c.begin));
-                    totals_add(&sum, t);
-                    if (v->shard[i] < nshards) {
-                        shard_tensors[v->shard[i]]++;
-                        shard_bytes[v->shard[i]] = add_saturating(shard_bytes[v->shard[i]], safetensors_tensor_byte_size(t));
-                    }
-                    continue;
-                }
-                sb_puts(out, "  ");
-                cell_left(out, &c.name, wname);
-                sb_puts(out, "  ");
-                text_left(out, dt, wdtype);
-                sb_puts(out, "  ");
-                cell_left(out, &c.shape, wshape);
-                sb_puts(out, "  ");
-                cell_right(out, &c.size, wsize);
-                sb_puts(out, "  ");
-                cell_right(out, &c.bytes, wbytes);
-                sb_puts(out, "  ");
+            sb_puts(out, head[6]);
+            sb_putc(out, '\n');
+        }
+        for (i = 0; i < v->n; i++) {
+            const safetensors_tensor *t = v->t[i];
+            const char *dt = dtype_name(t->dtype);
+            cells_fill(&c, scratch, t);
+            if (pass == 0) {
+                wname = max_size(wname, cell_width(&c.name));
+                wdtype = max_size(wdtype, strlen(dt));
+                wshape = max_size(wshape, cell_width(&c.shape));
+                wsize = max_size(wsize, cell_width(&c.size));
+                wbytes = max_size(wbytes, cell_width(&c.bytes));
+                wbegin = max_size(wbegin, cell_width(&c.begin));
+                continue;
+            }
+            sb_puts(out, "  ");
+            cell_left(out, &c.name, wname);
+            sb_puts(out, "  ");
+            text_left(out, dt, wdtype);
+            sb_puts(out, "  ");
+            cell_left(out, &c.shape, wshape);
+            sb_puts(out, "  ");
+            cell_right(out, &c.size, wsize);
+            sb_puts(out, "  ");
+            cell_right(out, &c.bytes, wbytes);
+            sb_puts(out, "  ");
+            if (v->shard) {
                 if (v->shard[i] < nshards) cell_left(out, &shard_cells[v->shard[i]], wshard);
                 else sb_spaces(out, wshard);
                 sb_puts(out, "  ");
-                cell_right(out, &c.begin, wbegin);
-                sb_puts(out, "..");
-                sb_put(out, c.end.p, c.end.len);
-                sb_putc(out, '\n');
-                if (out->len >= FLUSH_AT) sb_flush(out, stdout);
             }
+            cell_right(out, &c.begin, wbegin);
+            sb_puts(out, "..");
+            sb_put(out, c.end.p, c.end.len);
+            sb_putc(out, '\n');
+            if (out->len >= FLUSH_AT) sb_flush(out, stdout);
         }
     }
+    row_cells_free(&c);
+}
 
-    /* Per shard: its tensors, the bytes they hold, its header and where its
-       data start (the header of a shard that is not open yet reads 0). */
-    sb_putc(out, '\n');
-    for (i = 0; i < 5; i++) ws[i] = strlen(shard_head[i]);
+/* Per shard: its tensors, the bytes they hold, its header and where its
+   data start (the header of a shard that is not open yet reads 0). */
+static void shard_table(strbuf *out, const safetensors_model *m, const model_views *v, const strbuf *shard_cells,
+                        size_t wshard)
+{
+    static const char *const head[] = {"SHARD", "TENSORS", "BYTES", "HEADER", "DATA FROM"};
+    size_t nshards = safetensors_model_shard_count(m);
+    size_t ws[5], i, k, pass;
+    strbuf cell = {0, 0, 0};
+    size_t *shard_tensors = (size_t *)calloc(nshards ? nshards : 1, sizeof *shard_tensors);
+    uint64_t *shard_bytes = (uint64_t *)calloc(nshards ? nshards : 1, sizeof *shard_bytes);
+    if (!shard_tensors || !shard_bytes) die_nomem();
+    for (i = 0; i < v->n; i++) {
+        if (v->shard[i] >= nshards) continue;
+        shard_tensors[v->shard[i]]++;
+        shard_bytes[v->shard[i]] = add_saturating(shard_bytes[v->shard[i]], safetensors_tensor_byte_size(v->t[i]));
+    }
+
+    for (i = 0; i < 5; i++) ws[i] = strlen(head[i]);
     ws[0] = max_size(ws[0], wshard);
     for (pass = 0; pass < 2; pass++) {
         if (pass == 1) {
             sb_puts(out, "  ");
-            text_left(out, shard_head[0], ws[0]);
+            text_left(out, head[0], ws[0]);
             for (i = 1; i < 5; i++) {
                 sb_puts(out, "  ");
-                text_right(out, shard_head[i], ws[i]);
+                text_right(out, head[i], ws[i]);
             }
             sb_putc(out, '\n');
         }
@@ -974,11 +872,7 @@ static void table_model_print(strbuf *out, const char *path, const safetensors_m
                 if (i == 1) sb_u64_grouped(&cell, (uint64_t)shard_tensors[k]);
                 else if (i == 2) {
                     sb_u64_grouped(&cell, shard_bytes[k]);
-                    if (shard_bytes[k] >= 1024) {
-                        sb_puts(&cell, " (");
-                        sb_bytes_human(&cell, shard_bytes[k]);
-                        sb_putc(&cell, ')');
-                    }
+                    sb_bytes_human_note(&cell, shard_bytes[k]);
                 } else if (i == 3) sb_u64_grouped(&cell, safetensors_header_size(f));
                 else sb_u64_grouped(&cell, safetensors_data_start(f));
                 if (pass == 0) {
@@ -991,21 +885,88 @@ static void table_model_print(strbuf *out, const char *path, const safetensors_m
             if (pass == 1) sb_putc(out, '\n');
         }
     }
+    free(shard_tensors);
+    free(shard_bytes);
+    free(cell.p);
+}
 
-    totals_print(out, &scratch, v->n, &sum);
+/* The summary of v's tensors, then the metadata of the file (f) or of the
+   model's index (m), in their order. */
+static void summary_print(strbuf *out, strbuf *scratch, const model_views *v, const safetensors_file *f,
+                          const safetensors_model *m)
+{
+    size_t i, nmeta = meta_count(f, m);
+    totals sum;
+    memset(&sum, 0, sizeof sum);
+    for (i = 0; i < v->n; i++) totals_add(&sum, v->t[i]);
+    totals_print(out, scratch, v->n, &sum);
 
-    /* The index's metadata, in its order, as raw JSON text. */
     sb_puts(out, "\n  metadata    ");
     if (nmeta == 0) sb_puts(out, "(none)\n");
-    for (i = 0; i < nmeta; i++) metadata_line(out, &scratch, i, safetensors_model_metadata_at(m, i));
+    for (i = 0; i < nmeta; i++) metadata_line(out, scratch, i, meta_at(f, m, i));
+}
+
+/* The view of a file (f) or of a sharded model (m), the other NULL, whose
+   tensors are v: a heading, the tensor table, for a model the table of its
+   shards, then the summary and the metadata. */
+static void table_print(strbuf *out, const char *path, const safetensors_file *f, const safetensors_model *m,
+                        const model_views *v)
+{
+    size_t nshards = m ? safetensors_model_shard_count(m) : 0, wshard = strlen("SHARD"), k;
+    strbuf scratch = {0, 0, 0};
+    strbuf *shard_cells = NULL;
+
+    text_escaped(out, path, strlen(path));
+    if (f) {
+        sb_puts(out, "\n  header ");
+        sb_u64_grouped(out, safetensors_header_size(f));
+        sb_puts(out, " bytes; data section ");
+        sb_u64_grouped(out, safetensors_data_size(f));
+        sb_puts(out, " bytes");
+        sb_bytes_human_note(out, safetensors_data_size(f));
+        sb_puts(out, " from byte ");
+        sb_u64_grouped(out, safetensors_data_start(f));
+        sb_puts(out, "\n\n");
+    } else {
+        shard_cells = (strbuf *)calloc(nshards ? nshards : 1, sizeof *shard_cells);
+        if (!shard_cells) die_nomem();
+        for (k = 0; k < nshards; k++) {
+            const char *name = safetensors_model_shard_name(m, k);
+            sb_clear(&scratch);
+            text_escaped(&scratch, name, strlen(name));
+            fit_middle(&shard_cells[k], scratch.p ? scratch.p : "", scratch.len, SHARD_COLUMN_MAX);
+            wshard = max_size(wshard, cell_width(&shard_cells[k]));
+        }
+        sb_puts(out, "\n  sharded model: ");
+        sb_u64_grouped(out, (uint64_t)nshards);
+        sb_puts(out, nshards == 1 ? " shard, " : " shards, ");
+        sb_u64_grouped(out, (uint64_t)v->n);
+        sb_puts(out, v->n == 1 ? " tensor\n\n" : " tensors\n\n");
+    }
+
+    tensor_table(out, &scratch, v, shard_cells, nshards, wshard);
+    if (m) {
+        sb_putc(out, '\n');
+        shard_table(out, m, v, shard_cells, wshard);
+    }
+    summary_print(out, &scratch, v, f, m);
 
     for (k = 0; k < nshards; k++) free(shard_cells[k].p);
     free(shard_cells);
-    free(shard_tensors);
-    free(shard_bytes);
     free(scratch.p);
-    free(cell.p);
-    row_cells_free(&c);
+}
+
+/* An accepted file (f) or model (m): its JSON line, or its view, after a
+   blank line unless it is the first accepted. */
+static void accepted_print(strbuf *out, int json, int files, const char *path, const safetensors_file *f,
+                           const safetensors_model *m, const model_views *v)
+{
+    if (json) {
+        json_accepted(out, path, f, m, v);
+        return;
+    }
+    if (files) sb_putc(out, '\n');
+    table_print(out, path, f, m, v);
 }
 
 /* An index (a name ending in .json) or a folder goes to the model view. */
@@ -1110,13 +1071,8 @@ int main(int argc, char **argv)
                 refused = 1;
                 if (json) json_refused(&out, path, &err);
                 else table_refused(path, &err);
-            } else if (json) {
-                json_model_accepted(&out, path, m, &v);
-                files++;
             } else {
-                if (files) sb_putc(&out, '\n');
-                table_model_print(&out, path, m, &v);
-                files++;
+                accepted_print(&out, json, files++, path, NULL, m, &v);
             }
             model_views_free(&v);
             safetensors_model_close(m);
@@ -1125,13 +1081,10 @@ int main(int argc, char **argv)
             if (json) json_refused(&out, path, &err);
             else table_refused(path, &err);
         } else {
-            if (json) {
-                json_accepted(&out, path, f);
-            } else {
-                if (files) sb_putc(&out, '\n');
-                table_print(&out, path, f);
-            }
-            files++;
+            model_views v;
+            file_collect(f, &v);
+            accepted_print(&out, json, files++, path, f, NULL, &v);
+            model_views_free(&v);
             safetensors_close(f);
         }
         sb_flush(&out, stdout);
