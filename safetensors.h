@@ -5624,18 +5624,6 @@ static size_t safetensors__cv_max_count(safetensors_dtype dtype)
     return dtype == SAFETENSORS_F64 ? SIZE_MAX / 8u : SIZE_MAX / 4u;
 }
 
-static uint64_t safetensors__cv_bits(safetensors_dtype dtype)
-{
-    switch (dtype) {
-    case SAFETENSORS_F4: return 4;
-    case SAFETENSORS_F6_E2M3: case SAFETENSORS_F6_E3M2: return 6;
-    case SAFETENSORS_F16: case SAFETENSORS_BF16: return 16;
-    case SAFETENSORS_F32: return 32;
-    case SAFETENSORS_F64: return 64;
-    default: return 8;
-    }
-}
-
 SAFETENSORS_API int safetensors_convert_supported(safetensors_dtype dtype)
 {
     return safetensors__cv_supported(dtype);
@@ -5692,7 +5680,7 @@ static safetensors_result safetensors__cv_view_elements(const safetensors_tensor
         if (t->shape[k] != 0 && n > UINT64_MAX / t->shape[k]) return SAFETENSORS_ERR_OVERFLOW;
         n *= t->shape[k];
     }
-    bits = safetensors__cv_bits(t->dtype);
+    bits = safetensors__dtype_bit_table[t->dtype]; /* a supported dtype: inside the enum */
     if (n > UINT64_MAX / bits) return SAFETENSORS_ERR_OVERFLOW;
     if (t->end < t->begin || t->end - t->begin != (n * bits + 7u) / 8u) return SAFETENSORS_ERR_SIZE;
     *elements = n;

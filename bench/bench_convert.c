@@ -77,17 +77,6 @@ static const job JOBS[] = {
     {"F32 -> F4", 0, SAFETENSORS_F4},
 };
 
-static unsigned dtype_bits(safetensors_dtype d)
-{
-    switch (d) {
-    case SAFETENSORS_F4: return 4;
-    case SAFETENSORS_F6_E2M3: case SAFETENSORS_F6_E3M2: return 6;
-    case SAFETENSORS_F16: case SAFETENSORS_BF16: return 16;
-    case SAFETENSORS_F32: return 32;
-    case SAFETENSORS_F64: return 64;
-    default: return 8;
-    }
-}
 
 int main(int argc, char **argv)
 {
@@ -104,7 +93,7 @@ int main(int argc, char **argv)
     }
     src_bytes = mib << 20;
     for (j = 0; j < sizeof JOBS / sizeof JOBS[0]; j++) {
-        unsigned bits = dtype_bits(JOBS[j].dtype);
+        unsigned bits = safetensors_dtype_bits(JOBS[j].dtype);
         size_t n = JOBS[j].widen ? src_bytes * 8 / bits : src_bytes / 4;
         size_t out = JOBS[j].widen ? n * 4 : (n * bits + 7) / 8;
         if (out > max_dst) max_dst = out;
@@ -137,7 +126,7 @@ int main(int argc, char **argv)
 
     for (j = 0; j < sizeof JOBS / sizeof JOBS[0]; j++) {
         const job *jb = &JOBS[j];
-        unsigned bits = dtype_bits(jb->dtype);
+        unsigned bits = safetensors_dtype_bits(jb->dtype);
         size_t n = jb->widen ? src_bytes * 8 / bits : src_bytes / 4;
         size_t out = jb->widen ? n * 4 : (n * bits + 7) / 8;
         double t, c;
