@@ -4277,19 +4277,18 @@ static safetensors_result safetensors__model_check_listed(const safetensors_mode
     return SAFETENSORS_OK;
 }
 
-/* Checks an opened shard against the index: every tensor the weight map
-   puts there is there, and it holds nothing else (unless unlisted tensors
-   are allowed; then they are collected when `unlisted` is given). In eager
-   mode every shard's listed tensors are checked first, so that a tensor
-   found here but mapped elsewhere is known to be in two shards. */
+/* After safetensors__model_check_listed has passed for shard k: it holds
+   nothing the weight map does not put there (unless unlisted tensors are
+   allowed; then they are collected when `unlisted` is given). In eager mode
+   every shard's listed tensors are checked first, so that a tensor found
+   here but mapped elsewhere is known to be in two shards. */
 static safetensors_result safetensors__model_check_shard(const safetensors_model *m, size_t k,
                                                          const safetensors_file *f, safetensors_error *e,
                                                          safetensors__model_tensor **unlisted, size_t *unlisted_count,
                                                          size_t *unlisted_cap)
 {
     size_t i, listed = m->shard_first[k + 1] - m->shard_first[k];
-    safetensors_result r = safetensors__model_check_listed(m, k, f, e, 0);
-    if (r != SAFETENSORS_OK || f->tensor_count == listed) return r;
+    if (f->tensor_count == listed) return SAFETENSORS_OK;
     for (i = 0; i < f->tensor_count; i++) {
         const safetensors_tensor *t = &f->tensors[i];
         size_t at = safetensors__model_lookup(m, t->name, t->name_len);
@@ -4342,7 +4341,8 @@ static safetensors_result safetensors__model_open_shard(const safetensors_model 
         safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
         return r;
     }
-    r = safetensors__model_check_shard(m, k, f, e, NULL, NULL, NULL);
+    r = safetensors__model_check_listed(m, k, f, e, 0);
+    if (r == SAFETENSORS_OK) r = safetensors__model_check_shard(m, k, f, e, NULL, NULL, NULL);
     if (r != SAFETENSORS_OK) {
         safetensors_close(f);
         return r;
