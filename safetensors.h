@@ -175,6 +175,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/* >>api-config ---------------------------------------------------------- */
 #ifndef SAFETENSORS_NO_STDIO
 #include <stdio.h> /* FILE, for safetensors_writer_begin_stream */
 #endif
@@ -183,14 +184,38 @@
 #define SAFETENSORS_VERSION_MAJOR 0
 #define SAFETENSORS_VERSION_MINOR 1
 #define SAFETENSORS_VERSION_PATCH 0
+/* (MAJOR << 16) | (MINOR << 8) | PATCH of this header; safetensors_version()
+   gives the same number for the compiled library, so a program linked
+   against a shared build can tell whether the two agree. */
+#define SAFETENSORS_VERSION_NUMBER \
+    ((SAFETENSORS_VERSION_MAJOR << 16) | (SAFETENSORS_VERSION_MINOR << 8) | SAFETENSORS_VERSION_PATCH)
 
+/* Linkage of every public function. Define SAFETENSORS_API yourself to
+   override all of this. Otherwise:
+     SAFETENSORS_STATIC        static, private to the one file that includes
+                               the implementation;
+     SAFETENSORS_BUILD_SHARED  define it while compiling the shared library
+                               (libsafetensors.so / safetensors.dll): exports
+                               the API (visibility "default", so the library
+                               may be built with -fvisibility=hidden, or
+                               __declspec(dllexport) on Windows);
+     SAFETENSORS_USE_SHARED    define it in programs that link that DLL on
+                               Windows (__declspec(dllimport)); elsewhere it
+                               changes nothing;
+     neither                   plain extern functions. */
 #ifndef SAFETENSORS_API
-#ifdef SAFETENSORS_STATIC
+#if defined(SAFETENSORS_STATIC)
 #if defined(__GNUC__) || defined(__clang__)
 #define SAFETENSORS_API static __attribute__((unused)) /* a program uses only part of the API */
 #else
 #define SAFETENSORS_API static
 #endif
+#elif defined(_WIN32) && defined(SAFETENSORS_BUILD_SHARED)
+#define SAFETENSORS_API extern __declspec(dllexport)
+#elif defined(_WIN32) && defined(SAFETENSORS_USE_SHARED)
+#define SAFETENSORS_API extern __declspec(dllimport)
+#elif defined(SAFETENSORS_BUILD_SHARED) && (defined(__GNUC__) || defined(__clang__))
+#define SAFETENSORS_API extern __attribute__((visibility("default")))
 #else
 #define SAFETENSORS_API extern
 #endif
@@ -200,9 +225,17 @@
 extern "C" {
 #endif
 
+/* >>api-types ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
    Types
    --------------------------------------------------------------------- */
+
+/* STABILITY (from 0.1.0 on): every dtype and result code keeps its number;
+   new ones are only appended, before the _COUNT value, which therefore
+   grows. Code that switches over these enums should have a default case.
+   Each enum carries a hidden 32-bit sentinel so that it is 4 bytes wide
+   even under -fshort-enums (arm-none-eabi's default): the layout of every
+   public struct is the same on both sides of a shared library. */
 
 /* Element types, in the reference's order. */
 typedef enum safetensors_dtype {
@@ -212,7 +245,8 @@ typedef enum safetensors_dtype {
     SAFETENSORS_I32, SAFETENSORS_U32, SAFETENSORS_F32, SAFETENSORS_F64,
     SAFETENSORS_I64, SAFETENSORS_U64, SAFETENSORS_C64,
     SAFETENSORS_F4, SAFETENSORS_F6_E2M3, SAFETENSORS_F6_E3M2,
-    SAFETENSORS_DTYPE_COUNT
+    SAFETENSORS_DTYPE_COUNT,
+    SAFETENSORS__DTYPE_32BIT = 0x7fffffff
 } safetensors_dtype;
 
 /* One code per class of failure. SAFETENSORS_OK is 0. */
@@ -235,8 +269,9 @@ typedef enum safetensors_result {
     SAFETENSORS_ERR_SIZE,              /* a byte range does not match dtype x shape */
     SAFETENSORS_ERR_COVERAGE,          /* the tensors do not cover the data section exactly */
     SAFETENSORS_ERR_NOT_FOUND,         /* a name that was asked for is not in the file */
-    SAFETENSORS_ERR_TOO_LARGE,         /* the file does not fit in this host's address space */
-    SAFETENSORS_RESULT_COUNT
+    SAFETENSORS_ERR_TOO_LARGE,         /* beyond this host's address space or a count limit (see LIMITS) */
+    SAFETENSORS_RESULT_COUNT,
+    SAFETENSORS__RESULT_32BIT = 0x7fffffff
 } safetensors_result;
 
 typedef struct safetensors_error {
@@ -257,7 +292,11 @@ typedef struct safetensors_tensor {
     const void *data;       /* begin's address in memory; NULL when only the header was parsed */
 } safetensors_tensor;
 
-/* One `__metadata__` entry: both strings decoded, NUL-terminated, owned by the file. */
+/* One metadata entry: both strings decoded, NUL-terminated (and may contain
+   NUL), owned by the file or model. A file's metadata values are always
+   strings. In a model's index a value may be any JSON: for a non-string
+   value, `value` is NULL and value_len 0, and
+   safetensors_model_metadata_json gives its JSON text. */
 typedef struct safetensors_metadata_entry {
     const char *key;
     size_t key_len;
@@ -270,17 +309,21 @@ typedef struct safetensors_parser safetensors_parser;   /* opaque; one thread at
 
 /* A run-time allocator. All three functions NULL means the default
    (SAFETENSORS_MALLOC/REALLOC/FREE, or malloc/realloc/free). Sizes are passed
-   back so that arena and pool allocators need no bookkeeping. `realloc` may be
-   NULL, and then alloc + copy + free is used. */
+   back so that arena and pool allocators need no bookkeeping. `reallocate`
+   may be NULL, and then allocate + copy + deallocate is used. (The names are
+   not malloc/realloc/free so that builds which define those as
+   function-like macros, as leak checkers do, still compile.) */
 typedef struct safetensors_allocator {
-    void *(*alloc)(void *ctx, size_t size);
-    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size);
-    void (*free)(void *ctx, void *ptr, size_t size);
+    void *(*allocate)(void *ctx, size_t size);
+    void *(*reallocate)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+    void (*deallocate)(void *ctx, void *ptr, size_t size);
     void *ctx;
 } safetensors_allocator;
 
-/* Flags for safetensors_options.flags. */
-enum {
+/* Flags for safetensors_options.flags (opening files and models). A bit
+   that this version does not know gives SAFETENSORS_ERR_ARGUMENT, so a
+   program built against a newer header fails loudly on an older library. */
+typedef enum safetensors_open_flags {
     /* Read the data section into memory owned by the file instead of mapping
        it. Safe against other processes truncating the file. */
     SAFETENSORS_READ_INTO_MEMORY = 1u << 0,
@@ -297,20 +340,32 @@ enum {
     /* safetensors_model_open: a tensor that a shard holds but weight_map
        does not list joins the model instead of being an error (eager mode;
        in lazy mode such tensors are tolerated but cannot be found). */
-    SAFETENSORS_MODEL_ALLOW_UNLISTED = 1u << 4
-};
+    SAFETENSORS_MODEL_ALLOW_UNLISTED = 1u << 4,
+    SAFETENSORS__OPEN_FLAGS_32BIT = 0x7fffffff
+} safetensors_open_flags;
 
-/* Zeroed means the defaults. */
+/* Zeroed means the defaults. The reserved fields must be zero: later
+   versions give them meanings whose zero is today's behaviour, so the
+   struct keeps its size and layout across versions of a shared library. */
 typedef struct safetensors_options {
     safetensors_allocator allocator;
     uint64_t max_header_size;   /* 0 means 100,000,000, the reference's limit */
-    unsigned flags;             /* SAFETENSORS_READ_INTO_MEMORY | _HEADER_ONLY | _PREFETCH */
+    uint32_t flags;             /* safetensors_open_flags, OR-ed */
+    uint32_t reserved32;
+    /* Seed of the name index's hash. 0: the library picks one (from the
+       platform's entropy where it has some). Lookups stay O(log n) in the
+       worst case whatever the seed; a secret seed only keeps the average
+       case fast against crafted names. */
+    uint64_t hash_seed;
+    uint64_t reserved[6];
+    void *reserved_ptr[4];
 } safetensors_options;
 
 #define SAFETENSORS_DEFAULT_MAX_HEADER_SIZE 100000000u
 /* For safetensors_parser_finish when the data size is not known. */
 #define SAFETENSORS_SIZE_UNKNOWN UINT64_MAX
 
+/* >>api-file ------------------------------------------------------------ */
 /* ---------------------------------------------------------------------
    Opening and closing
    --------------------------------------------------------------------- */
@@ -375,8 +430,9 @@ SAFETENSORS_API uint64_t safetensors_data_start(const safetensors_file *f);
 /* Length of the data section: the last tensor's end (0 with no tensors). */
 SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
 
+/* >>api-model ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
-   Sharded models (not with SAFETENSORS_NO_STDIO)
+   Sharded models (not with SAFETENSORS_NO_STDIO or SAFETENSORS_NO_MODEL)
    ---------------------------------------------------------------------
    A model is one handle over a checkpoint split into shards:
    model-00001-of-00004.safetensors ... and model.safetensors.index.json,
@@ -414,14 +470,16 @@ SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
    Thread-safety: a model may be read from many threads at once. */
 typedef struct safetensors_model safetensors_model;
 
-#ifndef SAFETENSORS_NO_STDIO
+#if !defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL)
 SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, const safetensors_options *opt,
                                                           safetensors_model **out, safetensors_error *err);
 /* Closes every shard. NULL is a no-op. */
 SAFETENSORS_API void safetensors_model_close(safetensors_model *m);
 SAFETENSORS_API size_t safetensors_model_shard_count(const safetensors_model *m);
-/* The shard's file name as the index gives it (or the single file's name). */
-SAFETENSORS_API const char *safetensors_model_shard_name(const safetensors_model *m, size_t i);
+/* The shard's file name as the index gives it (or the single file's name),
+   NUL-terminated; *len (may be NULL) receives its length. NULL (and *len 0)
+   when i >= shard_count. */
+SAFETENSORS_API const char *safetensors_model_shard_name(const safetensors_model *m, size_t i, size_t *len);
 /* The shard's file handle, opened now in lazy mode. */
 SAFETENSORS_API safetensors_result safetensors_model_shard(const safetensors_model *m, size_t i,
                                                            const safetensors_file **f, safetensors_error *err);
@@ -439,8 +497,15 @@ SAFETENSORS_API size_t safetensors_model_metadata_count(const safetensors_model 
 SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_at(const safetensors_model *m, size_t i);
 SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_find(const safetensors_model *m,
                                                                                   const char *key, size_t key_len);
-#endif
+/* The JSON text of the i-th metadata value exactly as the index wrote it,
+   white space inside it included (a number's digits, a string with its
+   quotes and escapes, an object or array whole); *len receives its length.
+   For total_size and any other value that is not a string. NULL when
+   i >= count. */
+SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_model *m, size_t i, size_t *len);
+#endif /* !SAFETENSORS_NO_STDIO && !SAFETENSORS_NO_MODEL */
 
+/* >>api-parser ---------------------------------------------------------- */
 /* ---------------------------------------------------------------------
    Streaming parser
    ---------------------------------------------------------------------
@@ -484,6 +549,7 @@ SAFETENSORS_API safetensors_result safetensors_parser_finish(safetensors_parser 
 /* NULL is a no-op. */
 SAFETENSORS_API void safetensors_parser_destroy(safetensors_parser *p);
 
+/* >>api-dtype ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
    dtype and result helpers
    --------------------------------------------------------------------- */
@@ -496,11 +562,15 @@ SAFETENSORS_API unsigned safetensors_dtype_bits(safetensors_dtype d);
    NUL-terminated. SAFETENSORS_OK and *out set, or SAFETENSORS_ERR_DTYPE. */
 SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name, size_t len,
                                                                safetensors_dtype *out);
+/* SAFETENSORS_VERSION_NUMBER of the library as compiled. */
+SAFETENSORS_API uint32_t safetensors_version(void);
 /* "SAFETENSORS_ERR_OFFSETS"; NULL outside the enum. */
 SAFETENSORS_API const char *safetensors_result_name(safetensors_result r);
 /* A short English description; NULL outside the enum. */
 SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
 
+#ifndef SAFETENSORS_NO_CONVERT
+/* >>api-convert --------------------------------------------------------- */
 /* ---------------------------------------------------------------------
    dtype conversion
    ---------------------------------------------------------------------
@@ -613,7 +683,10 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
 SAFETENSORS_API safetensors_result safetensors_tensor_range_to_f32(const safetensors_tensor *t, uint64_t first,
                                                                    size_t count, float *dst, size_t dst_capacity);
 
-/* >>writer-api --------------------------------------------------------- */
+#endif /* SAFETENSORS_NO_CONVERT */
+
+#ifndef SAFETENSORS_NO_WRITER
+/* >>api-writer ---------------------------------------------------------- */
 
 /* ---------------------------------------------------------------------
    Writing
@@ -778,19 +851,22 @@ SAFETENSORS_API safetensors_result safetensors_tensor_range_to_f32(const safeten
 
 typedef struct safetensors_writer safetensors_writer; /* opaque; one thread at a time */
 
-/* Flags for safetensors_write_options.flags. */
-enum {
+/* Flags for safetensors_write_options.flags. Their bits do not overlap the
+   open flags, and an unknown bit gives SAFETENSORS_ERR_ARGUMENT. */
+typedef enum safetensors_write_flags {
     /* Write "__metadata__":{} even when no metadata entry is added (the
        reference does this when it is handed an empty dict rather than
        None). Without it, no metadata means no __metadata__ key. */
-    SAFETENSORS_WRITE_EMPTY_METADATA = 1u << 0,
+    SAFETENSORS_WRITE_EMPTY_METADATA = 1u << 16,
     /* File sink only: skip the fsync (FlushFileBuffers) before the rename.
        Faster; after a power failure the file at the path may then be empty
        or partial, although no running process ever sees it so. */
-    SAFETENSORS_WRITE_NO_SYNC = 1u << 1
-};
+    SAFETENSORS_WRITE_NO_SYNC = 1u << 17,
+    SAFETENSORS__WRITE_FLAGS_32BIT = 0x7fffffff
+} safetensors_write_flags;
 
-/* Zeroed means the defaults. */
+/* Zeroed means the defaults; the reserved fields must be zero (see
+   safetensors_options). */
 typedef struct safetensors_write_options {
     safetensors_allocator allocator; /* all NULL: the default allocator */
     uint64_t max_header_size;        /* 0 means 100,000,000, the reader's default limit */
@@ -801,7 +877,10 @@ typedef struct safetensors_write_options {
        multiple of them). Readers need nothing special: the spaces are JSON
        whitespace, and data offsets stay relative to the data start. */
     uint64_t alignment;
-    unsigned flags; /* SAFETENSORS_WRITE_EMPTY_METADATA | SAFETENSORS_WRITE_NO_SYNC */
+    uint32_t flags; /* safetensors_write_flags, OR-ed */
+    uint32_t reserved32;
+    uint64_t reserved[6];
+    void *reserved_ptr[4];
 } safetensors_write_options;
 
 #define SAFETENSORS_MAX_ALIGNMENT 65536u
@@ -926,6 +1005,8 @@ SAFETENSORS_API safetensors_result safetensors_write_memory(const safetensors_te
                                                             size_t *out_len, safetensors_error *err);
 SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_options *opt, void *bytes, size_t len);
 
+#endif /* SAFETENSORS_NO_WRITER */
+
 #ifdef __cplusplus
 }
 #endif
@@ -1004,21 +1085,51 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
 
 static int safetensors__allocator_is_valid(const safetensors_allocator *a)
 {
-    /* alloc without free (or the reverse) cannot work; realloc alone is optional */
-    return (a->alloc == NULL) == (a->free == NULL) && (a->alloc != NULL || a->realloc == NULL);
+    /* allocate without deallocate (or the reverse) cannot work; reallocate alone is optional */
+    return (a->allocate == NULL) == (a->deallocate == NULL) && (a->allocate != NULL || a->reallocate == NULL);
+}
+
+#define SAFETENSORS__OPEN_FLAGS_KNOWN                                                                        \
+    ((uint32_t)SAFETENSORS_READ_INTO_MEMORY | (uint32_t)SAFETENSORS_HEADER_ONLY | (uint32_t)SAFETENSORS_PREFETCH | \
+     (uint32_t)SAFETENSORS_MODEL_LAZY | (uint32_t)SAFETENSORS_MODEL_ALLOW_UNLISTED)
+#define SAFETENSORS__WRITE_FLAGS_KNOWN ((uint32_t)SAFETENSORS_WRITE_EMPTY_METADATA | (uint32_t)SAFETENSORS_WRITE_NO_SYNC)
+
+/* What both option structs share: the allocator, the flags and the reserved
+   fields. NULL when they are usable, else why not (an ARGUMENT error). A
+   flag or field this version does not know is refused rather than ignored:
+   the caller asked for something this library cannot do. */
+static const char *safetensors__options_problem(const safetensors_allocator *a, uint32_t flags, uint32_t known,
+                                                uint32_t reserved32, const uint64_t *reserved,
+                                                void *const *reserved_ptr)
+{
+    size_t k;
+    if (!safetensors__allocator_is_valid(a)) return "the allocator needs both allocate and deallocate";
+    if (flags & ~known) return "unknown flags: this library is older than the header the program was built with";
+    for (k = 0; k < 6; k++) reserved32 |= (reserved[k] != 0);
+    for (k = 0; k < 4; k++) reserved32 |= (reserved_ptr[k] != NULL);
+    return reserved32 ? "the reserved option fields must be zero" : NULL;
+}
+
+/* Copies the caller's options (NULL: the defaults) and checks them. */
+static const char *safetensors__open_options(const safetensors_options *opt, safetensors_options *out)
+{
+    if (opt) *out = *opt;
+    else memset(out, 0, sizeof *out);
+    return safetensors__options_problem(&out->allocator, out->flags, SAFETENSORS__OPEN_FLAGS_KNOWN, out->reserved32,
+                                        out->reserved, out->reserved_ptr);
 }
 
 static void *safetensors__alloc(const safetensors_allocator *a, size_t size)
 {
     if (size == 0) size = 1;
-    if (a->alloc) return a->alloc(a->ctx, size);
+    if (a->allocate) return a->allocate(a->ctx, size);
     return SAFETENSORS_MALLOC(size);
 }
 
 static void safetensors__free(const safetensors_allocator *a, void *ptr, size_t size)
 {
     if (ptr == NULL) return;
-    if (a->free) a->free(a->ctx, ptr, size == 0 ? 1 : size);
+    if (a->deallocate) a->deallocate(a->ctx, ptr, size == 0 ? 1 : size);
     else SAFETENSORS_FREE(ptr);
 }
 
@@ -1026,12 +1137,12 @@ static void *safetensors__realloc(const safetensors_allocator *a, void *ptr, siz
 {
     void *fresh;
     if (ptr == NULL) return safetensors__alloc(a, new_size);
-    if (a->alloc == NULL) return SAFETENSORS_REALLOC(ptr, new_size);
-    if (a->realloc) return a->realloc(a->ctx, ptr, old_size, new_size);
-    fresh = a->alloc(a->ctx, new_size);
+    if (a->allocate == NULL) return SAFETENSORS_REALLOC(ptr, new_size);
+    if (a->reallocate) return a->reallocate(a->ctx, ptr, old_size, new_size);
+    fresh = a->allocate(a->ctx, new_size);
     if (fresh == NULL) return NULL;
     memcpy(fresh, ptr, old_size < new_size ? old_size : new_size);
-    a->free(a->ctx, ptr, old_size == 0 ? 1 : old_size);
+    a->deallocate(a->ctx, ptr, old_size == 0 ? 1 : old_size);
     return fresh;
 }
 
@@ -1241,6 +1352,11 @@ SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name,
         return SAFETENSORS_ERR_DTYPE;
     if (out) *out = (safetensors_dtype)d;
     return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API uint32_t safetensors_version(void)
+{
+    return (uint32_t)SAFETENSORS_VERSION_NUMBER;
 }
 
 SAFETENSORS_API const char *safetensors_result_name(safetensors_result r)
@@ -1851,30 +1967,52 @@ static int safetensors__string_put(safetensors_parser *p, const unsigned char *b
     return 1;
 }
 
-static int safetensors__string_put_code_point(safetensors_parser *p, uint32_t cp)
+/* A code point as UTF-8 into b; returns the byte count. */
+static size_t safetensors__utf8_encode(uint32_t cp, unsigned char b[4])
 {
-    unsigned char b[4];
-    size_t n;
     if (cp < 0x80) {
         b[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
+        return 1;
+    }
+    if (cp < 0x800) {
         b[0] = (unsigned char)(0xc0 | (cp >> 6));
         b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
+        return 2;
+    }
+    if (cp < 0x10000) {
         b[0] = (unsigned char)(0xe0 | (cp >> 12));
         b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
         b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (unsigned char)(0xf0 | (cp >> 18));
-        b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-        n = 4;
+        return 3;
     }
-    return safetensors__string_put(p, b, n);
+    b[0] = (unsigned char)(0xf0 | (cp >> 18));
+    b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+    b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+    b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+static int safetensors__string_put_code_point(safetensors_parser *p, uint32_t cp)
+{
+    unsigned char b[4];
+    return safetensors__string_put(p, b, safetensors__utf8_encode(cp, b));
+}
+
+/* The byte a one-letter escape (the letter after the backslash) stands
+   for; -1 for 'u', which has hex digits to come, and for anything else. */
+static int safetensors__escaped_byte(unsigned c)
+{
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return 8;
+    case 'f': return 12;
+    case 'n': return 10;
+    case 'r': return 13;
+    case 't': return 9;
+    default: return -1;
+    }
 }
 
 /* Short fixed words: a plain loop beats a call to memcmp. */
@@ -2130,6 +2268,11 @@ static int safetensors__hex_digit(unsigned c)
     return -1;
 }
 
+static uint32_t safetensors__surrogate_pair(uint32_t high, uint32_t low)
+{
+    return 0x10000u + ((high - 0xd800u) << 10) + (low - 0xdc00u);
+}
+
 /* The four hex digits of a \u escape are in: pair surrogates as serde_json
    does for strings, refusing any that is left alone. */
 static void safetensors__hex_escape_end(safetensors_parser *p, uint64_t at)
@@ -2141,7 +2284,7 @@ static void safetensors__hex_escape_end(safetensors_parser *p, uint64_t at)
             safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "a \\u escape leaves a UTF-16 surrogate unpaired");
             return;
         }
-        ok = safetensors__string_put_code_point(p, 0x10000u + ((p->high_surrogate - 0xd800u) << 10) + (v - 0xdc00u));
+        ok = safetensors__string_put_code_point(p, safetensors__surrogate_pair(p->high_surrogate, v));
         p->high_surrogate = 0;
     } else if (v >= 0xdc00 && v <= 0xdfff) {
         safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "a \\u escape leaves a UTF-16 surrogate unpaired");
@@ -2208,23 +2351,16 @@ static size_t safetensors__string_run(safetensors_parser *p, const unsigned char
         }
         switch (p->escape) {
         case SAFETENSORS__E_BACKSLASH: {
-            unsigned char out;
-            switch (c) {
-            case '"': out = '"'; break;
-            case '\\': out = '\\'; break;
-            case '/': out = '/'; break;
-            case 'b': out = 8; break;
-            case 'f': out = 12; break;
-            case 'n': out = 10; break;
-            case 'r': out = 13; break;
-            case 't': out = 9; break;
-            case 'u':
+            int decoded = safetensors__escaped_byte(c);
+            unsigned char out = (unsigned char)decoded;
+            if (c == 'u') {
                 p->escape = SAFETENSORS__E_HEX;
                 p->hex_digits = 0;
                 p->hex_value = 0;
                 i++;
                 continue;
-            default:
+            }
+            if (decoded < 0) {
                 safetensors__fail(p, SAFETENSORS_ERR_JSON, base + i, "invalid escape in a string");
                 return i;
             }
@@ -2686,29 +2822,27 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
 SAFETENSORS_API safetensors_result safetensors_parser_create(const safetensors_options *opt,
                                                              safetensors_parser **out, safetensors_error *err)
 {
-    safetensors_allocator alloc;
+    safetensors_options o;
     safetensors_parser *p;
     safetensors_error e;
-    memset(&alloc, 0, sizeof alloc);
-    if (opt) alloc = opt->allocator;
-    if (out == NULL || !safetensors__allocator_is_valid(&alloc)) {
+    const char *problem = safetensors__open_options(opt, &o);
+    if (out == NULL || problem) {
         if (out) *out = NULL;
         safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
-                                                                out ? "the allocator needs both alloc and free"
-                                                                    : "out must not be NULL"),
+                                                                out ? problem : "out must not be NULL"),
                                         &e));
         return SAFETENSORS_ERR_ARGUMENT;
     }
     *out = NULL;
-    p = SAFETENSORS__CAST(safetensors_parser *, safetensors__alloc(&alloc, sizeof *p));
+    p = SAFETENSORS__CAST(safetensors_parser *, safetensors__alloc(&o.allocator, sizeof *p));
     if (p == NULL) {
         safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory"), &e));
         return SAFETENSORS_ERR_NOMEM;
     }
     memset(p, 0, sizeof *p);
-    p->alloc = alloc;
-    p->max_header = opt && opt->max_header_size ? opt->max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
-    p->seed = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+    p->alloc = o.allocator;
+    p->max_header = o.max_header_size ? o.max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
+    p->seed = o.hash_seed ? o.hash_seed : (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
     p->file_size = SAFETENSORS_SIZE_UNKNOWN;
     p->state = SAFETENSORS__S_VALUE;
     p->role = SAFETENSORS__R_ROOT;
@@ -3233,7 +3367,20 @@ SAFETENSORS_API safetensors_result safetensors_parser_finish(safetensors_parser 
 
 /* >>file -------------------------------------------------------------- */
 
-static void safetensors__release_data(safetensors_file *f);
+#ifndef SAFETENSORS_NO_STDIO
+static void safetensors__os_unmap(void *base, size_t len); /* >>os */
+#endif
+
+/* Gives back the data section: unmapped, or freed when it was read. */
+static void safetensors__release_data(safetensors_file *f)
+{
+#ifndef SAFETENSORS_NO_STDIO
+    if (f->mapping) safetensors__os_unmap(f->mapping, f->mapping_len);
+    f->mapping = NULL;
+#endif
+    safetensors__free(&f->alloc, f->owned, f->owned_len);
+    f->owned = NULL;
+}
 
 SAFETENSORS_API void safetensors_close(safetensors_file *f)
 {
@@ -3499,6 +3646,7 @@ static void safetensors__os_close(safetensors__os_file *of)
     CloseHandle(of->handle);
 }
 
+#ifndef SAFETENSORS_NO_MODEL /* folders: only models look into them */
 static DWORD safetensors__os_attributes(const char *path, const safetensors_allocator *a)
 {
     size_t bytes;
@@ -3544,6 +3692,7 @@ static safetensors_result safetensors__os_list(const char *dir, const safetensor
     FindClose(search);
     return SAFETENSORS_OK;
 }
+#endif
 
 #else /* POSIX */
 
@@ -3621,6 +3770,7 @@ static void safetensors__os_close(safetensors__os_file *of)
     close(of->fd);
 }
 
+#ifndef SAFETENSORS_NO_MODEL /* folders: only models look into them */
 static int safetensors__os_is_directory(const char *path, const safetensors_allocator *a)
 {
     struct stat st;
@@ -3649,16 +3799,9 @@ static safetensors_result safetensors__os_list(const char *dir, const safetensor
     closedir(d);
     return SAFETENSORS_OK;
 }
+#endif
 
 #endif /* POSIX */
-
-static void safetensors__release_data(safetensors_file *f)
-{
-    if (f->mapping) safetensors__os_unmap(f->mapping, f->mapping_len);
-    safetensors__free(&f->alloc, f->owned, f->owned_len);
-    f->mapping = NULL;
-    f->owned = NULL;
-}
 
 static safetensors_result safetensors__fail_too_large(safetensors_error *e, uint64_t size)
 {
@@ -3835,35 +3978,36 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
 {
     safetensors_error e;
     safetensors__os_file of;
-    safetensors_allocator a;
-    unsigned flags = opt ? opt->flags : 0u;
+    safetensors_options o;
+    const char *problem = safetensors__open_options(opt, &o);
     safetensors_result r;
     if (out) *out = NULL;
-    memset(&a, 0, sizeof a);
     memset(&of, 0, sizeof of);
-    if (opt) a = opt->allocator;
-    if (out == NULL || path == NULL || !safetensors__allocator_is_valid(&a)) {
+    if (out == NULL || path == NULL || problem) {
         safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
                                 out == NULL    ? "out must not be NULL"
                                 : path == NULL ? "path must not be NULL"
-                                               : "the allocator needs both alloc and free");
+                                               : problem);
         safetensors__err_copy_out(err, &e);
         return SAFETENSORS_ERR_ARGUMENT;
     }
-    r = safetensors__os_open(path, &a, &of, &e);
+    r = safetensors__os_open(path, &o.allocator, &of, &e);
     if (r != SAFETENSORS_OK) {
         safetensors__err_copy_out(err, &e);
         return r;
     }
-    if (of.is_regular && !(flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
-        r = safetensors__open_mapped(&of, opt, out, &e);
-    if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, opt, out, &e);
+    if (of.is_regular && !(o.flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
+        r = safetensors__open_mapped(&of, &o, out, &e);
+    if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, &o, out, &e);
     safetensors__os_close(&of);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
 }
 
+#endif /* !SAFETENSORS_NO_STDIO (>>os) */
+
 /* >>model ------------------------------------------------------------- */
+#if !defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL)
 /* A sharded checkpoint: model.safetensors.index.json maps each tensor name
    to a shard file in the same folder. The index is read by the same
    automaton as a header, in index mode (no length prefix; metadata values
@@ -3930,6 +4074,10 @@ struct safetensors_model {
     size_t tensor_count;
     safetensors__index tensor_index;
     safetensors_metadata_entry *metas;
+    const char **meta_json; /* each value's JSON text as written; lengths in meta_json_lens */
+    size_t *meta_json_lens;
+    char *meta_text; /* the decoded string values */
+    size_t meta_text_cap;
     size_t meta_count;
     safetensors__index meta_index;
 };
@@ -4012,6 +4160,9 @@ SAFETENSORS_API void safetensors_model_close(safetensors_model *m)
     safetensors__free(&a, m->tensors, m->tensor_count * sizeof *m->tensors);
     safetensors__index_free(&a, &m->tensor_index);
     safetensors__free(&a, m->metas, m->meta_count * sizeof *m->metas);
+    safetensors__free(&a, m->meta_json, m->meta_count * sizeof *m->meta_json);
+    safetensors__free(&a, m->meta_json_lens, m->meta_count * sizeof *m->meta_json_lens);
+    safetensors__free(&a, m->meta_text, m->meta_text_cap);
     safetensors__index_free(&a, &m->meta_index);
     safetensors__free(&a, m->strings, m->strings_cap);
     safetensors__free(&a, m->dir, m->dir_len + 1);
@@ -4099,6 +4250,68 @@ static int safetensors__shard_name_before(const void *ctx, uint32_t a, uint32_t 
                                      y->value_len) < 0;
 }
 
+/* Decodes a JSON string that the automaton has already accepted (so every
+   escape is well formed and every surrogate paired), quotes included, into
+   out; returns the decoded length, never more than n - 2. */
+static size_t safetensors__json_string_decode(const char *raw, size_t n, char *out)
+{
+    size_t i = 1, o = 0;
+    while (i < n - 1) {
+        unsigned c = (unsigned char)raw[i++];
+        uint32_t cp = 0;
+        int k;
+        if (c != '\\') {
+            out[o++] = (char)c;
+            continue;
+        }
+        c = (unsigned char)raw[i++];
+        if (c != 'u') {
+            out[o++] = (char)safetensors__escaped_byte(c);
+            continue;
+        }
+        for (k = 0; k < 4; k++) cp = cp * 16u + (uint32_t)safetensors__hex_digit((unsigned char)raw[i++]);
+        if (cp >= 0xd800 && cp <= 0xdbff) { /* the low half follows as \uXXXX */
+            uint32_t low = 0;
+            for (k = 2; k < 6; k++) low = low * 16u + (uint32_t)safetensors__hex_digit((unsigned char)raw[i + (size_t)k]);
+            cp = safetensors__surrogate_pair(cp, low);
+            i += 6;
+        }
+        o += safetensors__utf8_encode(cp, (unsigned char *)out + o);
+    }
+    return o;
+}
+
+/* The index's metadata: keys decoded; a string value decoded too, any other
+   value only as JSON text. Returns 0 when memory runs out. */
+static int safetensors__model_metadata(safetensors_model *m, const safetensors_parser *p)
+{
+    const safetensors_allocator *a = &m->alloc;
+    size_t n = p->meta_count, k, room = 0, used = 0;
+    for (k = 0; k < n; k++)
+        if (p->arena[p->metas[k].value_off] == '"') room += p->metas[k].value_len - 1; /* less two quotes, plus a NUL */
+    m->meta_json = SAFETENSORS__CAST(const char **, safetensors__alloc(a, n * sizeof *m->meta_json));
+    m->meta_json_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, n * sizeof *m->meta_json_lens));
+    m->meta_text = SAFETENSORS__CAST(char *, safetensors__alloc(a, room));
+    m->meta_text_cap = room;
+    if (m->meta_json == NULL || m->meta_json_lens == NULL || m->meta_text == NULL) return 0;
+    for (k = 0; k < n; k++) {
+        const char *json = p->arena + p->metas[k].value_off;
+        size_t json_len = p->metas[k].value_len;
+        m->metas[k].key = p->arena + p->metas[k].key_off;
+        m->metas[k].key_len = p->metas[k].key_len;
+        m->metas[k].value = NULL;
+        m->metas[k].value_len = 0;
+        m->meta_json[k] = json;
+        m->meta_json_lens[k] = json_len;
+        if (json[0] != '"') continue;
+        m->metas[k].value = m->meta_text + used;
+        m->metas[k].value_len = safetensors__json_string_decode(json, json_len, m->meta_text + used);
+        used += m->metas[k].value_len;
+        m->meta_text[used++] = '\0';
+    }
+    return 1;
+}
+
 /* The parsed index becomes the model's tables: shards (distinct file names,
    sorted), tensors, metadata. */
 static safetensors_result safetensors__model_from_index(safetensors_model *m, safetensors_parser *p,
@@ -4184,12 +4397,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         m->tensors[k].name = p->arena + p->weights[k].key_off;
         m->tensors[k].name_len = p->weights[k].key_len;
     }
-    for (k = 0; k < p->meta_count; k++) {
-        m->metas[k].key = p->arena + p->metas[k].key_off;
-        m->metas[k].key_len = p->metas[k].key_len;
-        m->metas[k].value = p->arena + p->metas[k].value_off;
-        m->metas[k].value_len = p->metas[k].value_len;
-    }
+    if (!safetensors__model_metadata(m, p)) return safetensors__model_nomem(e);
     return safetensors__model_order_tensors(m, e);
 }
 
@@ -4361,16 +4569,18 @@ static safetensors_result safetensors__model_check_total_size(const safetensors_
 {
     const safetensors_metadata_entry *entry = safetensors_model_metadata_find(m, "total_size", 10);
     uint64_t declared = 0, held = 0;
-    size_t i;
+    size_t i, json_len;
+    const char *json;
     if (entry == NULL) return SAFETENSORS_OK;
-    for (i = 0; i < entry->value_len; i++) {
-        unsigned d = (unsigned)entry->value[i] - (unsigned)'0';
-        if (d > 9 || safetensors__u64_times_ten_plus_overflows(declared, d) || (i == 0 && d == 0 && entry->value_len > 1))
+    json = safetensors_model_metadata_json(m, (size_t)(entry - m->metas), &json_len);
+    for (i = 0; i < json_len; i++) {
+        unsigned d = (unsigned)json[i] - (unsigned)'0';
+        if (d > 9 || safetensors__u64_times_ten_plus_overflows(declared, d) || (i == 0 && d == 0 && json_len > 1))
             return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0,
                                            "the index's total_size is not a non-negative integer");
         declared = declared * 10u + d;
     }
-    if (entry->value_len == 0)
+    if (json_len == 0)
         return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0, "the index's total_size is empty");
     for (i = 0; i < m->tensor_count; i++) {
         const safetensors_tensor *t =
@@ -4549,19 +4759,19 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
                                                           safetensors_model **out, safetensors_error *err)
 {
     safetensors_error e;
-    safetensors_allocator a;
+    safetensors_options o;
+    const char *problem = safetensors__open_options(opt, &o);
+    safetensors_allocator a = o.allocator;
     safetensors_model *m;
     safetensors_result r;
     char *file = NULL;
     size_t file_size = 0, len, base_at;
     if (out) *out = NULL;
-    memset(&a, 0, sizeof a);
-    if (opt) a = opt->allocator;
-    if (out == NULL || path == NULL || !safetensors__allocator_is_valid(&a)) {
+    if (out == NULL || path == NULL || problem) {
         safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
                                 out == NULL    ? "out must not be NULL"
                                 : path == NULL ? "path must not be NULL"
-                                               : "the allocator needs both alloc and free");
+                                               : problem);
         safetensors__err_copy_out(err, &e);
         return SAFETENSORS_ERR_ARGUMENT;
     }
@@ -4572,7 +4782,7 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
     }
     memset(m, 0, sizeof *m);
     m->alloc = a;
-    if (opt) m->opt = *opt;
+    m->opt = o;
     m->seed = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15u;
     len = strlen(path);
     if (safetensors__os_is_directory(path, &a)) {
@@ -4624,9 +4834,11 @@ SAFETENSORS_API size_t safetensors_model_shard_count(const safetensors_model *m)
     return m ? m->shard_count : 0;
 }
 
-SAFETENSORS_API const char *safetensors_model_shard_name(const safetensors_model *m, size_t i)
+SAFETENSORS_API const char *safetensors_model_shard_name(const safetensors_model *m, size_t i, size_t *len)
 {
-    return m && i < m->shard_count ? m->shard_names[i] : NULL;
+    int ok = m && i < m->shard_count;
+    if (len) *len = ok ? m->shard_name_lens[i] : 0;
+    return ok ? m->shard_names[i] : NULL;
 }
 
 SAFETENSORS_API safetensors_result safetensors_model_shard(const safetensors_model *m, size_t i,
@@ -4732,17 +4944,17 @@ SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_fin
     return safetensors__metadata_lookup(&m->meta_index, m->metas, m->seed, key, key_len);
 }
 
-#else /* SAFETENSORS_NO_STDIO */
-
-static void safetensors__release_data(safetensors_file *f)
+SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_model *m, size_t i, size_t *len)
 {
-    safetensors__free(&f->alloc, f->owned, f->owned_len);
-    f->owned = NULL;
+    int ok = m && i < m->meta_count;
+    if (len) *len = ok ? m->meta_json_lens[i] : 0;
+    return ok ? m->meta_json[i] : NULL;
 }
 
-#endif /* SAFETENSORS_NO_STDIO */
+#endif /* !SAFETENSORS_NO_STDIO && !SAFETENSORS_NO_MODEL */
 
 /* >>convert ----------------------------------------------------------- */
+#ifndef SAFETENSORS_NO_CONVERT
 /* dtype conversion to and from F32.
 
    Every routine here is a pure function of its arguments. The decode tables
@@ -5712,7 +5924,10 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
     return safetensors_tensor_range_to_f32(t, 0, (size_t)elements, dst, dst_capacity);
 }
 
+#endif /* SAFETENSORS_NO_CONVERT */
+
 /* >>writer ------------------------------------------------------------- */
+#ifndef SAFETENSORS_NO_WRITER
 /* The streaming writer. Declarations are copied into an arena (names, keys,
    values), a dims array and two small tables, with a hash index each for
    the duplicate checks, so memory follows the header, never the data. plan
@@ -6350,19 +6565,20 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
                                                              safetensors_writer **out, safetensors_error *err)
 {
     safetensors_error e;
+    safetensors_write_options o;
     safetensors_allocator a;
     safetensors_writer *w;
-    uint64_t alignment = opt ? opt->alignment : 0u;
+    const char *problem;
+    if (opt) o = *opt;
+    else memset(&o, 0, sizeof o);
+    a = o.allocator;
+    problem = safetensors__options_problem(&a, o.flags, SAFETENSORS__WRITE_FLAGS_KNOWN, o.reserved32, o.reserved,
+                                           o.reserved_ptr);
+    if (problem == NULL && ((o.alignment & (o.alignment - 1u)) != 0 || o.alignment > SAFETENSORS_MAX_ALIGNMENT))
+        problem = "the alignment must be a power of two no larger than 65536";
     if (out) *out = NULL;
-    memset(&a, 0, sizeof a);
-    if (opt) a = opt->allocator;
-    if (out == NULL || !safetensors__allocator_is_valid(&a) ||
-        (alignment & (alignment - 1u)) != 0 || alignment > SAFETENSORS_MAX_ALIGNMENT) {
-        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
-                                out == NULL ? "out must not be NULL"
-                                : !safetensors__allocator_is_valid(&a)
-                                    ? "the allocator needs both alloc and free"
-                                    : "the alignment must be a power of two no larger than 65536");
+    if (out == NULL || problem) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, out == NULL ? "out must not be NULL" : problem);
         return safetensors__w_out(err, &e);
     }
     w = SAFETENSORS__CAST(safetensors_writer *, safetensors__alloc(&a, sizeof *w));
@@ -6372,9 +6588,9 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
     }
     memset(w, 0, sizeof *w);
     w->alloc = a;
-    w->max_header = opt && opt->max_header_size ? opt->max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
-    w->alignment = alignment < 8u ? 8u : alignment;
-    w->flags = opt ? opt->flags : 0u;
+    w->max_header = o.max_header_size ? o.max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
+    w->alignment = o.alignment < 8u ? 8u : o.alignment;
+    w->flags = o.flags;
     w->seed = (uint64_t)(uintptr_t)w * 0x9e3779b97f4a7c15u;
     w->state = SAFETENSORS__W_DECLARING;
     /* "{}" less the comma that the first entry's count includes */
@@ -7257,6 +7473,8 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
     if (opt) a = opt->allocator;
     safetensors__free(&a, bytes, len);
 }
+
+#endif /* SAFETENSORS_NO_WRITER */
 
 #endif /* SAFETENSORS_IMPLEMENTATION_ONCE */
 #endif /* SAFETENSORS_IMPLEMENTATION */

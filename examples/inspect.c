@@ -449,7 +449,7 @@ static void json_accepted(strbuf *b, const char *path, const safetensors_file *f
         n = safetensors_model_shard_count(m);
         for (i = 0; i < n; i++) {
             if (i) sb_putc(b, ',');
-            json_cstring(b, safetensors_model_shard_name(m, i));
+            json_cstring(b, safetensors_model_shard_name(m, i, NULL));
         }
         sb_putc(b, ']');
     }
@@ -486,8 +486,11 @@ static void json_accepted(strbuf *b, const char *path, const safetensors_file *f
         json_string(b, e->key, e->key_len);
         sb_putc(b, ':');
         if (f) json_string(b, e->value, e->value_len);
-        else if (e->value_len) json_raw_compact(b, e->value, e->value_len);
-        else sb_puts(b, "null"); /* never: the library keeps a whole value */
+        else {
+            size_t json_len;
+            const char *json = safetensors_model_metadata_json(m, i, &json_len);
+            json_raw_compact(b, json, json_len);
+        }
         if (b->len >= FLUSH_AT) sb_flush(b, stdout);
     }
     sb_puts(b, "}}\n");
@@ -722,17 +725,19 @@ static void totals_print(strbuf *out, strbuf *scratch, size_t n, const totals *s
 
 /* One "key = value" line of the metadata block; `i` is its position. Long
    values are shortened. */
-static void metadata_line(strbuf *out, strbuf *scratch, size_t i, const safetensors_metadata_entry *m)
+static void metadata_line(strbuf *out, strbuf *scratch, size_t i, const safetensors_metadata_entry *m,
+                          const char *json, size_t json_len)
 {
     if (i) sb_puts(out, "              ");
     text_escaped(out, m->key, m->key_len);
     sb_puts(out, " = ");
     sb_clear(scratch);
-    text_escaped(scratch, m->value, m->value_len);
+    if (m->value == NULL) text_escaped(scratch, json, json_len); /* an index's non-string value */
+    else text_escaped(scratch, m->value, m->value_len);
     if (utf8_width(scratch->p ? scratch->p : "", scratch->len) > META_VALUE_MAX) {
         sb_put(out, scratch->p, utf8_offset(scratch->p, scratch->len, META_VALUE_MAX - 3));
         sb_puts(out, "... (");
-        sb_u64_grouped(out, (uint64_t)m->value_len);
+        sb_u64_grouped(out, (uint64_t)(m->value ? m->value_len : json_len));
         sb_puts(out, " bytes)");
     } else {
         sb_put(out, scratch->p ? scratch->p : "", scratch->len);
@@ -903,7 +908,11 @@ static void summary_print(strbuf *out, strbuf *scratch, const model_views *v, co
 
     sb_puts(out, "\n  metadata    ");
     if (nmeta == 0) sb_puts(out, "(none)\n");
-    for (i = 0; i < nmeta; i++) metadata_line(out, scratch, i, meta_at(f, m, i));
+    for (i = 0; i < nmeta; i++) {
+        size_t json_len = 0;
+        const char *json = f ? NULL : safetensors_model_metadata_json(m, i, &json_len);
+        metadata_line(out, scratch, i, meta_at(f, m, i), json, json_len);
+    }
 }
 
 /* The view of a file (f) or of a sharded model (m), the other NULL, whose
@@ -931,7 +940,7 @@ static void table_print(strbuf *out, const char *path, const safetensors_file *f
         shard_cells = (strbuf *)calloc(nshards ? nshards : 1, sizeof *shard_cells);
         if (!shard_cells) die_nomem();
         for (k = 0; k < nshards; k++) {
-            const char *name = safetensors_model_shard_name(m, k);
+            const char *name = safetensors_model_shard_name(m, k, NULL);
             sb_clear(&scratch);
             text_escaped(&scratch, name, strlen(name));
             fit_middle(&shard_cells[k], scratch.p ? scratch.p : "", scratch.len, SHARD_COLUMN_MAX);

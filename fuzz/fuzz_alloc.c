@@ -162,9 +162,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int chunked = (mode & 4u) != 0;
 
     memset(&opt, 0, sizeof opt);
-    opt.allocator.alloc = fuzz_alloc;
-    opt.allocator.realloc = (mode & 2u) ? NULL : fuzz_realloc;
-    opt.allocator.free = fuzz_free;
+    opt.allocator.allocate = fuzz_alloc;
+    opt.allocator.reallocate = (mode & 2u) ? NULL : fuzz_realloc;
+    opt.allocator.deallocate = fuzz_free;
 
     memset(&base_t, 0, sizeof base_t);
     opt.allocator.ctx = &base_t;

@@ -119,7 +119,7 @@ static safetensors_result walk(const safetensors_model *m)
     unsigned char x = 0;
     safetensors_result first = SAFETENSORS_OK;
     for (i = 0; i < shards; i++) {
-        const char *name = safetensors_model_shard_name(m, i);
+        const char *name = safetensors_model_shard_name(m, i, NULL);
         check(name != NULL);
         x ^= touch(name, strlen(name));
     }
@@ -144,9 +144,18 @@ static safetensors_result walk(const safetensors_model *m)
     for (i = 0; i < safetensors_model_metadata_count(m); i++) {
         const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
         check(e != NULL);
+        size_t json_len = 0;
+        const char *json = safetensors_model_metadata_json(m, i, &json_len);
+        check(json != NULL && json_len > 0);
+        x ^= touch(json, json_len);
         x ^= touch(e->key, e->key_len);
-        x ^= touch(e->value, e->value_len);
-        check(e->key[e->key_len] == '\0' && e->value[e->value_len] == '\0');
+        check(e->key[e->key_len] == '\0');
+        if (e->value) {
+            x ^= touch(e->value, e->value_len);
+            check(json[0] == '"' && e->value[e->value_len] == '\0' && e->value_len <= json_len - 2);
+        } else {
+            check(json[0] != '"' && e->value_len == 0);
+        }
         check(safetensors_model_metadata_find(m, e->key, e->key_len) == e);
     }
     check(safetensors_model_metadata_at(m, safetensors_model_metadata_count(m)) == NULL);

@@ -366,9 +366,9 @@ static safetensors_result run_method(enum method m, const test_file *tf, tracker
 {
     safetensors_options opt;
     memset(&opt, 0, sizeof opt);
-    opt.allocator.alloc = tracked_alloc;
-    opt.allocator.realloc = with_realloc ? tracked_realloc : NULL;
-    opt.allocator.free = tracked_free;
+    opt.allocator.allocate = tracked_alloc;
+    opt.allocator.reallocate = with_realloc ? tracked_realloc : NULL;
+    opt.allocator.deallocate = tracked_free;
     opt.allocator.ctx = t;
     memset(err, 0x5a, sizeof *err);
     *out = (safetensors_file *)(void *)&g_sentinel; /* must be overwritten */
@@ -409,7 +409,9 @@ static const char *table_difference(const safetensors_file *a, const safetensors
         const safetensors_metadata_entry *s = safetensors_metadata_at(a, i), *t = safetensors_metadata_at(b, i);
         if (s == NULL || t == NULL) return "a NULL metadata entry";
         if (s->key_len != t->key_len || memcmp(s->key, t->key, s->key_len) != 0) return "a metadata key";
-        if (s->value_len != t->value_len || memcmp(s->value, t->value, s->value_len) != 0) return "a metadata value";
+        if (s->value_len != t->value_len || (s->value == NULL) != (t->value == NULL) ||
+            (s->value && memcmp(s->value, t->value, s->value_len) != 0))
+            return "a metadata value";
     }
     return NULL;
 }
@@ -563,9 +565,9 @@ static safetensors_result run_model(const char *path, int lazy, tracker *t, int 
     safetensors_result r;
     size_t i;
     memset(&opt, 0, sizeof opt);
-    opt.allocator.alloc = tracked_alloc;
-    opt.allocator.realloc = with_realloc ? tracked_realloc : NULL;
-    opt.allocator.free = tracked_free;
+    opt.allocator.allocate = tracked_alloc;
+    opt.allocator.reallocate = with_realloc ? tracked_realloc : NULL;
+    opt.allocator.deallocate = tracked_free;
     opt.allocator.ctx = t;
     opt.flags = lazy ? SAFETENSORS_MODEL_LAZY : 0u;
     memset(err, 0x5a, sizeof *err);
@@ -592,7 +594,7 @@ static const char *model_difference(const safetensors_model *a, const safetensor
     if (safetensors_model_shard_count(a) != safetensors_model_shard_count(b)) return "shard count";
     if (safetensors_model_metadata_count(a) != safetensors_model_metadata_count(b)) return "metadata count";
     for (i = 0; i < safetensors_model_shard_count(a); i++)
-        if (strcmp(safetensors_model_shard_name(a, i), safetensors_model_shard_name(b, i)) != 0) return "a shard name";
+        if (strcmp(safetensors_model_shard_name(a, i, NULL), safetensors_model_shard_name(b, i, NULL)) != 0) return "a shard name";
     for (i = 0; i < safetensors_model_tensor_count(a); i++) {
         const safetensors_tensor *s = NULL, *t = NULL, *found = NULL;
         size_t sa = 0, sb = 0, sf = 0;
@@ -615,7 +617,9 @@ static const char *model_difference(const safetensors_model *a, const safetensor
         const safetensors_metadata_entry *t = safetensors_model_metadata_at(b, i);
         if (s == NULL || t == NULL) return "a NULL metadata entry";
         if (s->key_len != t->key_len || memcmp(s->key, t->key, s->key_len) != 0) return "a metadata key";
-        if (s->value_len != t->value_len || memcmp(s->value, t->value, s->value_len) != 0) return "a metadata value";
+        if (s->value_len != t->value_len || (s->value == NULL) != (t->value == NULL) ||
+            (s->value && memcmp(s->value, t->value, s->value_len) != 0))
+            return "a metadata value";
         if (safetensors_model_metadata_find(b, t->key, t->key_len) != t) return "metadata_find on a key";
     }
     return NULL;

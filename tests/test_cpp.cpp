@@ -112,8 +112,8 @@ void test_custom_allocator() {
     } counter;
     safetensors_options o;
     std::memset(&o, 0, sizeof o);
-    o.allocator.alloc = &Counter::alloc;
-    o.allocator.free = &Counter::release;
+    o.allocator.allocate = &Counter::alloc;
+    o.allocator.deallocate = &Counter::release;
     o.allocator.ctx = &counter;
     const std::string h = "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}";
     std::vector<unsigned char> b = build(h, 4);

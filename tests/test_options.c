@@ -256,8 +256,8 @@ static void test_alloc_macros(void) {
 #endif
     /* a run-time allocator: the macros are not touched */
     memset(&o, 0, sizeof o);
-    o.allocator.alloc = rt_alloc;
-    o.allocator.free = rt_free;
+    o.allocator.allocate = rt_alloc;
+    o.allocator.deallocate = rt_free;
     o.allocator.ctx = &rt_live;
     before = g_mallocs + g_reallocs + g_frees;
     CHECK(safetensors_open_memory(b, len, &o, &f, &err) == SAFETENSORS_OK);

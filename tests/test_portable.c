@@ -1009,7 +1009,7 @@ static void check_model_against_shards(const char *what, const safetensors_model
           (unsigned long)safetensors_model_tensor_count(m), (unsigned long)want_tensors);
     for (s = 0; s < want_shards; s++) {
         char path[700];
-        const char *name = safetensors_model_shard_name(m, s);
+        const char *name = safetensors_model_shard_name(m, s, NULL);
         safetensors_error e;
         safetensors_result r;
         const safetensors_file *via_model = NULL;
@@ -1153,7 +1153,7 @@ static void check_sharded(const char *tmp)
         case_begin("model: a folder holding only a non-ASCII .safetensors");
         r = safetensors_model_open(dir, NULL, &m, &e);
         if (check(r == SAFETENSORS_OK, "model_open(%s): %s (%s)", dir, result_name(r), r ? e.message : "")) {
-            const char *name = safetensors_model_shard_name(m, 0);
+            const char *name = safetensors_model_shard_name(m, 0, NULL);
             check(safetensors_model_shard_count(m) == 1 && name != NULL && strcmp(name, UTF8_NAME) == 0,
                   "shard name \"%s\", expected \"%s\"", name ? name : "(null)", UTF8_NAME);
             check(safetensors_model_tensor_count(m) == 3, "%lu tensors, expected 3",

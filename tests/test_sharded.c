@@ -403,11 +403,17 @@ static void check_llama(const safetensors_model *m, unsigned flags)
     assert_int_equal(safetensors_model_tensor_count(m), n);
     assert_int_equal(safetensors_model_shard_count(m), g_ix.nshards);
     for (k = 0; k < g_ix.nshards; k++) {
-        assert_non_null(safetensors_model_shard_name(m, k));
-        assert_string_equal(safetensors_model_shard_name(m, k), g_ix.shards[k]);
+        size_t name_len = 0;
+        assert_non_null(safetensors_model_shard_name(m, k, &name_len));
+        assert_string_equal(safetensors_model_shard_name(m, k, NULL), g_ix.shards[k]);
+        assert_int_equal(name_len, strlen(g_ix.shards[k]));
         per_shard[k] = 0;
     }
-    assert_null(safetensors_model_shard_name(m, g_ix.nshards));
+    {
+        size_t name_len = 99;
+        assert_null(safetensors_model_shard_name(m, g_ix.nshards, &name_len));
+        assert_int_equal(name_len, 0);
+    }
 
     /* every weight_map entry, in the shard the index names */
     for (i = 0; i < n; i++) {
@@ -595,15 +601,21 @@ static void test_metadata(void **state)
         opt.flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
         assert_int_equal(safetensors_model_open(LLAMA_INDEX, &opt, &m, NULL), SAFETENSORS_OK);
         assert_int_equal(safetensors_model_metadata_count(m), g_ix.nmeta);
-        /* in the index's order, values as raw JSON text */
+        /* in the index's order; numbers have no string value, only JSON text */
         for (i = 0; i < g_ix.nmeta; i++) {
             const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
+            size_t json_len = 0;
+            const char *json = safetensors_model_metadata_json(m, i, &json_len);
             assert_non_null(e);
             assert_int_equal(e->key_len, strlen(g_ix.meta[i].key));
             assert_string_equal(e->key, g_ix.meta[i].key);
-            assert_int_equal(e->value_len, strlen(g_ix.meta[i].value));
-            assert_string_equal(e->value, g_ix.meta[i].value);
+            assert_true(all_digits(g_ix.meta[i].value));
+            assert_null(e->value);
+            assert_int_equal(e->value_len, 0);
+            assert_int_equal(json_len, strlen(g_ix.meta[i].value));
+            assert_memory_equal(json, g_ix.meta[i].value, json_len);
         }
+        assert_null(safetensors_model_metadata_json(m, g_ix.nmeta, NULL));
         assert_null(safetensors_model_metadata_at(m, g_ix.nmeta));
         for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
             const char *want = meta_value(&g_ix, keys[k]);
@@ -615,8 +627,14 @@ static void test_metadata(void **state)
                 fail_msg("metadata_find(\"%s\") is NULL (mode %u)", keys[k], mode);
             }
             assert_string_equal(e->key, keys[k]);
-            assert_int_equal(e->value_len, strlen(want));
-            assert_string_equal(e->value, want);
+            assert_null(e->value);
+            {
+                size_t json_len;
+                const char *json = safetensors_model_metadata_json(m, (size_t)(e - safetensors_model_metadata_at(m, 0)),
+                                                                   &json_len);
+                assert_int_equal(json_len, strlen(want));
+                assert_memory_equal(json, want, json_len);
+            }
         }
         assert_null(safetensors_model_metadata_find(m, "total", 5));
         assert_null(safetensors_model_metadata_find(m, "total_size_", 11));
@@ -626,10 +644,12 @@ static void test_metadata(void **state)
     }
 }
 
-/* Non-number metadata are raw JSON text too: strings keep their quotes and
-   escapes, containers their text. */
+/* Every value's JSON text is there as written: strings keep their quotes
+   and escapes, containers their text. A string value is also decoded; any
+   other value has none. */
 static void test_metadata_raw_values(void **state)
 {
+    static const char decoded_s[] = "a\xc3\xa9\n"; /* a, U+00E9 in UTF-8, LF */
     static const char idx[] = "{\"metadata\": {\"s\": \"a\\u00e9\\n\", \"o\": {\"k\": [1, true, null]}, \"n\": null, "
                               "\"f\": -1.5e3, \"b\": false}, \"weight_map\": {\"t\": \"a.safetensors\"}}";
     static const char *const want[][2] = {{"s", "\"a\\u00e9\\n\""},
@@ -657,9 +677,18 @@ static void test_metadata_raw_values(void **state)
     assert_int_equal(safetensors_model_metadata_count(m), 5);
     for (i = 0; i < 5; i++) {
         const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
+        size_t json_len;
+        const char *json = safetensors_model_metadata_json(m, i, &json_len);
         assert_string_equal(e->key, want[i][0]);
-        assert_string_equal(e->value, want[i][1]);
-        assert_int_equal(e->value_len, strlen(want[i][1]));
+        assert_int_equal(json_len, strlen(want[i][1]));
+        assert_memory_equal(json, want[i][1], json_len);
+        if (i == 0) {
+            assert_int_equal(e->value_len, strlen(decoded_s));
+            assert_string_equal(e->value, decoded_s);
+        } else {
+            assert_null(e->value);
+            assert_int_equal(e->value_len, 0);
+        }
     }
     safetensors_model_close(m);
 }
@@ -694,7 +723,7 @@ static void check_gpt2(const char *path)
     if (safetensors_model_open(path, NULL, &m, &err) != SAFETENSORS_OK) fail_msg("%s: %s", path, err.message);
     assert_int_equal(safetensors_open(GPT2_FILE, NULL, &f, &err), SAFETENSORS_OK);
     assert_int_equal(safetensors_model_shard_count(m), 1);
-    assert_string_equal(safetensors_model_shard_name(m, 0), "model.safetensors");
+    assert_string_equal(safetensors_model_shard_name(m, 0, NULL), "model.safetensors");
     assert_int_equal(safetensors_model_tensor_count(m), n);
     assert_int_equal(safetensors_model_metadata_count(m), 0);
     assert_null(safetensors_model_metadata_find(m, "format", 6));
@@ -1484,7 +1513,7 @@ static void test_folder_resolution(void **state)
     copy_file(GPT2_FILE, path);
     m = open_ok(dir, 0);
     assert_int_equal(safetensors_model_shard_count(m), 1);
-    assert_string_equal(safetensors_model_shard_name(m, 0), "model.safetensors");
+    assert_string_equal(safetensors_model_shard_name(m, 0, NULL), "model.safetensors");
     safetensors_model_close(m);
 
     /* only an index of another name: that index */
@@ -1512,7 +1541,7 @@ static void test_folder_resolution(void **state)
     make_model_dir(dir, sizeof dir, "one", 1u, NULL);
     m = open_ok(dir, 0);
     assert_int_equal(safetensors_model_shard_count(m), 1);
-    assert_string_equal(safetensors_model_shard_name(m, 0), g_ix.shards[0]);
+    assert_string_equal(safetensors_model_shard_name(m, 0, NULL), g_ix.shards[0]);
     assert_int_equal(safetensors_model_tensor_count(m), safetensors_tensor_count(g_single[0]));
     safetensors_model_close(m);
 
@@ -1548,7 +1577,7 @@ static void test_arguments(void **state)
     assert_int_equal(safetensors_model_open(LLAMA_DIR, NULL, NULL, &err), SAFETENSORS_ERR_ARGUMENT);
     /* an allocator with alloc but no free */
     memset(&opt, 0, sizeof opt);
-    opt.allocator.alloc = test_alloc;
+    opt.allocator.allocate = test_alloc;
     m = (safetensors_model *)&m;
     assert_int_equal(safetensors_model_open(LLAMA_DIR, &opt, &m, &err), SAFETENSORS_ERR_ARGUMENT);
     assert_null(m);
@@ -1571,7 +1600,7 @@ static void test_arguments(void **state)
     assert_int_equal(safetensors_model_shard_count(NULL), 0);
     assert_int_equal(safetensors_model_tensor_count(NULL), 0);
     assert_int_equal(safetensors_model_metadata_count(NULL), 0);
-    assert_null(safetensors_model_shard_name(NULL, 0));
+    assert_null(safetensors_model_shard_name(NULL, 0, NULL));
     assert_null(safetensors_model_metadata_at(NULL, 0));
     assert_null(safetensors_model_metadata_find(NULL, "total_size", 10));
     assert_int_equal(safetensors_model_find(NULL, "x", 1, &t, NULL, NULL), SAFETENSORS_ERR_ARGUMENT);
@@ -1648,9 +1677,9 @@ static int alloc_round(const char *path, unsigned flags, long fail_at, int find_
     c.fail_at = fail_at;
     memset(&opt, 0, sizeof opt);
     opt.flags = flags;
-    opt.allocator.alloc = c_alloc;
-    opt.allocator.realloc = (fail_at % 2) ? c_realloc : NULL; /* both paths of growth */
-    opt.allocator.free = c_free;
+    opt.allocator.allocate = c_alloc;
+    opt.allocator.reallocate = (fail_at % 2) ? c_realloc : NULL; /* both paths of growth */
+    opt.allocator.deallocate = c_free;
     opt.allocator.ctx = &c;
     r = safetensors_model_open(path, &opt, &m, &err);
     if (r == SAFETENSORS_OK && find_all) {

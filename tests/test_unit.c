@@ -2114,9 +2114,9 @@ static void *c_realloc(void *ctx, void *ptr, size_t old_size, size_t new_size) {
 static void counter_options(counter *c, safetensors_options *o, int with_realloc) {
     memset(c, 0, sizeof *c);
     memset(o, 0, sizeof *o);
-    o->allocator.alloc = c_alloc;
-    o->allocator.free = c_free;
-    o->allocator.realloc = with_realloc ? c_realloc : NULL;
+    o->allocator.allocate = c_alloc;
+    o->allocator.deallocate = c_free;
+    o->allocator.reallocate = with_realloc ? c_realloc : NULL;
     o->allocator.ctx = c;
 }
 
@@ -2210,7 +2210,7 @@ static void test_custom_allocator(void **state) {
     assert_int_equal(c->live, 0);
     /* alloc without free, or free without alloc: ARGUMENT */
     counter_options(c, &o, 1);
-    o.allocator.free = NULL;
+    o.allocator.deallocate = NULL;
     f = (safetensors_file *)&err;
     assert_int_equal(safetensors_open_memory(b, len, &o, &f, &err), SAFETENSORS_ERR_ARGUMENT);
     assert_null(f);
@@ -2222,7 +2222,7 @@ static void test_custom_allocator(void **state) {
         assert_null(p);
     }
     counter_options(c, &o, 1);
-    o.allocator.alloc = NULL;
+    o.allocator.allocate = NULL;
     assert_int_equal(safetensors_open_memory(b, len, &o, &f, &err), SAFETENSORS_ERR_ARGUMENT);
     assert_int_equal(c->allocs, 0);
     free(b);

@@ -913,7 +913,7 @@ static void test_refusals(void **state) {
     {
         safetensors_write_options o;
         memset(&o, 0, sizeof o);
-        o.allocator.alloc = (void *(*)(void *, size_t))1; /* alloc without free */
+        o.allocator.allocate = (void *(*)(void *, size_t))1; /* alloc without free */
         w = (safetensors_writer *)&o;
         assert_int_equal(safetensors_writer_create(&o, &w, NULL), SAFETENSORS_ERR_ARGUMENT);
         assert_null(w);
@@ -1518,9 +1518,9 @@ static void test_allocation_failure(void **state) {
             memset(&c, 0, sizeof c);
             c.fail_at = fail_at;
             memset(&o, 0, sizeof o);
-            o.allocator.alloc = c_alloc;
-            o.allocator.free = c_free;
-            o.allocator.realloc = scenario == 4 ? NULL : c_realloc;
+            o.allocator.allocate = c_alloc;
+            o.allocator.deallocate = c_free;
+            o.allocator.reallocate = scenario == 4 ? NULL : c_realloc;
             o.allocator.ctx = &c;
             if (scenario < 3) {
                 r = alloc_scenario(&o, scenario, &err);
