@@ -20,7 +20,7 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
-SUITES   := unit conformance stream models sharded writer convert alloc
+SUITES   := unit conformance stream models sharded writer convert alloc index
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
 .PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
@@ -54,6 +54,12 @@ $(B)/test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
 $(B)/san_test_%: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
 	$(SAN_CC) $(WARN) -O1 -g $(SAN) -I. $< -o $@ $(CMOCKA)
 
+# The index and unit suites again with every name hashed alike
+# (SAFETENSORS_TEST_FORCE_HASH exists only for this): every collision path.
+COLLIDE := $(B)/test_index_collide $(B)/test_unit_collide
+$(B)/test_%_collide: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
+	$(CC) $(WARN) $(CFLAGS) -I. '-DSAFETENSORS_TEST_FORCE_HASH(h)=0u' $< -o $@ $(CMOCKA)
+
 # The sharded suite starts threads against one lazy model.
 $(B)/test_sharded $(B)/san_test_sharded $(B)/m32/test_sharded: CMOCKA += -pthread
 
@@ -78,8 +84,8 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay
-	@set -e; for t in $(TESTBINS); do echo "== $$t"; ./$$t; done
+test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay
+	@set -e; for t in $(TESTBINS) $(COLLIDE); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
 	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done

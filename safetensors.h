@@ -1385,8 +1385,21 @@ static void safetensors__err_add_dtype_shape(safetensors_error *e, unsigned dtyp
 }
 
 /* >>hash -------------------------------------------------------------- */
-/* Open addressing with linear probing over (hash, index + 1) slots; 0 marks
-   an empty slot. The table is kept at most half full. */
+/* The name index, one for every table of names: tensors and metadata keys
+   of a file, a model's tensors, its shard names, the writer's declarations.
+   Open addressing with linear probing over (hash, i + 1) slots, at most
+   half full; 0 marks an empty slot. The index keeps no names: a table's
+   name_fn gives the name of entry i, so that tables may move as they grow.
+
+   Names crafted to collide cannot make it slow. A name that finds no free
+   slot within SAFETENSORS__PROBE_LIMIT of its home spills into sorted runs
+   of (hash, name), kept as the binary digits of their count (like a binary
+   counter: a run of 1, merged into runs of 2, 4, ...), each searched by
+   bisection. So building costs O(n log n) and a lookup O(probe limit +
+   log^2 n) whatever the names are and whatever an attacker knows of the
+   seed; a sealed index merges its runs into one, for O(log n) lookups. */
+
+#define SAFETENSORS__PROBE_LIMIT 32u
 
 typedef struct safetensors__slot {
     uint32_t hash;
@@ -1395,13 +1408,32 @@ typedef struct safetensors__slot {
 
 typedef struct safetensors__index {
     safetensors__slot *slots;
-    size_t mask; /* capacity - 1; capacity is a power of two, or 0 */
-    size_t used;
+    size_t mask;              /* capacity - 1; capacity is a power of two, or 0 */
+    safetensors__slot *spill; /* runs sorted by (hash, name), largest first */
+    size_t spill_count, spill_cap;
+    int sealed;               /* the spill is one run */
 } safetensors__index;
 
-/* The seed comes from an address, so that a hostile file cannot be built in
-   advance to make every name collide and turn the duplicate check
-   quadratic. Iteration order never depends on it. */
+/* The name of entry i of a table, and its length. */
+typedef const char *(*safetensors__name_fn)(const void *table, size_t i, size_t *len);
+
+#define SAFETENSORS__ADDED ((size_t)-1)
+#define SAFETENSORS__ADD_NOMEM ((size_t)-2)
+
+/* memcmp order, then the shorter first: the order of names everywhere in
+   the library (tables, models, the writer's data order). */
+static int safetensors__name_compare(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    int c = (a_len && b_len) ? memcmp(a, b, a_len < b_len ? a_len : b_len) : 0;
+    if (c != 0) return c;
+    return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
+}
+
+/* Unseeded, a hash is a fixed function an attacker can aim at; the seed
+   only keeps the average case fast, the spill keeps the worst case bounded.
+   The test suites can force every name onto one hash
+   (SAFETENSORS_TEST_FORCE_HASH) to walk the collision paths; there is no
+   such switch in a normal build. */
 static uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
 {
     const uint64_t k = 0x9e3779b97f4a7c15u;
@@ -1423,24 +1455,18 @@ static uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
     h ^= h >> 29;
     h *= k;
     h ^= h >> 32;
+#ifdef SAFETENSORS_TEST_FORCE_HASH
+    return (uint32_t)SAFETENSORS_TEST_FORCE_HASH((uint32_t)h);
+#else
     return (uint32_t)h;
+#endif
 }
 
 static void safetensors__index_free(const safetensors_allocator *a, safetensors__index *ix)
 {
     safetensors__free(a, ix->slots, ix->slots ? (ix->mask + 1) * sizeof *ix->slots : 0);
-    ix->slots = NULL;
-    ix->mask = 0;
-    ix->used = 0;
-}
-
-static void safetensors__index_put(safetensors__index *ix, uint32_t hash, size_t index)
-{
-    size_t at = hash & ix->mask;
-    while (ix->slots[at].index_plus_one != 0) at = (at + 1) & ix->mask;
-    ix->slots[at].hash = hash;
-    ix->slots[at].index_plus_one = (uint32_t)(index + 1);
-    ix->used++;
+    safetensors__free(a, ix->spill, ix->spill_cap * sizeof *ix->spill);
+    memset(ix, 0, sizeof *ix);
 }
 
 /* Sized once for `count` names, at most half full. Returns 0 when memory
@@ -1448,6 +1474,7 @@ static void safetensors__index_put(safetensors__index *ix, uint32_t hash, size_t
 static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count)
 {
     size_t cap = 16;
+    memset(ix, 0, sizeof *ix);
     while (cap / 2 < count) {
         if (cap > ((size_t)-1 / 2) / sizeof *ix->slots) return 0;
         cap *= 2;
@@ -1456,21 +1483,163 @@ static int safetensors__index_init(const safetensors_allocator *a, safetensors__
     if (ix->slots == NULL) return 0;
     memset(ix->slots, 0, cap * sizeof *ix->slots);
     ix->mask = cap - 1;
-    ix->used = 0;
     return 1;
 }
 
-/* Candidates with the same hash, one per call; (size_t)-1 when none is left.
-   Start with *cursor = hash & mask. */
-static size_t safetensors__index_next(const safetensors__index *ix, uint32_t hash, size_t *cursor)
+/* <0, 0, >0 as slot x orders before, with, after (hash, name). */
+static int safetensors__slot_compare(const safetensors__slot *x, uint32_t hash, const char *s, size_t n,
+                                     safetensors__name_fn name_of, const void *table)
 {
-    if (ix->slots == NULL) return (size_t)-1;
-    for (;;) {
-        const safetensors__slot *s = &ix->slots[*cursor];
-        if (s->index_plus_one == 0) return (size_t)-1;
-        *cursor = (*cursor + 1) & ix->mask;
-        if (s->hash == hash) return s->index_plus_one - 1u;
+    size_t len;
+    const char *name;
+    if (x->hash != hash) return x->hash < hash ? -1 : 1;
+    name = name_of(table, x->index_plus_one - 1u, &len);
+    return safetensors__name_compare(name, len, s, n);
+}
+
+/* Bisects the spill run [lo, hi); the entry's index or (size_t)-1. */
+static size_t safetensors__run_find(const safetensors__slot *run, size_t lo, size_t hi, uint32_t hash, const char *s,
+                                    size_t n, safetensors__name_fn name_of, const void *table)
+{
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = safetensors__slot_compare(&run[mid], hash, s, n, name_of, table);
+        if (c == 0) return run[mid].index_plus_one - 1u;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
     }
+    return (size_t)-1;
+}
+
+/* The entry whose name is s[0..n), or (size_t)-1. *free_slot (may be NULL)
+   receives the first empty slot within the probe limit, or (size_t)-1. */
+static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
+                                       safetensors__name_fn name_of, const void *table, size_t *free_slot)
+{
+    size_t at = hash & ix->mask, step, run_end, found;
+    if (free_slot) *free_slot = (size_t)-1;
+    if (ix->slots == NULL) return (size_t)-1;
+    for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = (at + 1) & ix->mask) {
+        const safetensors__slot *x = &ix->slots[at];
+        size_t len;
+        const char *name;
+        if (x->index_plus_one == 0) {
+            /* a name is never placed past a free slot of its window */
+            if (free_slot) *free_slot = at;
+            return (size_t)-1;
+        }
+        if (x->hash != hash) continue;
+        name = name_of(table, x->index_plus_one - 1u, &len);
+        if (len == n && (n == 0 || memcmp(name, s, n) == 0)) return x->index_plus_one - 1u;
+    }
+    /* the window is full: the name may have spilled */
+    if (ix->sealed) return safetensors__run_find(ix->spill, 0, ix->spill_count, hash, s, n, name_of, table);
+    for (run_end = 0, step = (size_t)1 << (sizeof(size_t) * 8 - 1); step; step >>= 1) {
+        if (!(ix->spill_count & step)) continue;
+        found = safetensors__run_find(ix->spill, run_end, run_end + step, hash, s, n, name_of, table);
+        if (found != (size_t)-1) return found;
+        run_end += step;
+    }
+    return (size_t)-1;
+}
+
+static size_t safetensors__index_find(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
+                                      safetensors__name_fn name_of, const void *table)
+{
+    return safetensors__index_probe(ix, hash, s, n, name_of, table, NULL);
+}
+
+/* Merges the sorted runs [lo, mid) and [mid, hi) of `from` into `to`. */
+static void safetensors__runs_merge(const safetensors__slot *from, safetensors__slot *to, size_t lo, size_t mid,
+                                    size_t hi, safetensors__name_fn name_of, const void *table)
+{
+    size_t a = lo, b = mid, k = lo;
+    while (a < mid && b < hi) {
+        size_t len;
+        const char *name = name_of(table, from[a].index_plus_one - 1u, &len);
+        to[k++] = safetensors__slot_compare(&from[b], from[a].hash, name, len, name_of, table) < 0 ? from[b++]
+                                                                                                 : from[a++];
+    }
+    while (a < mid) to[k++] = from[a++];
+    while (b < hi) to[k++] = from[b++];
+}
+
+/* Appends one slot to the spill as a run of 1 and merges equal runs, as a
+   binary counter carries. The spill's second half is the merge buffer. */
+/* Room for one more spilled name, so that the next add cannot fail; 0 when
+   memory runs out, with the index untouched. */
+static int safetensors__index_reserve(const safetensors_allocator *a, safetensors__index *ix)
+{
+    size_t cap = ix->spill_cap ? 2 * ix->spill_cap : 32;
+    safetensors__slot *fresh;
+    if (2 * (ix->spill_count + 1) <= ix->spill_cap) return 1;
+    if (cap > ((size_t)-1 / 2) / sizeof *fresh) return 0;
+    fresh = SAFETENSORS__CAST(safetensors__slot *,
+                              safetensors__realloc(a, ix->spill, ix->spill_cap * sizeof *fresh, cap * sizeof *fresh));
+    if (fresh == NULL) return 0;
+    ix->spill = fresh;
+    ix->spill_cap = cap;
+    return 1;
+}
+
+static int safetensors__spill_push(const safetensors_allocator *a, safetensors__index *ix, safetensors__slot slot,
+                                   safetensors__name_fn name_of, const void *table)
+{
+    size_t count = ix->spill_count, width;
+    if (!safetensors__index_reserve(a, ix)) return 0;
+    ix->spill[count++] = slot;
+    for (width = 1; (count & width) == 0; width *= 2) {
+        /* the two last runs, of `width` each, end at count */
+        safetensors__slot *buffer = ix->spill + ix->spill_cap / 2;
+        size_t lo = count - 2 * width;
+        safetensors__runs_merge(ix->spill, buffer, lo, lo + width, count, name_of, table);
+        memcpy(ix->spill + lo, buffer + lo, 2 * width * sizeof *buffer);
+    }
+    ix->spill_count = count;
+    return 1;
+}
+
+/* Adds entry i, named s[0..n), unless the name is there already: returns
+   the entry that has it, SAFETENSORS__ADDED, or SAFETENSORS__ADD_NOMEM.
+   The slots must have room (init sized them). */
+static size_t safetensors__index_add(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash,
+                                     const char *s, size_t n, size_t i, safetensors__name_fn name_of,
+                                     const void *table)
+{
+    size_t free_slot, found = safetensors__index_probe(ix, hash, s, n, name_of, table, &free_slot);
+    safetensors__slot slot;
+    if (found != (size_t)-1) return found;
+    slot.hash = hash;
+    slot.index_plus_one = (uint32_t)(i + 1);
+    if (free_slot != (size_t)-1) ix->slots[free_slot] = slot;
+    else if (!safetensors__spill_push(a, ix, slot, name_of, table)) return SAFETENSORS__ADD_NOMEM;
+    return SAFETENSORS__ADDED;
+}
+
+/* No more adds: the spill becomes one run, for O(log n) lookups. */
+static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn name_of, const void *table)
+{
+    size_t step, done = 0;
+    safetensors__slot *buffer = ix->spill + ix->spill_cap / 2;
+    for (step = (size_t)1 << (sizeof(size_t) * 8 - 1); step; step >>= 1) {
+        if (!(ix->spill_count & step)) continue;
+        if (done) {
+            safetensors__runs_merge(ix->spill, buffer, 0, done, done + step, name_of, table);
+            memcpy(ix->spill, buffer, (done + step) * sizeof *buffer);
+        }
+        done += step;
+    }
+    ix->sealed = 1;
+}
+
+/* After a table is reordered: entry i is now at new_of_old[i]. Names do not
+   change, so the runs stay sorted. */
+static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *new_of_old)
+{
+    size_t k;
+    for (k = 0; ix->slots && k <= ix->mask; k++)
+        if (ix->slots[k].index_plus_one) ix->slots[k].index_plus_one = new_of_old[ix->slots[k].index_plus_one - 1u] + 1u;
+    for (k = 0; k < ix->spill_count; k++) ix->spill[k].index_plus_one = new_of_old[ix->spill[k].index_plus_one - 1u] + 1u;
 }
 
 /* >>parser ------------------------------------------------------------ */
@@ -2997,13 +3166,6 @@ struct safetensors_file {
     size_t owned_len;
 };
 
-static int safetensors__name_compare(const char *a, size_t a_len, const char *b, size_t b_len)
-{
-    int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
-    if (c != 0) return c;
-    return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
-}
-
 /* (begin, end, name): the reference's order, with names to make it total. */
 static int safetensors__entry_before(const safetensors_parser *p, const safetensors__entry *a,
                                      const safetensors__entry *b)
@@ -3182,35 +3344,25 @@ static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len,
     return 0;
 }
 
-/* A name and where it stands in the file, for tensors and metadata alike. */
-typedef struct safetensors__name_ref {
-    size_t off, len;
-    uint64_t where;
-} safetensors__name_ref;
-
-static safetensors__name_ref safetensors__tensor_name_ref(const safetensors_parser *p, size_t k)
+static const char *safetensors__entry_name(const void *table, size_t i, size_t *len)
 {
-    safetensors__name_ref r;
-    r.off = p->entries[k].name_off;
-    r.len = p->entries[k].name_len;
-    r.where = p->entries[k].key_offset;
-    return r;
+    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
+    *len = p->entries[i].name_len;
+    return p->arena + p->entries[i].name_off;
 }
 
-static safetensors__name_ref safetensors__meta_key_ref(const safetensors_parser *p, size_t k)
+static const char *safetensors__meta_key(const void *table, size_t i, size_t *len)
 {
-    safetensors__name_ref r;
-    r.off = p->metas[k].key_off;
-    r.len = p->metas[k].key_len;
-    r.where = p->metas[k].key_offset;
-    return r;
+    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
+    *len = p->metas[i].key_len;
+    return p->arena + p->metas[i].key_off;
 }
 
 /* Indexes `count` names in file order. A name seen twice is refused at its
    second occurrence, so the verdict and its offset do not depend on how the
-   bytes arrived. */
+   bytes arrived. `where` gives each name's file offset. */
 static int safetensors__index_names(safetensors_parser *p, safetensors__index *ix, size_t count,
-                                    safetensors__name_ref (*name_at)(const safetensors_parser *, size_t),
+                                    safetensors__name_fn name_of, const safetensors__meta *pairs,
                                     const char *what)
 {
     size_t k;
@@ -3219,21 +3371,20 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
         return 0;
     }
     for (k = 0; k < count; k++) {
-        safetensors__name_ref ref = name_at(p, k);
-        const char *name = p->arena + ref.off;
-        uint32_t hash = safetensors__hash(p->seed, name, ref.len);
-        size_t cursor = hash & ix->mask, candidate;
-        while ((candidate = safetensors__index_next(ix, hash, &cursor)) != (size_t)-1) {
-            safetensors__name_ref other = name_at(p, candidate);
-            if (other.len == ref.len && memcmp(p->arena + other.off, name, ref.len) == 0) {
-                safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, ref.where, what);
-                safetensors__err_add_name(&p->error, name, ref.len);
-                safetensors__err_add(&p->error, " appears twice");
-                return 0;
-            }
+        size_t len, found;
+        const char *name = name_of(p, k, &len);
+        found = safetensors__index_add(&p->alloc, ix, safetensors__hash(p->seed, name, len), name, len, k, name_of, p);
+        if (found == SAFETENSORS__ADDED) continue;
+        if (found == SAFETENSORS__ADD_NOMEM) {
+            safetensors__fail_nomem(p, p->header_end);
+            return 0;
         }
-        safetensors__index_put(ix, hash, k);
+        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[k].key_offset : p->entries[k].key_offset, what);
+        safetensors__err_add_name(&p->error, name, len);
+        safetensors__err_add(&p->error, " appears twice");
+        return 0;
     }
+    safetensors__index_seal(ix, name_of, p);
     return 1;
 }
 
@@ -3258,10 +3409,7 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     /* from here on nothing can fail: the arena, dims and indices change hands */
     for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
     for (k = 0; k < n && order[k] == k; k++) continue;
-    for (k = k < n ? 0 : tensor_index->mask + 1; k <= tensor_index->mask; k++) {
-        safetensors__slot *slot = &tensor_index->slots[k];
-        if (slot->index_plus_one) slot->index_plus_one = sorted_at[slot->index_plus_one - 1u] + 1u;
-    }
+    if (k < n) safetensors__index_renumber(tensor_index, sorted_at);
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
     for (k = 0; k < n; k++) {
         const safetensors__entry *e = &p->entries[order[k]];
@@ -3330,8 +3478,8 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
     }
     memset(&tensor_index, 0, sizeof tensor_index);
     memset(&meta_index, 0, sizeof meta_index);
-    if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__tensor_name_ref, "tensor ") &&
-        safetensors__index_names(p, &meta_index, p->meta_count, safetensors__meta_key_ref, "metadata key ")) {
+    if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, NULL, "tensor ") &&
+        safetensors__index_names(p, &meta_index, p->meta_count, safetensors__meta_key, p->metas, "metadata key ")) {
         order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
         if (order == NULL) safetensors__fail_nomem(p, p->header_end);
     }
@@ -3407,20 +3555,22 @@ SAFETENSORS_API const safetensors_tensor *safetensors_tensor_at(const safetensor
     return f && i < f->tensor_count ? &f->tensors[i] : NULL;
 }
 
+static const char *safetensors__tensor_name(const void *table, size_t i, size_t *len)
+{
+    const safetensors_tensor *t = SAFETENSORS__CAST(const safetensors_tensor *, table) + i;
+    *len = t->name_len;
+    return t->name;
+}
+
 SAFETENSORS_API const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name,
                                                           size_t name_len)
 {
-    uint32_t hash;
-    size_t cursor, candidate;
+    size_t at;
     if (f == NULL || (name == NULL && name_len != 0)) return NULL;
     if (name == NULL) name = "";
-    hash = safetensors__hash(f->seed, name, name_len);
-    cursor = hash & f->tensor_index.mask;
-    while ((candidate = safetensors__index_next(&f->tensor_index, hash, &cursor)) != (size_t)-1) {
-        const safetensors_tensor *t = &f->tensors[candidate];
-        if (t->name_len == name_len && memcmp(t->name, name, name_len) == 0) return t;
-    }
-    return NULL;
+    at = safetensors__index_find(&f->tensor_index, safetensors__hash(f->seed, name, name_len), name, name_len,
+                                 safetensors__tensor_name, f->tensors);
+    return at == (size_t)-1 ? NULL : &f->tensors[at];
 }
 
 SAFETENSORS_API uint64_t safetensors_tensor_element_count(const safetensors_tensor *t)
@@ -3447,22 +3597,24 @@ SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_at(const 
     return f && i < f->meta_count ? &f->metas[i] : NULL;
 }
 
+static const char *safetensors__entry_key(const void *table, size_t i, size_t *len)
+{
+    const safetensors_metadata_entry *m = SAFETENSORS__CAST(const safetensors_metadata_entry *, table) + i;
+    *len = m->key_len;
+    return m->key;
+}
+
 /* Shared by files and models: their metadata are indexed the same way. */
 static const safetensors_metadata_entry *safetensors__metadata_lookup(const safetensors__index *ix,
                                                                      const safetensors_metadata_entry *entries,
                                                                      uint64_t seed, const char *key, size_t key_len)
 {
-    uint32_t hash;
-    size_t cursor, candidate;
+    size_t at;
     if (key == NULL && key_len != 0) return NULL;
     if (key == NULL) key = "";
-    hash = safetensors__hash(seed, key, key_len);
-    cursor = hash & ix->mask;
-    while ((candidate = safetensors__index_next(ix, hash, &cursor)) != (size_t)-1) {
-        const safetensors_metadata_entry *entry = &entries[candidate];
-        if (entry->key_len == key_len && memcmp(entry->key, key, key_len) == 0) return entry;
-    }
-    return NULL;
+    at = safetensors__index_find(ix, safetensors__hash(seed, key, key_len), key, key_len, safetensors__entry_key,
+                                 entries);
+    return at == (size_t)-1 ? NULL : &entries[at];
 }
 
 SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_find(const safetensors_file *f,
@@ -4082,13 +4234,11 @@ struct safetensors_model {
     safetensors__index meta_index;
 };
 
-static safetensors__name_ref safetensors__weight_key_ref(const safetensors_parser *p, size_t k)
+static const char *safetensors__weight_key(const void *table, size_t i, size_t *len)
 {
-    safetensors__name_ref r;
-    r.off = p->weights[k].key_off;
-    r.len = p->weights[k].key_len;
-    r.where = p->weights[k].key_offset;
-    return r;
+    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
+    *len = p->weights[i].key_len;
+    return p->arena + p->weights[i].key_off;
 }
 
 static int safetensors__ends_with(const char *s, size_t n, const char *tail)
@@ -4174,6 +4324,13 @@ static safetensors_result safetensors__model_nomem(safetensors_error *e)
     return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
 }
 
+static const char *safetensors__model_tensor_name(const void *table, size_t i, size_t *len)
+{
+    const safetensors__model_tensor *t = SAFETENSORS__CAST(const safetensors__model_tensor *, table) + i;
+    *len = t->name_len;
+    return t->name;
+}
+
 static int safetensors__model_tensor_before(const void *ctx, uint32_t a, uint32_t b)
 {
     const safetensors__model_tensor *t = SAFETENSORS__CAST(const safetensors__model_tensor *, ctx);
@@ -4217,8 +4374,15 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
     m->tensors = sorted;
     safetensors__index_free(a, &m->tensor_index);
     if (!safetensors__index_init(a, &m->tensor_index, n)) return safetensors__model_nomem(e);
-    for (k = 0; k < n; k++)
-        safetensors__index_put(&m->tensor_index, safetensors__hash(m->seed, sorted[k].name, sorted[k].name_len), k);
+    for (k = 0; k < n; k++) {
+        /* a name twice is reported by the callers, which know where each copy is */
+        size_t found = safetensors__index_add(a, &m->tensor_index, safetensors__hash(m->seed, sorted[k].name,
+                                                                                     sorted[k].name_len),
+                                              sorted[k].name, sorted[k].name_len, k, safetensors__model_tensor_name,
+                                              sorted);
+        if (found == SAFETENSORS__ADD_NOMEM) return safetensors__model_nomem(e);
+    }
+    safetensors__index_seal(&m->tensor_index, safetensors__model_tensor_name, sorted);
     for (k = 0; k <= m->shard_count; k++) m->shard_first[k] = 0;
     for (k = 0; k < n; k++) m->shard_first[sorted[k].shard + 1]++;
     for (k = 1; k <= m->shard_count; k++) m->shard_first[k] += m->shard_first[k - 1];
@@ -4227,13 +4391,8 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
 
 static size_t safetensors__model_lookup(const safetensors_model *m, const char *name, size_t len)
 {
-    uint32_t hash = safetensors__hash(m->seed, name, len);
-    size_t cursor = hash & m->tensor_index.mask, candidate;
-    while ((candidate = safetensors__index_next(&m->tensor_index, hash, &cursor)) != (size_t)-1) {
-        const safetensors__model_tensor *t = &m->tensors[candidate];
-        if (t->name_len == len && memcmp(t->name, name, len) == 0) return candidate;
-    }
-    return (size_t)-1;
+    return safetensors__index_find(&m->tensor_index, safetensors__hash(m->seed, name, len), name, len,
+                                   safetensors__model_tensor_name, m->tensors);
 }
 
 /* Distinct shard names, each known by the first weight_map entry naming it. */
@@ -4241,6 +4400,14 @@ typedef struct safetensors__shard_order {
     const safetensors_parser *p;
     const uint32_t *first;
 } safetensors__shard_order;
+
+static const char *safetensors__shard_order_name(const void *table, size_t id, size_t *len)
+{
+    const safetensors__shard_order *o = SAFETENSORS__CAST(const safetensors__shard_order *, table);
+    const safetensors__meta *w = &o->p->weights[o->first[id]];
+    *len = w->value_len;
+    return o->p->arena + w->value_off;
+}
 
 static int safetensors__shard_name_before(const void *ctx, uint32_t a, uint32_t b)
 {
@@ -4350,20 +4517,17 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     ctx.first = ids + n; /* the first entry that names each distinct shard */
     for (k = 0; k < n; k++) {
         const safetensors__meta *w = &p->weights[k];
-        uint32_t hash = safetensors__hash(m->seed, p->arena + w->value_off, w->value_len);
-        size_t cursor = hash & names.mask, id;
-        while ((id = safetensors__index_next(&names, hash, &cursor)) != (size_t)-1) {
-            const safetensors__meta *seen = &p->weights[ctx.first[id]];
-            if (seen->value_len == w->value_len &&
-                memcmp(p->arena + seen->value_off, p->arena + w->value_off, w->value_len) == 0)
-                break;
+        const char *shard = p->arena + w->value_off;
+        size_t id;
+        ids[n + distinct] = (uint32_t)k; /* in case it is new: the index may ask for its name */
+        id = safetensors__index_add(a, &names, safetensors__hash(m->seed, shard, w->value_len), shard, w->value_len,
+                                    distinct, safetensors__shard_order_name, &ctx);
+        if (id == SAFETENSORS__ADD_NOMEM) {
+            safetensors__index_free(a, &names);
+            safetensors__free(a, ids, 2 * n * sizeof *ids);
+            return safetensors__model_nomem(e);
         }
-        if (id == (size_t)-1) {
-            id = distinct++;
-            ids[n + id] = (uint32_t)k;
-            safetensors__index_put(&names, hash, id);
-        }
-        ids[k] = (uint32_t)id;
+        ids[k] = (uint32_t)(id == SAFETENSORS__ADDED ? distinct++ : id);
     }
     safetensors__index_free(a, &names);
     rank = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * distinct * sizeof *rank));
@@ -4439,9 +4603,9 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
             safetensors__fail(p, SAFETENSORS_ERR_JSON, p->pos, "the index ends inside its JSON value");
         else if (!p->saw_weight_map)
             safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, p->pos, "the index has no weight_map");
-        else if (safetensors__index_names(p, &names, p->weight_count, safetensors__weight_key_ref,
+        else if (safetensors__index_names(p, &names, p->weight_count, safetensors__weight_key, p->weights,
                                           "weight_map entry "))
-            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key_ref, "metadata key ");
+            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, p->metas, "metadata key ");
         if (p->failed) {
             *e = p->error;
             r = e->code;
@@ -5966,13 +6130,11 @@ typedef struct safetensors__w_entry {
     size_t name_off, name_len; /* in the arena, NUL-terminated */
     size_t shape_off, ndim;    /* in dims */
     uint64_t bytes;            /* product(shape) x bits / 8 */
-    uint32_t hash;
     unsigned char dtype;
 } safetensors__w_entry;
 
 typedef struct safetensors__w_meta {
     size_t key_off, key_len, value_off, value_len;
-    uint32_t hash;
 } safetensors__w_meta;
 
 struct safetensors_writer {
@@ -6310,49 +6472,44 @@ static size_t safetensors__w_arena_put(safetensors_writer *w, const char *s, siz
     return at;
 }
 
-static uint32_t safetensors__w_name_hash(const safetensors_writer *w, size_t k)
+static const char *safetensors__w_entry_name(const void *table, size_t i, size_t *len)
 {
-    return w->entries[k].hash;
+    const safetensors_writer *w = SAFETENSORS__CAST(const safetensors_writer *, table);
+    *len = w->entries[i].name_len;
+    return w->arena + w->entries[i].name_off;
 }
 
-static uint32_t safetensors__w_key_hash(const safetensors_writer *w, size_t k)
+static const char *safetensors__w_meta_key(const void *table, size_t i, size_t *len)
 {
-    return w->metas[k].hash;
+    const safetensors_writer *w = SAFETENSORS__CAST(const safetensors_writer *, table);
+    *len = w->metas[i].key_len;
+    return w->arena + w->metas[i].key_off;
 }
 
-/* Makes room in ix for a count + 1-th name: rebuilt at twice the size when
-   half full. Returns 0 when memory runs out, with ix untouched. */
+/* Makes room in ix for a count + 1-th name, so that adding it cannot fail:
+   rebuilt at twice the size when half full. Returns 0 when memory runs out,
+   with ix untouched. */
 static int safetensors__w_index_reserve(safetensors_writer *w, safetensors__index *ix, size_t count,
-                                        uint32_t (*hash_of)(const safetensors_writer *, size_t))
+                                        safetensors__name_fn name_of)
 {
     safetensors__index fresh;
     size_t k;
-    if (ix->slots != NULL && count + 1u <= (ix->mask + 1u) / 2u) return 1;
+    if (ix->slots != NULL && count + 1u <= (ix->mask + 1u) / 2u) return safetensors__index_reserve(&w->alloc, ix);
     if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u)) return 0;
-    for (k = 0; k < count; k++) safetensors__index_put(&fresh, hash_of(w, k), k);
+    for (k = 0; k < count; k++) {
+        size_t len;
+        const char *name = name_of(w, k, &len);
+        if (safetensors__index_add(&w->alloc, &fresh, safetensors__hash(w->seed, name, len), name, len, k, name_of,
+                                   w) == SAFETENSORS__ADD_NOMEM)
+            break;
+    }
+    if (k < count || !safetensors__index_reserve(&w->alloc, &fresh)) {
+        safetensors__index_free(&w->alloc, &fresh);
+        return 0;
+    }
     safetensors__index_free(&w->alloc, ix);
     *ix = fresh;
     return 1;
-}
-
-static int safetensors__w_name_taken(const safetensors_writer *w, uint32_t hash, const char *name, size_t len)
-{
-    size_t cursor = hash & w->names.mask, k;
-    while ((k = safetensors__index_next(&w->names, hash, &cursor)) != (size_t)-1) {
-        const safetensors__w_entry *t = &w->entries[k];
-        if (t->name_len == len && (len == 0 || memcmp(w->arena + t->name_off, name, len) == 0)) return 1;
-    }
-    return 0;
-}
-
-static int safetensors__w_key_taken(const safetensors_writer *w, uint32_t hash, const char *key, size_t len)
-{
-    size_t cursor = hash & w->keys.mask, k;
-    while ((k = safetensors__index_next(&w->keys, hash, &cursor)) != (size_t)-1) {
-        const safetensors__w_meta *m = &w->metas[k];
-        if (m->key_len == len && (len == 0 || memcmp(w->arena + m->key_off, key, len) == 0)) return 1;
-    }
-    return 0;
 }
 
 /* The checks of one tensor, in the reader's order where it has one. Sets
@@ -6421,7 +6578,8 @@ static safetensors_result safetensors__w_add_tensor(safetensors_writer *w, const
     r = safetensors__w_check_tensor(name, name_len, dtype, ndim, shape, &bytes, e);
     if (r != SAFETENSORS_OK) return r;
     hash = safetensors__hash(w->seed, name, name_len);
-    if (safetensors__w_name_taken(w, hash, name, name_len)) {
+    if (safetensors__index_find(&w->names, hash, name ? name : "", name_len, safetensors__w_entry_name, w) !=
+        (size_t)-1) {
         safetensors__w_err_tensor(e, SAFETENSORS_ERR_DUPLICATE, 0, name, name_len, "the name was already added");
         return SAFETENSORS_ERR_DUPLICATE;
     }
@@ -6448,7 +6606,7 @@ static safetensors_result safetensors__w_add_tensor(safetensors_writer *w, const
         if (fresh == NULL) goto nomem;
         w->entries = fresh;
     }
-    if (!safetensors__w_index_reserve(w, &w->names, w->entry_count, safetensors__w_name_hash)) goto nomem;
+    if (!safetensors__w_index_reserve(w, &w->names, w->entry_count, safetensors__w_entry_name)) goto nomem;
     /* nothing can fail from here on */
     t = &w->entries[w->entry_count];
     t->name_off = safetensors__w_arena_put(w, name, name_len);
@@ -6458,9 +6616,9 @@ static safetensors_result safetensors__w_add_tensor(safetensors_writer *w, const
     if (ndim != 0) memcpy(w->dims + w->dim_count, shape, ndim * sizeof *shape);
     w->dim_count += ndim;
     t->bytes = bytes;
-    t->hash = hash;
     t->dtype = (unsigned char)dtype;
-    safetensors__index_put(&w->names, hash, w->entry_count);
+    (void)safetensors__index_add(&w->alloc, &w->names, hash, name ? name : "", name_len, w->entry_count,
+                                 safetensors__w_entry_name, w); /* reserved: cannot fail */
     w->entry_count++;
     w->json_floor = floor;
     return SAFETENSORS_OK;
@@ -6512,7 +6670,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_add_metadata(safetensors_w
         return safetensors__w_out(err, &e);
     }
     hash = safetensors__hash(w->seed, key, key_len);
-    if (safetensors__w_key_taken(w, hash, key, key_len)) {
+    if (safetensors__index_find(&w->keys, hash, key ? key : "", key_len, safetensors__w_meta_key, w) != (size_t)-1) {
         safetensors__err_set(&e, SAFETENSORS_ERR_DUPLICATE, 0);
         safetensors__err_add(&e, "metadata ");
         safetensors__err_add_name(&e, key, key_len);
@@ -6543,14 +6701,14 @@ SAFETENSORS_API safetensors_result safetensors_writer_add_metadata(safetensors_w
         if (fresh == NULL) goto nomem;
         w->metas = fresh;
     }
-    if (!safetensors__w_index_reserve(w, &w->keys, w->meta_count, safetensors__w_key_hash)) goto nomem;
+    if (!safetensors__w_index_reserve(w, &w->keys, w->meta_count, safetensors__w_meta_key)) goto nomem;
     m = &w->metas[w->meta_count];
     m->key_off = safetensors__w_arena_put(w, key, key_len);
     m->key_len = key_len;
     m->value_off = safetensors__w_arena_put(w, value, value_len);
     m->value_len = value_len;
-    m->hash = hash;
-    safetensors__index_put(&w->keys, hash, w->meta_count);
+    (void)safetensors__index_add(&w->alloc, &w->keys, hash, key ? key : "", key_len, w->meta_count,
+                                 safetensors__w_meta_key, w); /* reserved: cannot fail */
     w->meta_count++;
     w->json_floor = floor;
     return SAFETENSORS_OK;
