@@ -402,7 +402,9 @@ SAFETENSORS_API const safetensors_tensor *safetensors_tensor_at(const safetensor
    NUL-terminated and may contain NUL. NULL if absent. */
 SAFETENSORS_API const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name,
                                                           size_t name_len);
-/* Product of the dims (1 for a scalar). Cannot overflow: checked at open. */
+/* Product of the dims (1 for a scalar). Cannot overflow for a view from an
+   open file (checked at open); for a view built by hand whose product
+   overflows 64 bits, or a NULL view, 0. */
 SAFETENSORS_API uint64_t safetensors_tensor_element_count(const safetensors_tensor *t);
 /* end - begin. */
 SAFETENSORS_API uint64_t safetensors_tensor_byte_size(const safetensors_tensor *t);
@@ -1384,6 +1386,47 @@ static void safetensors__err_add_dtype_shape(safetensors_error *e, unsigned dtyp
     safetensors__err_add(e, "]");
 }
 
+/* The size of dtype x shape, in the reference's order of checks: the
+   element count, then the bit count, must fit in 64 bits, and the bits must
+   end on a byte boundary. OK, OVERFLOW or MISALIGNED; on OVERFLOW, *bits is
+   0 when the element count itself overflowed. On MISALIGNED *bytes is
+   rounded up, for callers that accept a partial last byte. */
+static safetensors_result safetensors__tensor_size(unsigned dtype, const uint64_t *shape, size_t ndim,
+                                                   uint64_t *elements, uint64_t *bits, uint64_t *bytes)
+{
+    uint64_t n = 1, width = safetensors__dtype_bit_table[dtype];
+    size_t k;
+    *bits = *bytes = 0;
+    for (k = 0; k < ndim; k++) {
+        if (shape[k] != 0 && n > UINT64_MAX / shape[k]) return SAFETENSORS_ERR_OVERFLOW;
+        n *= shape[k];
+    }
+    *elements = n;
+    if (n > UINT64_MAX / width) {
+        *bits = 1; /* nonzero: it is the bit count that overflowed */
+        return SAFETENSORS_ERR_OVERFLOW;
+    }
+    *bits = n * width;
+    *bytes = *bits / 8u + (*bits % 8u != 0);
+    return *bits % 8u ? SAFETENSORS_ERR_MISALIGNED : SAFETENSORS_OK;
+}
+
+/* What safetensors__tensor_size refused, for a message that already names
+   the tensor: "the element count of F32 [..] overflows 64 bits" and such. */
+static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_result code, unsigned dtype,
+                                              const uint64_t *shape, size_t ndim, uint64_t bits)
+{
+    if (code == SAFETENSORS_ERR_OVERFLOW) safetensors__err_add(e, bits ? "the bit size of " : "the element count of ");
+    safetensors__err_add_dtype_shape(e, dtype, shape, ndim);
+    if (code == SAFETENSORS_ERR_OVERFLOW) {
+        safetensors__err_add(e, " overflows 64 bits");
+        return;
+    }
+    safetensors__err_add(e, " is ");
+    safetensors__err_add_u64(e, bits);
+    safetensors__err_add(e, " bits, which do not end on a byte boundary");
+}
+
 /* >>hash -------------------------------------------------------------- */
 /* The name index, one for every table of names: tensors and metadata keys
    of a file, a model's tensors, its shard names, the writer's declarations.
@@ -1460,6 +1503,29 @@ static uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
 #else
     return (uint32_t)h;
 #endif
+}
+
+#if !defined(SAFETENSORS_NO_STDIO) && !defined(_WIN32) &&                                                       \
+    ((defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 25))) || defined(__APPLE__) || \
+     defined(__OpenBSD__))
+#define SAFETENSORS__HAVE_GETENTROPY
+/* declared here: strict C99 headers hide it behind feature macros */
+#ifdef __cplusplus
+extern "C"
+#endif
+int getentropy(void *buffer, size_t length);
+#endif
+
+/* The caller's seed, or one of our own: the kernel's randomness where the
+   platform has it, mixed with an address (ASLR) where it has not. */
+static uint64_t safetensors__pick_seed(uint64_t given, const void *addr)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)addr * 0x9e3779b97f4a7c15u;
+#ifdef SAFETENSORS__HAVE_GETENTROPY
+    uint64_t random = 0;
+    if (getentropy(&random, sizeof random) == 0) seed ^= random;
+#endif
+    return given ? given : seed;
 }
 
 static void safetensors__index_free(const safetensors_allocator *a, safetensors__index *ix)
@@ -1620,7 +1686,10 @@ static size_t safetensors__index_add(const safetensors_allocator *a, safetensors
 static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn name_of, const void *table)
 {
     size_t step, done = 0;
-    safetensors__slot *buffer = ix->spill + ix->spill_cap / 2;
+    safetensors__slot *buffer;
+    ix->sealed = 1;
+    if (ix->spill == NULL) return;
+    buffer = ix->spill + ix->spill_cap / 2;
     for (step = (size_t)1 << (sizeof(size_t) * 8 - 1); step; step >>= 1) {
         if (!(ix->spill_count & step)) continue;
         if (done) {
@@ -1629,7 +1698,6 @@ static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn
         }
         done += step;
     }
-    ix->sealed = 1;
 }
 
 /* After a table is reordered: entry i is now at new_of_old[i]. Names do not
@@ -1643,12 +1711,22 @@ static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *
 }
 
 /* >>parser ------------------------------------------------------------ */
-/* One pushdown automaton consumes the header a byte at a time, whatever the
-   chunking, so every split of the same bytes takes the same path. Strings
-   are decoded straight into the table's arena (names, metadata) or into a
-   16-byte scratch (field names, dtypes), or only validated (ignored values).
+/* Two layers. The automaton (a pushdown automaton over JSON tokens)
+   consumes the header a byte at a time, whatever the chunking, so every
+   split of the same bytes takes the same path; it knows JSON only: tokens,
+   strings and their escapes, UTF-8, numbers, literals and the nesting limit.
    JSON follows serde_json, the reference's parser: strict RFC 8259, the
-   same nesting limit and the same number range rule. */
+   same nesting limit and the same number range rule.
+
+   A schema says what values mean. The automaton keeps, for every value and
+   open container, a role: a small number that only the schema interprets,
+   and calls the schema at token boundaries (a value starts, a key or a
+   string or a number ends, a container closes), never byte by byte. Role 0
+   is the automaton's own: a value nobody reads, which is only validated. The
+   header schema (tensor entries and __metadata__) follows the automaton
+   below; the index schema of a sharded model lives in >>model. Strings are
+   decoded straight into the table's arena (names, metadata) or into a
+   16-byte scratch (field names, dtypes), or only validated. */
 
 enum safetensors__state {
     SAFETENSORS__S_VALUE,      /* a value must start (whitespace first) */
@@ -1664,9 +1742,13 @@ enum safetensors__state {
     SAFETENSORS__S_END         /* after the top-level value: whitespace only */
 };
 
-/* What a value means where it stands. */
-enum safetensors__role {
-    SAFETENSORS__R_ROOT,       /* the top-level object */
+/* The automaton's one role: a value no schema reads (an unknown field, at
+   any depth). Schemas number their roles from 1. */
+#define SAFETENSORS__R_IGNORED 0
+
+/* What the header's values mean where they stand. */
+enum safetensors__header_role {
+    SAFETENSORS__R_ROOT = 1,   /* the top-level object */
     SAFETENSORS__R_TENSOR,     /* a tensor entry */
     SAFETENSORS__R_META,       /* the __metadata__ object (or null) */
     SAFETENSORS__R_META_VALUE, /* a metadata string */
@@ -1674,26 +1756,22 @@ enum safetensors__role {
     SAFETENSORS__R_SHAPE,      /* "shape" */
     SAFETENSORS__R_OFFSETS,    /* "data_offsets" */
     SAFETENSORS__R_DIM,        /* an element of shape */
-    SAFETENSORS__R_OFFSET,     /* an element of data_offsets */
-    SAFETENSORS__R_IGNORED,    /* an unknown field, at any depth */
-    /* a sharded model's index (model.safetensors.index.json) */
-    SAFETENSORS__R_INDEX_ROOT, /* its top-level object */
-    SAFETENSORS__R_INDEX_META, /* "metadata": an object of any JSON values */
-    SAFETENSORS__R_RAW,        /* one of those values, kept as raw JSON text */
-    SAFETENSORS__R_WEIGHT_MAP, /* "weight_map": tensor name to shard file */
-    SAFETENSORS__R_SHARD_NAME  /* a shard file name */
+    SAFETENSORS__R_OFFSET      /* an element of data_offsets */
 };
 
 /* Where a string's decoded bytes go. */
 enum safetensors__sink { SAFETENSORS__TO_NOWHERE, SAFETENSORS__TO_ARENA, SAFETENSORS__TO_SCRATCH };
 
-/* What a finished string is. */
-enum safetensors__string_kind {
-    SAFETENSORS__STR_TOP_KEY, SAFETENSORS__STR_META_KEY, SAFETENSORS__STR_FIELD_KEY,
-    SAFETENSORS__STR_IGNORED_KEY, SAFETENSORS__STR_IGNORED, SAFETENSORS__STR_META_VALUE, SAFETENSORS__STR_DTYPE,
-    SAFETENSORS__STR_INDEX_KEY, SAFETENSORS__STR_INDEX_META_KEY, SAFETENSORS__STR_WEIGHT_KEY,
-    SAFETENSORS__STR_SHARD_NAME
-};
+/* The first byte of a JSON value says its type: '{', '[', '"', 'n', 't',
+   'f', or '0' for a number; 0 for a byte that starts none. */
+static unsigned safetensors__value_type(unsigned c)
+{
+    if (c == '{' || c == '[' || c == '"' || c == 'n' || c == 't' || c == 'f') return c;
+    return c == '-' || (c >= '0' && c <= '9') ? '0' : 0;
+}
+
+typedef struct safetensors__schema safetensors__schema;
+enum { SAFETENSORS__VALUE_REFUSED, SAFETENSORS__VALUE_OK, SAFETENSORS__VALUE_CAPTURED };
 
 /* Sub-states inside a string. */
 enum safetensors__escape {
@@ -1742,13 +1820,16 @@ struct safetensors_parser {
     unsigned length_have;
 
     /* the automaton */
+    const safetensors__schema *schema; /* what values mean */
+    void *schema_state;                /* the schema's own, when it keeps some outside the parser */
+    int bare;                          /* bare JSON: no length prefix (an index file) */
     int state;
     int role;                                       /* of the value about to start */
     int depth;                                      /* open containers */
     unsigned char stack[SAFETENSORS__MAX_DEPTH + 1]; /* role << 1 | is_object */
 
     /* the string being read */
-    int string_kind, sink, escape;
+    int in_key, sink, escape;
     uint64_t string_start;
     size_t string_arena_start;
     unsigned hex_digits;
@@ -1775,20 +1856,51 @@ struct safetensors_parser {
     size_t entry_count, entry_cap;
     uint64_t *dims;
     size_t dim_count, dim_cap;
-    safetensors__meta *metas;
+    safetensors__meta *metas; /* key/value pairs: __metadata__, or an index's metadata */
     size_t meta_count, meta_cap;
     int saw_metadata_key;
+    size_t current;        /* entry or pair being filled */
+    unsigned offset_count; /* elements seen in data_offsets */
 
-    /* index mode: no length prefix, metadata values kept raw, a weight map */
-    int index_mode, saw_weight_map;
-    safetensors__meta *weights;
-    size_t weight_count, weight_cap;
+    /* a value kept as the JSON text it is written as (an index's metadata) */
     int capturing, capture_done;
     int capture_depth;
-    uint64_t capture_start;      /* file offset of the captured value's first byte */
+    uint64_t capture_start; /* file offset of the captured value's first byte */
     size_t capture_arena_start;
-    size_t current;        /* entry or meta being filled */
-    unsigned offset_count; /* elements seen in data_offsets */
+};
+
+/* What the automaton asks of a schema. Each call comes at a token boundary,
+   for a value or container whose role is not SAFETENSORS__R_IGNORED. A call
+   that refuses what it sees fails the parser (safetensors__fail...) and the
+   automaton stops there. */
+struct safetensors__schema {
+    int root_role;
+    /* A value whose first byte is c (of safetensors__value_type `type`, 0 if
+       c starts no value) begins at `at` where p->role says. Returns
+       SAFETENSORS__VALUE_REFUSED after failing p; else sets p->sink for a
+       string and returns SAFETENSORS__VALUE_OK, or VALUE_CAPTURED to have
+       the value's JSON text handed to `captured`. An invalid first byte is
+       then reported by the automaton. */
+    int (*value_begin)(safetensors_parser *p, unsigned type, unsigned c, uint64_t at);
+    /* The sink for a key of an object whose role is `role`. */
+    int (*key_sink)(int role);
+    /* A string is complete: a key (p->in_key; then set p->role for its
+       value) or a value. */
+    void (*string_end)(safetensors_parser *p);
+    /* (The hooks below may be NULL where the schema has nothing to do.)
+       A number is complete; is_u64 when it is an integer in [0, 2^64). */
+    void (*number_end)(safetensors_parser *p, int is_u64, uint64_t value);
+    /* A container of `role` closes at `at`: 0 after failing p. */
+    int (*container_end)(safetensors_parser *p, int role, uint64_t at);
+    /* The role of an array's elements. */
+    int (*element_role)(int array_role);
+    /* A whole member of an object of `role`, whose key's opening
+       quote is s[i], read in one go; returns where it ends, or i to leave
+       it to the automaton (which must then build exactly the same). */
+    size_t (*fast_member)(safetensors_parser *p, int role, const unsigned char *s, size_t i, size_t n,
+                          uint64_t base);
+    /* A captured value's JSON text is arena[off, off + len). */
+    void (*captured)(safetensors_parser *p, size_t off, size_t len);
 };
 
 static const double safetensors__pow10[309] = {
@@ -1871,14 +1983,76 @@ static int safetensors__is_json_space(unsigned c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* --- values and containers --- */
-
-static int safetensors__element_role(int container_role)
+/* Typed appends for the table, shared by the schemas' slow paths and their
+   fast lanes, so that a fast lane builds exactly what the slow path would.
+   Each returns 0 when memory runs out, with the table as it was. */
+static int safetensors__push_dim(safetensors_parser *p, uint64_t v)
 {
-    if (container_role == SAFETENSORS__R_SHAPE) return SAFETENSORS__R_DIM;
-    if (container_role == SAFETENSORS__R_OFFSETS) return SAFETENSORS__R_OFFSET;
-    return SAFETENSORS__R_IGNORED;
+    if (p->dim_count == p->dim_cap) {
+        uint64_t *fresh = SAFETENSORS__CAST(
+            uint64_t *, safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
+        if (fresh == NULL) return 0;
+        p->dims = fresh;
+    }
+    p->dims[p->dim_count++] = v;
+    return 1;
 }
+
+/* A new tensor entry named arena[name_off, name_off + name_len), its key's
+   quote at `where`, made the current one. The count limit is the index's
+   32-bit numbering. */
+static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t name_off, size_t name_len,
+                                                   uint64_t where)
+{
+    safetensors__entry *e;
+    if (p->entry_count == p->entry_cap) {
+        safetensors__entry *fresh = SAFETENSORS__CAST(
+            safetensors__entry *,
+            safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
+        if (fresh == NULL) return NULL;
+        p->entries = fresh;
+    }
+    e = &p->entries[p->entry_count];
+    memset(e, 0, sizeof *e);
+    e->name_off = name_off;
+    e->name_len = name_len;
+    e->key_offset = where;
+    p->current = p->entry_count++;
+    return e;
+}
+
+/* A new key/value pair (metadata, or a schema's own pairs) whose key is
+   arena[key_off, key_off + key_len), made the current one. */
+static safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
+                                                 size_t *cap, size_t key_off, size_t key_len, uint64_t where)
+{
+    safetensors__meta *m;
+    if (*count == *cap) {
+        safetensors__meta *fresh =
+            SAFETENSORS__CAST(safetensors__meta *, safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
+        if (fresh == NULL) return NULL;
+        *pairs = fresh;
+    }
+    m = &(*pairs)[*count];
+    m->key_off = key_off;
+    m->key_len = key_len;
+    m->value_off = 0;
+    m->value_len = 0;
+    m->key_offset = where;
+    p->current = (*count)++;
+    return m;
+}
+
+/* Tables are numbered in 32 bits (the index's slots): the last numbers are
+   refused as too many. */
+static int safetensors__count_full(safetensors_parser *p, size_t count, uint64_t at, const char *what)
+{
+    if (count < (size_t)UINT32_MAX - 1) return 0;
+    safetensors__fail(p, SAFETENSORS_ERR_TOO_LARGE, at, what);
+    return 1;
+}
+
+/* --- values and containers --- */
 
 static int safetensors__top_role(const safetensors_parser *p)
 {
@@ -1901,58 +2075,12 @@ static void safetensors__fail_pair(safetensors_parser *p, uint64_t at, const cha
     safetensors__err_add(&p->error, text);
 }
 
-/* A value of the wrong JSON type for where it stands: say what belongs there. */
-static void safetensors__fail_wrong_type(safetensors_parser *p, unsigned c, uint64_t at)
-{
-    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
-    const char *text;
-    switch (p->role) {
-    case SAFETENSORS__R_ROOT: text = "the header must be a JSON object"; break;
-    case SAFETENSORS__R_INDEX_ROOT: text = "the index must be a JSON object"; break;
-    case SAFETENSORS__R_INDEX_META: text = "the index's metadata must be an object"; break;
-    case SAFETENSORS__R_WEIGHT_MAP: text = "weight_map must be an object of strings"; break;
-    case SAFETENSORS__R_META: text = "__metadata__ must be an object of strings, or null"; break;
-    case SAFETENSORS__R_SHARD_NAME:
-        safetensors__fail_pair(p, at, "weight_map entry ", &p->weights[p->current], ": the shard must be a string");
-        return;
-    case SAFETENSORS__R_META_VALUE:
-        safetensors__fail_pair(p, at, "metadata ", &p->metas[p->current], ": the value must be a string");
-        return;
-    case SAFETENSORS__R_TENSOR:
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
-                                 c == '[' ? "an entry written as an array is refused; write it as an object"
-                                          : "the entry must be an object with dtype, shape and data_offsets");
-        return;
-    case SAFETENSORS__R_DTYPE:
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
-                                 c == '{' ? "a dtype written as an object is refused; write it as a string"
-                                          : "dtype must be a string");
-        return;
-    case SAFETENSORS__R_SHAPE:
-    case SAFETENSORS__R_DIM:
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
-                                 "shape must be an array of non-negative integers below 2^64");
-        return;
-    default:
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e,
-                                 "data_offsets must be an array of two non-negative integers below 2^64");
-        return;
-    }
-    safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, text);
-}
-
 static void safetensors__container_begin(safetensors_parser *p, int is_object, uint64_t at)
 {
     if (p->depth >= SAFETENSORS__MAX_DEPTH) {
         safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "JSON nested deeper than 127 levels");
         return;
     }
-    if (p->role == SAFETENSORS__R_TENSOR) p->entries[p->current].fields = 0;
-    if (p->role == SAFETENSORS__R_SHAPE) {
-        p->entries[p->current].shape_off = p->dim_count;
-        p->entries[p->current].ndim = 0;
-    }
-    if (p->role == SAFETENSORS__R_OFFSETS) p->offset_count = 0;
     p->stack[p->depth++] = (unsigned char)((p->role << 1) | is_object);
     p->state = is_object ? SAFETENSORS__S_OBJ_FIRST : SAFETENSORS__S_ARR_FIRST;
 }
@@ -1960,61 +2088,28 @@ static void safetensors__container_begin(safetensors_parser *p, int is_object, u
 static void safetensors__container_end(safetensors_parser *p, uint64_t at)
 {
     int role = safetensors__top_role(p);
-    if (role == SAFETENSORS__R_TENSOR) {
-        const safetensors__entry *e = &p->entries[p->current];
-        const char *missing = !(e->fields & SAFETENSORS__FIELD_DTYPE)   ? "missing field dtype"
-                              : !(e->fields & SAFETENSORS__FIELD_SHAPE) ? "missing field shape"
-                              : !(e->fields & SAFETENSORS__FIELD_OFFSETS) ? "missing field data_offsets"
-                                                                          : NULL;
-        if (missing) {
-            safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, missing);
-            return;
-        }
-    }
-    if (role == SAFETENSORS__R_OFFSETS && p->offset_count != 2) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, &p->entries[p->current],
-                                 "data_offsets must hold exactly two integers");
-        return;
-    }
+    if (role != SAFETENSORS__R_IGNORED && p->schema->container_end && !p->schema->container_end(p, role, at)) return;
     p->depth--;
     safetensors__value_end(p);
 }
 
-static void safetensors__string_begin(safetensors_parser *p, int kind, uint64_t at)
+static void safetensors__string_begin(safetensors_parser *p, int in_key, uint64_t at)
 {
-    p->string_kind = kind;
+    p->in_key = in_key;
     p->string_start = at;
     p->escape = SAFETENSORS__E_NONE;
     p->high_surrogate = 0;
     p->utf8_need = 0;
     p->scratch_len = 0;
     p->string_arena_start = p->arena_len;
-    switch (kind) {
-    case SAFETENSORS__STR_TOP_KEY:
-    case SAFETENSORS__STR_META_KEY:
-    case SAFETENSORS__STR_META_VALUE:
-    case SAFETENSORS__STR_INDEX_META_KEY:
-    case SAFETENSORS__STR_WEIGHT_KEY:
-    case SAFETENSORS__STR_SHARD_NAME: p->sink = SAFETENSORS__TO_ARENA; break;
-    case SAFETENSORS__STR_FIELD_KEY:
-    case SAFETENSORS__STR_INDEX_KEY:
-    case SAFETENSORS__STR_DTYPE: p->sink = SAFETENSORS__TO_SCRATCH; break;
-    default: p->sink = SAFETENSORS__TO_NOWHERE; break;
-    }
     p->state = SAFETENSORS__S_STRING;
 }
 
 static void safetensors__key_begin(safetensors_parser *p, uint64_t at)
 {
     int role = safetensors__top_role(p);
-    int kind = role == SAFETENSORS__R_ROOT         ? SAFETENSORS__STR_TOP_KEY
-               : role == SAFETENSORS__R_META       ? SAFETENSORS__STR_META_KEY
-               : role == SAFETENSORS__R_TENSOR     ? SAFETENSORS__STR_FIELD_KEY
-               : role == SAFETENSORS__R_INDEX_ROOT ? SAFETENSORS__STR_INDEX_KEY
-               : role == SAFETENSORS__R_INDEX_META ? SAFETENSORS__STR_INDEX_META_KEY
-               : role == SAFETENSORS__R_WEIGHT_MAP ? SAFETENSORS__STR_WEIGHT_KEY
-                                                   : SAFETENSORS__STR_IGNORED_KEY;
-    safetensors__string_begin(p, kind, at);
+    p->sink = role == SAFETENSORS__R_IGNORED ? SAFETENSORS__TO_NOWHERE : p->schema->key_sink(role);
+    safetensors__string_begin(p, 1, at);
 }
 
 static void safetensors__number_begin(safetensors_parser *p, unsigned c, uint64_t at)
@@ -2043,73 +2138,38 @@ static int safetensors__utf8_lead(safetensors_parser *p, unsigned c)
     return safetensors__utf8_rules(c, &p->utf8_need, &p->utf8_lo, &p->utf8_hi);
 }
 
-/* The first byte of a value, checked against what may stand here. */
+/* Starts keeping the value that begins at `at` as its JSON text, for a
+   schema's `captured`. */
+static void safetensors__capture_begin(safetensors_parser *p, uint64_t at)
+{
+    p->capturing = 1;
+    p->capture_done = 0;
+    p->capture_depth = p->depth;
+    p->capture_start = at;
+    p->capture_arena_start = p->arena_len;
+}
+
+/* The first byte of a value: the schema says whether it may stand here. */
 static void safetensors__value_begin(safetensors_parser *p, unsigned c, uint64_t at)
 {
-    int role = p->role, allowed;
-    if (role == SAFETENSORS__R_OFFSET && p->offset_count >= 2) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, &p->entries[p->current],
-                                 "data_offsets must hold exactly two integers");
-        return;
-    }
-    switch (c) {
-    case '{':
-        allowed = role == SAFETENSORS__R_ROOT || role == SAFETENSORS__R_TENSOR || role == SAFETENSORS__R_META ||
-                  role == SAFETENSORS__R_IGNORED || role == SAFETENSORS__R_INDEX_ROOT ||
-                  role == SAFETENSORS__R_INDEX_META || role == SAFETENSORS__R_WEIGHT_MAP || role == SAFETENSORS__R_RAW;
-        break;
-    case '[':
-        allowed = role == SAFETENSORS__R_SHAPE || role == SAFETENSORS__R_OFFSETS || role == SAFETENSORS__R_IGNORED ||
-                  role == SAFETENSORS__R_RAW;
-        break;
-    case '"':
-        allowed = role == SAFETENSORS__R_META_VALUE || role == SAFETENSORS__R_DTYPE || role == SAFETENSORS__R_IGNORED ||
-                  role == SAFETENSORS__R_RAW || role == SAFETENSORS__R_SHARD_NAME;
-        break;
-    case 'n':
-        allowed = role == SAFETENSORS__R_META || role == SAFETENSORS__R_IGNORED || role == SAFETENSORS__R_RAW ||
-                  role == SAFETENSORS__R_INDEX_META;
-        break;
-    case 't':
-    case 'f': allowed = role == SAFETENSORS__R_IGNORED || role == SAFETENSORS__R_RAW; break;
-    default:
-        if (c == '-' || (c >= '0' && c <= '9')) {
-            allowed = role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET || role == SAFETENSORS__R_IGNORED ||
-                      role == SAFETENSORS__R_RAW;
-            break;
-        }
-        if (c >= 0x80 && !safetensors__utf8_lead(p, c))
-            safetensors__fail(p, SAFETENSORS_ERR_UTF8, at, "invalid UTF-8");
-        else
-            safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "expected a JSON value");
-        return;
-    }
-    if (!allowed) {
-        safetensors__fail_wrong_type(p, c, at);
-        return;
-    }
-    if (role == SAFETENSORS__R_RAW) {
-        /* the value's bytes, exactly as written, become the metadata value */
-        p->capturing = 1;
-        p->capture_done = 0;
-        p->capture_depth = p->depth;
-        p->capture_start = at;
-        p->capture_arena_start = p->arena_len;
-    }
-    switch (c) {
+    unsigned type = safetensors__value_type(c);
+    int verdict = SAFETENSORS__VALUE_OK;
+    p->sink = SAFETENSORS__TO_NOWHERE;
+    if (p->role != SAFETENSORS__R_IGNORED) verdict = p->schema->value_begin(p, type, c, at);
+    if (verdict == SAFETENSORS__VALUE_REFUSED) return;
+    if (verdict == SAFETENSORS__VALUE_CAPTURED && type != 0) safetensors__capture_begin(p, at);
+    switch (type) {
     case '{': safetensors__container_begin(p, 1, at); return;
     case '[': safetensors__container_begin(p, 0, at); return;
-    case '"':
-        safetensors__string_begin(p, role == SAFETENSORS__R_META_VALUE   ? SAFETENSORS__STR_META_VALUE
-                                     : role == SAFETENSORS__R_DTYPE      ? SAFETENSORS__STR_DTYPE
-                                     : role == SAFETENSORS__R_SHARD_NAME ? SAFETENSORS__STR_SHARD_NAME
-                                                                         : SAFETENSORS__STR_IGNORED,
-                                  at);
-        return;
+    case '"': safetensors__string_begin(p, 0, at); return;
     case 'n': p->literal = "null"; break;
     case 't': p->literal = "true"; break;
     case 'f': p->literal = "false"; break;
-    default: safetensors__number_begin(p, c, at); return;
+    case '0': safetensors__number_begin(p, c, at); return;
+    default:
+        if (c >= 0x80 && !safetensors__utf8_lead(p, c)) safetensors__fail(p, SAFETENSORS_ERR_UTF8, at, "invalid UTF-8");
+        else safetensors__fail(p, SAFETENSORS_ERR_JSON, at, "expected a JSON value");
+        return;
     }
     p->literal_at = 1;
     p->state = SAFETENSORS__S_LITERAL;
@@ -2207,194 +2267,15 @@ static int safetensors__arena_terminate(safetensors_parser *p, size_t *off, size
     return safetensors__arena_push(p, "", 1);
 }
 
-static void safetensors__top_key_end(safetensors_parser *p)
-{
-    size_t off, len;
-    safetensors__entry *e;
-    static const char metadata_key[] = "__metadata__";
-    if (p->arena_len - p->string_arena_start == sizeof metadata_key - 1 &&
-        memcmp(p->arena + p->string_arena_start, metadata_key, sizeof metadata_key - 1) == 0) {
-        p->arena_len = p->string_arena_start;
-        if (p->saw_metadata_key) {
-            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "__metadata__ appears twice");
-            return;
-        }
-        p->saw_metadata_key = 1;
-        p->role = SAFETENSORS__R_META;
-        return;
-    }
-    if (!safetensors__arena_terminate(p, &off, &len)) {
-        safetensors__fail_nomem(p, p->string_start);
-        return;
-    }
-    if (p->entry_count == p->entry_cap) {
-        safetensors__entry *fresh = SAFETENSORS__CAST(
-            safetensors__entry *, safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1,
-                                                    sizeof *p->entries));
-        if (fresh == NULL) {
-            safetensors__fail_nomem(p, p->string_start);
-            return;
-        }
-        p->entries = fresh;
-    }
-    if (p->entry_count >= (size_t)UINT32_MAX - 1) {
-        safetensors__fail_nomem(p, p->string_start);
-        return;
-    }
-    e = &p->entries[p->entry_count];
-    memset(e, 0, sizeof *e);
-    e->name_off = off;
-    e->name_len = len;
-    e->key_offset = p->string_start;
-    p->current = p->entry_count++;
-    p->role = SAFETENSORS__R_TENSOR;
-}
-
-/* A key of a string-to-value object (metadata, the index's metadata, the
-   weight map) is in: start a pair whose value comes next, in `next_role`. */
-static void safetensors__pair_key_end(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
-                                      size_t *cap, int next_role)
-{
-    size_t off, len;
-    safetensors__meta *m;
-    if (!safetensors__arena_terminate(p, &off, &len)) {
-        safetensors__fail_nomem(p, p->string_start);
-        return;
-    }
-    if (*count == *cap) {
-        safetensors__meta *fresh =
-            SAFETENSORS__CAST(safetensors__meta *, safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
-        if (fresh == NULL) {
-            safetensors__fail_nomem(p, p->string_start);
-            return;
-        }
-        *pairs = fresh;
-    }
-    if (*count >= (size_t)UINT32_MAX - 1) {
-        safetensors__fail_nomem(p, p->string_start);
-        return;
-    }
-    m = &(*pairs)[*count];
-    m->key_off = off;
-    m->key_len = len;
-    m->value_off = 0;
-    m->value_len = 0;
-    m->key_offset = p->string_start;
-    p->current = (*count)++;
-    p->role = next_role;
-}
-
-/* "metadata" or "weight_map" at the top of an index; anything else is ignored. */
-static void safetensors__index_key_end(safetensors_parser *p)
-{
-    int *seen;
-    if (safetensors__scratch_is(p, "metadata", 8)) {
-        seen = &p->saw_metadata_key;
-        p->role = SAFETENSORS__R_INDEX_META;
-    } else if (safetensors__scratch_is(p, "weight_map", 10)) {
-        seen = &p->saw_weight_map;
-        p->role = SAFETENSORS__R_WEIGHT_MAP;
-    } else {
-        p->role = SAFETENSORS__R_IGNORED;
-        return;
-    }
-    if (*seen) {
-        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start,
-                          p->role == SAFETENSORS__R_WEIGHT_MAP ? "weight_map appears twice"
-                                                               : "metadata appears twice");
-        return;
-    }
-    *seen = 1;
-}
-
-/* The value of the pair being filled is the arena string that ends here. */
-static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta *pair, size_t off, size_t len)
-{
-    pair->value_off = off;
-    pair->value_len = len;
-    safetensors__value_end(p);
-}
-
-static void safetensors__field_key_end(safetensors_parser *p)
-{
-    safetensors__entry *e = &p->entries[p->current];
-    unsigned bit;
-    int role;
-    const char *name;
-    if (safetensors__scratch_is(p, "dtype", 5)) {
-        bit = SAFETENSORS__FIELD_DTYPE;
-        role = SAFETENSORS__R_DTYPE;
-        name = "field dtype appears twice";
-    } else if (safetensors__scratch_is(p, "shape", 5)) {
-        bit = SAFETENSORS__FIELD_SHAPE;
-        role = SAFETENSORS__R_SHAPE;
-        name = "field shape appears twice";
-    } else if (safetensors__scratch_is(p, "data_offsets", 12)) {
-        bit = SAFETENSORS__FIELD_OFFSETS;
-        role = SAFETENSORS__R_OFFSETS;
-        name = "field data_offsets appears twice";
-    } else {
-        /* unknown fields are ignored, as the reference ignores them, repeats included */
-        p->role = SAFETENSORS__R_IGNORED;
-        return;
-    }
-    if (e->fields & bit) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, e, name);
-        return;
-    }
-    e->fields = (unsigned char)(e->fields | bit);
-    p->role = role;
-}
-
-static void safetensors__dtype_end(safetensors_parser *p)
-{
-    safetensors__entry *e = &p->entries[p->current];
-    safetensors_dtype d;
-    if (p->scratch_len > SAFETENSORS__SCRATCH ||
-        safetensors_dtype_from_name(p->scratch, p->scratch_len, &d) != SAFETENSORS_OK) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_DTYPE, p->string_start, e, "unknown dtype ");
-        safetensors__err_add_name(&p->error, p->scratch,
-                                  p->scratch_len > SAFETENSORS__SCRATCH ? SAFETENSORS__SCRATCH : p->scratch_len);
-        if (p->scratch_len > SAFETENSORS__SCRATCH) safetensors__err_add(&p->error, "...");
-        return;
-    }
-    e->dtype = (unsigned char)d;
-}
-
+/* A string is complete: the schema stores it, unless no one reads it. */
 static void safetensors__string_end(safetensors_parser *p)
 {
-    size_t off, len;
-    switch (p->string_kind) {
-    case SAFETENSORS__STR_TOP_KEY: safetensors__top_key_end(p); break;
-    case SAFETENSORS__STR_META_KEY:
-        safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_META_VALUE);
-        break;
-    case SAFETENSORS__STR_INDEX_META_KEY:
-        safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_RAW);
-        break;
-    case SAFETENSORS__STR_WEIGHT_KEY:
-        safetensors__pair_key_end(p, &p->weights, &p->weight_count, &p->weight_cap, SAFETENSORS__R_SHARD_NAME);
-        break;
-    case SAFETENSORS__STR_INDEX_KEY: safetensors__index_key_end(p); break;
-    case SAFETENSORS__STR_FIELD_KEY: safetensors__field_key_end(p); break;
-    case SAFETENSORS__STR_IGNORED_KEY: p->role = SAFETENSORS__R_IGNORED; break;
-    case SAFETENSORS__STR_META_VALUE:
-    case SAFETENSORS__STR_SHARD_NAME:
-        if (!safetensors__arena_terminate(p, &off, &len)) {
-            safetensors__fail_nomem(p, p->string_start);
-            return;
-        }
-        safetensors__pair_value_end(
-            p, p->string_kind == SAFETENSORS__STR_META_VALUE ? &p->metas[p->current] : &p->weights[p->current], off,
-            len);
-        return;
-    case SAFETENSORS__STR_DTYPE:
-        safetensors__dtype_end(p);
-        if (!p->failed) safetensors__value_end(p);
-        return;
-    default: safetensors__value_end(p); return;
-    }
-    if (!p->failed) p->state = SAFETENSORS__S_COLON;
+    int role = p->in_key ? safetensors__top_role(p) : p->role;
+    if (role != SAFETENSORS__R_IGNORED) p->schema->string_end(p);
+    else if (p->in_key) p->role = SAFETENSORS__R_IGNORED; /* the value of an ignored object's key */
+    if (p->failed) return;
+    if (p->in_key) p->state = SAFETENSORS__S_COLON;
+    else safetensors__value_end(p);
 }
 
 /* Length of the run from s[i] of bytes that need no attention inside a
@@ -2612,30 +2493,10 @@ static void safetensors__number_end(safetensors_parser *p, uint64_t at)
         safetensors__fail(p, SAFETENSORS_ERR_JSON, p->number_start, "number out of the range of a double");
         return;
     }
-    if (role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET) {
-        safetensors__entry *e = &p->entries[p->current];
-        if (p->number_negative || !p->number_is_integer || p->number_long) {
-            safetensors__fail_wrong_type(p, '0', p->number_start);
-            return;
-        }
-        if (role == SAFETENSORS__R_DIM) {
-            if (p->dim_count == p->dim_cap) {
-                uint64_t *fresh = SAFETENSORS__CAST(
-                    uint64_t *,
-                    safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
-                if (fresh == NULL) {
-                    safetensors__fail_nomem(p, p->number_start);
-                    return;
-                }
-                p->dims = fresh;
-            }
-            p->dims[p->dim_count++] = p->number_significand;
-            e->ndim++;
-        } else {
-            if (p->offset_count == 0) e->begin = p->number_significand;
-            else e->end = p->number_significand;
-            p->offset_count++;
-        }
+    if (role != SAFETENSORS__R_IGNORED && p->schema->number_end) {
+        p->schema->number_end(p, !p->number_negative && p->number_is_integer && !p->number_long,
+                              p->number_significand);
+        if (p->failed) return;
     }
     safetensors__value_end(p);
 }
@@ -2736,7 +2597,7 @@ static size_t safetensors__number_run(safetensors_parser *p, const unsigned char
     return i;
 }
 
-/* --- the fast lane --- */
+/* --- helpers for the schemas' fast lanes --- */
 
 /* Digits of an integer that the general path would take as a u64: no sign,
    no leading zero, at most 19 digits (so no overflow check). Returns 0, with
@@ -2764,129 +2625,10 @@ static int safetensors__fast_literal(const unsigned char *s, size_t *at, size_t 
     return 1;
 }
 
-/* A whole tensor entry in the layout the reference writer produces, compact
-   and in the order dtype, shape, data_offsets, with a plain ASCII name, lying
-   entirely within this chunk: read it in one pass. Anything else (an escape,
-   whitespace, another order, a chunk boundary, anything the general path
-   would refuse) leaves no trace and returns i, and the automaton reads the
-   same bytes instead. So the fast lane changes the speed, never the result:
-   what it commits is exactly what the automaton would have built. */
-static size_t safetensors__fast_entry(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
-                                      uint64_t base)
-{
-    const size_t arena_mark = p->arena_len, dims_mark = p->dim_count;
-    size_t at = i + 1, name_end, dtype_start;
-    uint64_t v, begin, end;
-    safetensors_dtype dtype;
-    safetensors__entry *e;
-    name_end = safetensors__plain_run_end(s, at, n);
-    if (name_end == n || s[name_end] != '"' ||
-        (name_end - at == 12 && memcmp(s + at, "__metadata__", 12) == 0))
-        return i;
-    at = name_end;
-    if (!safetensors__fast_literal(s, &at, n, "\":{\"dtype\":\"", 12)) return i;
-    dtype_start = at;
-    while (at < n && s[at] != '"' && at - dtype_start < SAFETENSORS__SCRATCH) at++;
-    if (at == n || s[at] != '"' ||
-        safetensors_dtype_from_name((const char *)(s + dtype_start), at - dtype_start, &dtype) != SAFETENSORS_OK ||
-        !safetensors__fast_literal(s, &at, n, "\",\"shape\":[", 11))
-        return i;
-    if (at < n && s[at] == ']') at++;
-    else
-        for (;;) {
-            if (!safetensors__fast_u64(s, &at, n, &v)) goto bail;
-            if (p->dim_count == p->dim_cap) {
-                uint64_t *fresh = SAFETENSORS__CAST(
-                    uint64_t *,
-                    safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
-                if (fresh == NULL) goto bail;
-                p->dims = fresh;
-            }
-            p->dims[p->dim_count++] = v;
-            if (s[at] == ']') {
-                at++;
-                break;
-            }
-            if (s[at++] != ',') goto bail;
-        }
-    if (!safetensors__fast_literal(s, &at, n, ",\"data_offsets\":[", 17) || !safetensors__fast_u64(s, &at, n, &begin) ||
-        !safetensors__fast_literal(s, &at, n, ",", 1) || !safetensors__fast_u64(s, &at, n, &end) ||
-        !safetensors__fast_literal(s, &at, n, "]}", 2))
-        goto bail;
-    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, name_end - i - 1) ||
-        !safetensors__arena_push(p, "", 1))
-        goto bail;
-    if (p->entry_count == p->entry_cap) {
-        safetensors__entry *fresh = SAFETENSORS__CAST(
-            safetensors__entry *,
-            safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
-        if (fresh == NULL) goto bail;
-        p->entries = fresh;
-    }
-    e = &p->entries[p->entry_count];
-    e->name_off = arena_mark;
-    e->name_len = name_end - i - 1;
-    e->shape_off = dims_mark;
-    e->ndim = p->dim_count - dims_mark;
-    e->begin = begin;
-    e->end = end;
-    e->key_offset = base + i;
-    e->dtype = (unsigned char)dtype;
-    e->fields = SAFETENSORS__FIELD_DTYPE | SAFETENSORS__FIELD_SHAPE | SAFETENSORS__FIELD_OFFSETS;
-    p->current = p->entry_count++;
-    p->state = SAFETENSORS__S_OBJ_NEXT;
-    return at;
-bail:
-    p->arena_len = arena_mark;
-    p->dim_count = dims_mark;
-    return i;
-}
-
-/* The same idea for a weight_map entry of an index, "name": "shard", with
-   any JSON white space around the colon (indexes are usually indented). */
-static size_t safetensors__fast_weight(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
-                                       uint64_t base)
-{
-    const size_t arena_mark = p->arena_len;
-    size_t key_end = safetensors__plain_run_end(s, i + 1, n), at, value_end;
-    safetensors__meta *pair;
-    if (key_end == n || s[key_end] != '"') return i;
-    for (at = key_end + 1; at < n && safetensors__is_json_space(s[at]); at++) continue;
-    if (at == n || s[at] != ':') return i;
-    for (at++; at < n && safetensors__is_json_space(s[at]); at++) continue;
-    if (at == n || s[at] != '"') return i;
-    value_end = safetensors__plain_run_end(s, at + 1, n);
-    if (value_end == n || s[value_end] != '"') return i;
-    if (p->weight_count == p->weight_cap) {
-        safetensors__meta *fresh = SAFETENSORS__CAST(
-            safetensors__meta *,
-            safetensors__grow(&p->alloc, p->weights, &p->weight_cap, p->weight_count + 1, sizeof *p->weights));
-        if (fresh == NULL) return i;
-        p->weights = fresh;
-    }
-    if (p->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, key_end - i - 1) ||
-        !safetensors__arena_push(p, "", 1) || !safetensors__arena_push(p, s + at + 1, value_end - at - 1) ||
-        !safetensors__arena_push(p, "", 1)) {
-        p->arena_len = arena_mark;
-        return i;
-    }
-    pair = &p->weights[p->weight_count];
-    pair->key_off = arena_mark;
-    pair->key_len = key_end - i - 1;
-    pair->value_off = arena_mark + pair->key_len + 1;
-    pair->value_len = value_end - at - 1;
-    pair->key_offset = base + i;
-    p->current = p->weight_count++;
-    p->state = SAFETENSORS__S_OBJ_NEXT;
-    return value_end + 1;
-}
-
 /* --- the automaton's loop --- */
 
-/* Runs the header bytes s[0..n), whose first byte is at file offset
-   p->pos, through the automaton. Stops early only on an error. */
-/* Index mode keeps a metadata value's raw bytes: this chunk's share of them,
-   s[from, end), goes to the arena as it passes. */
+/* A captured value's bytes go to the arena as they pass: this chunk's share
+   of them, s[from, end). */
 static void safetensors__capture_flush(safetensors_parser *p, const unsigned char *s, uint64_t base, size_t end)
 {
     size_t from = p->capture_start >= base ? (size_t)(p->capture_start - base) : 0;
@@ -2896,15 +2638,17 @@ static void safetensors__capture_flush(safetensors_parser *p, const unsigned cha
 
 static void safetensors__capture_end(safetensors_parser *p, const unsigned char *s, uint64_t base, size_t end)
 {
-    size_t off = p->capture_arena_start;
+    size_t off = p->capture_arena_start, len;
     safetensors__capture_flush(p, s, base, end);
     p->capturing = p->capture_done = 0;
     if (p->failed) return;
-    p->metas[p->current].value_off = off;
-    p->metas[p->current].value_len = p->arena_len - off;
+    len = p->arena_len - off;
     if (!safetensors__arena_push(p, "", 1)) safetensors__fail_nomem(p, base + end);
+    else p->schema->captured(p, off, len);
 }
 
+/* Runs the header bytes s[0..n), whose first byte is at file offset
+   p->pos, through the automaton. Stops early only on an error. */
 static void safetensors__parse_json(safetensors_parser *p, const unsigned char *s, size_t n)
 {
     const uint64_t base = p->pos;
@@ -2937,11 +2681,10 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
         case SAFETENSORS__S_OBJ_FIRST:
         case SAFETENSORS__S_OBJ_KEY:
             if (c == '"') {
-                size_t past = i;
-                if (p->depth == 1 && !p->index_mode) /* a key of a header's top-level object */
-                    past = safetensors__fast_entry(p, s, i, n, base);
-                else if (p->index_mode && safetensors__top_role(p) == SAFETENSORS__R_WEIGHT_MAP)
-                    past = safetensors__fast_weight(p, s, i, n, base);
+                int role = safetensors__top_role(p);
+                size_t past = role != SAFETENSORS__R_IGNORED && p->schema->fast_member
+                                  ? p->schema->fast_member(p, role, s, i, n, base)
+                                  : i;
                 if (past != i) {
                     i = past;
                     continue;
@@ -2966,7 +2709,11 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
                 safetensors__container_end(p, base + i);
                 break;
             }
-            p->role = safetensors__element_role(safetensors__top_role(p));
+            {
+                int role = safetensors__top_role(p);
+                p->role = role == SAFETENSORS__R_IGNORED || !p->schema->element_role ? SAFETENSORS__R_IGNORED
+                                                                                     : p->schema->element_role(role);
+            }
             if (p->state == SAFETENSORS__S_ARR_FIRST) {
                 p->state = SAFETENSORS__S_VALUE;
                 continue; /* this byte starts the first element */
@@ -2985,6 +2732,298 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
         else safetensors__capture_flush(p, s, base, n);
     }
 }
+
+/* --- the header schema: tensor entries and __metadata__ --- */
+
+/* A value of the wrong JSON type for where it stands: say what belongs
+   there. `c` is the value's first byte. */
+static void safetensors__header_wrong_type(safetensors_parser *p, unsigned c, uint64_t at)
+{
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    const char *text;
+    switch (p->role) {
+    case SAFETENSORS__R_ROOT: safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the header must be a JSON object"); return;
+    case SAFETENSORS__R_META:
+        safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "__metadata__ must be an object of strings, or null");
+        return;
+    case SAFETENSORS__R_META_VALUE:
+        safetensors__fail_pair(p, at, "metadata ", &p->metas[p->current], ": the value must be a string");
+        return;
+    case SAFETENSORS__R_TENSOR:
+        text = c == '[' ? "an entry written as an array is refused; write it as an object"
+                        : "the entry must be an object with dtype, shape and data_offsets";
+        break;
+    case SAFETENSORS__R_DTYPE:
+        text = c == '{' ? "a dtype written as an object is refused; write it as a string" : "dtype must be a string";
+        break;
+    case SAFETENSORS__R_SHAPE:
+    case SAFETENSORS__R_DIM: text = "shape must be an array of non-negative integers below 2^64"; break;
+    default: text = "data_offsets must be an array of two non-negative integers below 2^64"; break;
+    }
+    safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, text);
+}
+
+static int safetensors__header_value_begin(safetensors_parser *p, unsigned type, unsigned c, uint64_t at)
+{
+    int role = p->role, allowed;
+    safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    if (role == SAFETENSORS__R_OFFSET && p->offset_count >= 2) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, "data_offsets must hold exactly two integers");
+        return SAFETENSORS__VALUE_REFUSED;
+    }
+    switch (type) {
+    case 0: return SAFETENSORS__VALUE_OK; /* not a value at all: the automaton says so */
+    case '{': allowed = role == SAFETENSORS__R_ROOT || role == SAFETENSORS__R_TENSOR || role == SAFETENSORS__R_META; break;
+    case '[': allowed = role == SAFETENSORS__R_SHAPE || role == SAFETENSORS__R_OFFSETS; break;
+    case '"': allowed = role == SAFETENSORS__R_META_VALUE || role == SAFETENSORS__R_DTYPE; break;
+    case 'n': allowed = role == SAFETENSORS__R_META; break;
+    case '0': allowed = role == SAFETENSORS__R_DIM || role == SAFETENSORS__R_OFFSET; break;
+    default: allowed = 0; break; /* true, false */
+    }
+    if (!allowed) {
+        safetensors__header_wrong_type(p, c, at);
+        return SAFETENSORS__VALUE_REFUSED;
+    }
+    if (role == SAFETENSORS__R_TENSOR) e->fields = 0;
+    if (role == SAFETENSORS__R_SHAPE) {
+        e->shape_off = p->dim_count;
+        e->ndim = 0;
+    }
+    if (role == SAFETENSORS__R_OFFSETS) p->offset_count = 0;
+    if (type == '"') p->sink = role == SAFETENSORS__R_DTYPE ? SAFETENSORS__TO_SCRATCH : SAFETENSORS__TO_ARENA;
+    return SAFETENSORS__VALUE_OK;
+}
+
+static int safetensors__header_key_sink(int role)
+{
+    /* tensor names and metadata keys are kept; field names only matched */
+    return role == SAFETENSORS__R_TENSOR ? SAFETENSORS__TO_SCRATCH : SAFETENSORS__TO_ARENA;
+}
+
+/* A key of the top-level object: "__metadata__", or a tensor's name. */
+static void safetensors__top_key_end(safetensors_parser *p)
+{
+    size_t off, len;
+    static const char metadata_key[] = "__metadata__";
+    if (p->arena_len - p->string_arena_start == sizeof metadata_key - 1 &&
+        memcmp(p->arena + p->string_arena_start, metadata_key, sizeof metadata_key - 1) == 0) {
+        p->arena_len = p->string_arena_start;
+        if (p->saw_metadata_key) {
+            safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, "__metadata__ appears twice");
+            return;
+        }
+        p->saw_metadata_key = 1;
+        p->role = SAFETENSORS__R_META;
+        return;
+    }
+    if (safetensors__count_full(p, p->entry_count, p->string_start, "more than 2^32 - 2 tensors")) return;
+    if (!safetensors__arena_terminate(p, &off, &len) || !safetensors__push_entry(p, off, len, p->string_start)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    p->role = SAFETENSORS__R_TENSOR;
+}
+
+/* A key of a string-to-value object (metadata, or a schema's own pairs) is
+   in: start a pair whose value comes next, in `next_role`. */
+static void safetensors__pair_key_end(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
+                                      size_t *cap, int next_role, const char *too_many)
+{
+    size_t off, len;
+    if (safetensors__count_full(p, *count, p->string_start, too_many)) return;
+    if (!safetensors__arena_terminate(p, &off, &len) ||
+        !safetensors__push_pair(p, pairs, count, cap, off, len, p->string_start)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    p->role = next_role;
+}
+
+/* The value of the pair being filled is the string that ends here. */
+static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta *pair)
+{
+    if (!safetensors__arena_terminate(p, &pair->value_off, &pair->value_len)) safetensors__fail_nomem(p, p->string_start);
+}
+
+static void safetensors__field_key_end(safetensors_parser *p)
+{
+    safetensors__entry *e = &p->entries[p->current];
+    unsigned bit;
+    int role;
+    const char *name;
+    if (safetensors__scratch_is(p, "dtype", 5)) {
+        bit = SAFETENSORS__FIELD_DTYPE;
+        role = SAFETENSORS__R_DTYPE;
+        name = "field dtype appears twice";
+    } else if (safetensors__scratch_is(p, "shape", 5)) {
+        bit = SAFETENSORS__FIELD_SHAPE;
+        role = SAFETENSORS__R_SHAPE;
+        name = "field shape appears twice";
+    } else if (safetensors__scratch_is(p, "data_offsets", 12)) {
+        bit = SAFETENSORS__FIELD_OFFSETS;
+        role = SAFETENSORS__R_OFFSETS;
+        name = "field data_offsets appears twice";
+    } else {
+        /* unknown fields are ignored, as the reference ignores them, repeats included */
+        p->role = SAFETENSORS__R_IGNORED;
+        return;
+    }
+    if (e->fields & bit) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_DUPLICATE, p->string_start, e, name);
+        return;
+    }
+    e->fields = (unsigned char)(e->fields | bit);
+    p->role = role;
+}
+
+static void safetensors__dtype_end(safetensors_parser *p)
+{
+    safetensors__entry *e = &p->entries[p->current];
+    safetensors_dtype d;
+    if (p->scratch_len > SAFETENSORS__SCRATCH ||
+        safetensors_dtype_from_name(p->scratch, p->scratch_len, &d) != SAFETENSORS_OK) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_DTYPE, p->string_start, e, "unknown dtype ");
+        safetensors__err_add_name(&p->error, p->scratch,
+                                  p->scratch_len > SAFETENSORS__SCRATCH ? SAFETENSORS__SCRATCH : p->scratch_len);
+        if (p->scratch_len > SAFETENSORS__SCRATCH) safetensors__err_add(&p->error, "...");
+        return;
+    }
+    e->dtype = (unsigned char)d;
+}
+
+static void safetensors__header_string_end(safetensors_parser *p)
+{
+    if (p->in_key) {
+        switch (safetensors__top_role(p)) {
+        case SAFETENSORS__R_ROOT: safetensors__top_key_end(p); return;
+        case SAFETENSORS__R_META:
+            safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_META_VALUE,
+                                      "more than 2^32 - 2 metadata entries");
+            return;
+        default: safetensors__field_key_end(p); return;
+        }
+    }
+    if (p->role == SAFETENSORS__R_DTYPE) safetensors__dtype_end(p);
+    else safetensors__pair_value_end(p, &p->metas[p->current]);
+}
+
+static void safetensors__header_number_end(safetensors_parser *p, int is_u64, uint64_t value)
+{
+    safetensors__entry *e = &p->entries[p->current];
+    if (!is_u64) {
+        safetensors__header_wrong_type(p, '0', p->number_start);
+        return;
+    }
+    if (p->role == SAFETENSORS__R_DIM) {
+        if (!safetensors__push_dim(p, value)) {
+            safetensors__fail_nomem(p, p->number_start);
+            return;
+        }
+        e->ndim++;
+        return;
+    }
+    if (p->offset_count == 0) e->begin = value;
+    else e->end = value;
+    p->offset_count++;
+}
+
+/* A whole tensor entry in the layout the reference writer produces, compact
+   and in the order dtype, shape, data_offsets, with a plain ASCII name, lying
+   entirely within this chunk: read it in one pass. Anything else (an escape,
+   whitespace, another order, a chunk boundary, anything the general path
+   would refuse) leaves no trace and returns i, and the automaton reads the
+   same bytes instead. It appends through the same typed helpers as the
+   slow path, so what it commits is exactly what the automaton would have
+   built: the fast lane changes the speed, never the result. */
+static size_t safetensors__header_fast_member(safetensors_parser *p, int role, const unsigned char *s, size_t i,
+                                              size_t n, uint64_t base)
+{
+    const size_t arena_mark = p->arena_len, dims_mark = p->dim_count;
+    size_t at = i + 1, name_end, dtype_start;
+    uint64_t v, begin, end;
+    safetensors_dtype dtype;
+    safetensors__entry *e;
+    if (role != SAFETENSORS__R_ROOT) return i;
+    name_end = safetensors__plain_run_end(s, at, n);
+    if (name_end == n || s[name_end] != '"' ||
+        (name_end - at == 12 && memcmp(s + at, "__metadata__", 12) == 0))
+        return i;
+    at = name_end;
+    if (!safetensors__fast_literal(s, &at, n, "\":{\"dtype\":\"", 12)) return i;
+    dtype_start = at;
+    while (at < n && s[at] != '"' && at - dtype_start < SAFETENSORS__SCRATCH) at++;
+    if (at == n || s[at] != '"' ||
+        safetensors_dtype_from_name((const char *)(s + dtype_start), at - dtype_start, &dtype) != SAFETENSORS_OK ||
+        !safetensors__fast_literal(s, &at, n, "\",\"shape\":[", 11))
+        return i;
+    if (at < n && s[at] == ']') at++;
+    else
+        for (;;) {
+            if (!safetensors__fast_u64(s, &at, n, &v) || !safetensors__push_dim(p, v)) goto bail;
+            if (s[at] == ']') {
+                at++;
+                break;
+            }
+            if (s[at++] != ',') goto bail;
+        }
+    if (!safetensors__fast_literal(s, &at, n, ",\"data_offsets\":[", 17) || !safetensors__fast_u64(s, &at, n, &begin) ||
+        !safetensors__fast_literal(s, &at, n, ",", 1) || !safetensors__fast_u64(s, &at, n, &end) ||
+        !safetensors__fast_literal(s, &at, n, "]}", 2))
+        goto bail;
+    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, name_end - i - 1) ||
+        !safetensors__arena_push(p, "", 1))
+        goto bail;
+    e = safetensors__push_entry(p, arena_mark, name_end - i - 1, base + i);
+    if (e == NULL) goto bail;
+    e->shape_off = dims_mark;
+    e->ndim = p->dim_count - dims_mark;
+    e->begin = begin;
+    e->end = end;
+    e->dtype = (unsigned char)dtype;
+    e->fields = SAFETENSORS__FIELD_DTYPE | SAFETENSORS__FIELD_SHAPE | SAFETENSORS__FIELD_OFFSETS;
+    p->state = SAFETENSORS__S_OBJ_NEXT;
+    return at;
+bail:
+    p->arena_len = arena_mark;
+    p->dim_count = dims_mark;
+    return i;
+}
+
+static int safetensors__header_container_end(safetensors_parser *p, int role, uint64_t at)
+{
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    if (role == SAFETENSORS__R_TENSOR) {
+        const char *missing = !(e->fields & SAFETENSORS__FIELD_DTYPE)     ? "missing field dtype"
+                              : !(e->fields & SAFETENSORS__FIELD_SHAPE)   ? "missing field shape"
+                              : !(e->fields & SAFETENSORS__FIELD_OFFSETS) ? "missing field data_offsets"
+                                                                          : NULL;
+        if (missing) {
+            safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, missing);
+            return 0;
+        }
+    }
+    if (role == SAFETENSORS__R_OFFSETS && p->offset_count != 2) {
+        safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, "data_offsets must hold exactly two integers");
+        return 0;
+    }
+    return 1;
+}
+
+static int safetensors__header_element_role(int array_role)
+{
+    return array_role == SAFETENSORS__R_SHAPE ? SAFETENSORS__R_DIM : SAFETENSORS__R_OFFSET;
+}
+
+static const safetensors__schema safetensors__header_schema = {
+    SAFETENSORS__R_ROOT,
+    safetensors__header_value_begin,
+    safetensors__header_key_sink,
+    safetensors__header_string_end,
+    safetensors__header_number_end,
+    safetensors__header_container_end,
+    safetensors__header_element_role,
+    safetensors__header_fast_member,
+    NULL};
 
 /* --- the parser's public face --- */
 
@@ -3011,8 +3050,9 @@ SAFETENSORS_API safetensors_result safetensors_parser_create(const safetensors_o
     memset(p, 0, sizeof *p);
     p->alloc = o.allocator;
     p->max_header = o.max_header_size ? o.max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
-    p->seed = o.hash_seed ? o.hash_seed : (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
+    p->seed = safetensors__pick_seed(o.hash_seed, p);
     p->file_size = SAFETENSORS_SIZE_UNKNOWN;
+    p->schema = &safetensors__header_schema;
     p->state = SAFETENSORS__S_VALUE;
     p->role = SAFETENSORS__R_ROOT;
     *out = p;
@@ -3026,9 +3066,6 @@ static void safetensors__parser_release_table(safetensors_parser *p)
     safetensors__free(a, p->entries, p->entry_cap * sizeof *p->entries);
     safetensors__free(a, p->dims, p->dim_cap * sizeof *p->dims);
     safetensors__free(a, p->metas, p->meta_cap * sizeof *p->metas);
-    safetensors__free(a, p->weights, p->weight_cap * sizeof *p->weights);
-    p->weights = NULL;
-    p->weight_cap = 0;
     p->arena = NULL;
     p->entries = NULL;
     p->dims = NULL;
@@ -3044,6 +3081,21 @@ SAFETENSORS_API void safetensors_parser_destroy(safetensors_parser *p)
     safetensors__parser_release_table(p);
     safetensors__free(&alloc, p, sizeof *p);
 }
+
+/* The interface other schemas use: read bare JSON (no length prefix; up to
+   max_header bytes) whose values `schema` interprets, keeping its own
+   table in `state`. Before the first feed. (Its one user is >>model.) */
+#if !defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL)
+static void safetensors__parser_bare(safetensors_parser *p, const safetensors__schema *schema, void *state)
+{
+    p->schema = schema;
+    p->schema_state = state;
+    p->bare = 1;
+    p->length_have = SAFETENSORS__LENGTH_BYTES;
+    p->header_end = UINT64_MAX;
+    p->role = schema->root_role;
+}
+#endif
 
 /* The file ends at `file_end`, short of 8 + N. */
 static void safetensors__fail_header_length(safetensors_parser *p, uint64_t file_end)
@@ -3120,7 +3172,7 @@ SAFETENSORS_API safetensors_result safetensors_parser_feed(safetensors_parser *p
             uint64_t left = p->header_end - p->pos;
             size_t take = len - used;
             if ((uint64_t)take > left) take = (size_t)left;
-            if (p->index_mode && (uint64_t)take > p->max_header - p->pos) {
+            if (p->bare && (uint64_t)take > p->max_header - p->pos) {
                 safetensors__fail(p, SAFETENSORS_ERR_HEADER_TOO_LARGE, p->max_header,
                                   "the index is larger than the maximum header size");
                 break;
@@ -3226,8 +3278,8 @@ static void safetensors__err_add_range(safetensors_parser *p, const safetensors_
    previous tensor ended. */
 static int safetensors__check_entry(safetensors_parser *p, const safetensors__entry *e, uint64_t start)
 {
-    uint64_t elements = 1, bits;
-    size_t k;
+    uint64_t elements, bits, bytes;
+    safetensors_result code;
     if (e->begin != start || e->end < e->begin) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_OFFSETS, e->key_offset, e, "");
         safetensors__err_add_range(p, e);
@@ -3239,32 +3291,15 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
         }
         return 0;
     }
-    for (k = 0; k < e->ndim; k++) {
-        uint64_t d = p->dims[e->shape_off + k];
-        if (d != 0 && elements > UINT64_MAX / d) {
-            safetensors__fail_tensor(p, SAFETENSORS_ERR_OVERFLOW, e->key_offset, e, "the element count of ");
-            safetensors__err_add_entry_type(p, e);
-            safetensors__err_add(&p->error, " overflows 64 bits");
-            return 0;
-        }
-        elements *= d;
-    }
-    bits = safetensors__dtype_bit_table[e->dtype];
-    if (elements > UINT64_MAX / bits) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_OVERFLOW, e->key_offset, e, "the bit size of ");
-        safetensors__err_add_entry_type(p, e);
-        safetensors__err_add(&p->error, " overflows 64 bits");
+    code = safetensors__tensor_size(e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim, &elements, &bits,
+                                    &bytes);
+    if (code != SAFETENSORS_OK) {
+        safetensors__fail_tensor(p, code, e->key_offset, e, "");
+        safetensors__err_add_size_problem(&p->error, code, e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim,
+                                          bits);
         return 0;
     }
-    if ((elements * bits) % 8 != 0) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_MISALIGNED, e->key_offset, e, "");
-        safetensors__err_add_entry_type(p, e);
-        safetensors__err_add(&p->error, " is ");
-        safetensors__err_add_u64(&p->error, elements * bits);
-        safetensors__err_add(&p->error, " bits, which do not end on a byte boundary");
-        return 0;
-    }
-    if (e->end - e->begin != elements * bits / 8) {
+    if (e->end - e->begin != bytes) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_SIZE, e->key_offset, e, "");
         safetensors__err_add_range(p, e);
         safetensors__err_add(&p->error, " hold ");
@@ -3272,7 +3307,7 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
         safetensors__err_add(&p->error, " bytes but ");
         safetensors__err_add_entry_type(p, e);
         safetensors__err_add(&p->error, " needs ");
-        safetensors__err_add_u64(&p->error, elements * bits / 8);
+        safetensors__err_add_u64(&p->error, bytes);
         return 0;
     }
     return 1;
@@ -3575,11 +3610,12 @@ SAFETENSORS_API const safetensors_tensor *safetensors_find(const safetensors_fil
 
 SAFETENSORS_API uint64_t safetensors_tensor_element_count(const safetensors_tensor *t)
 {
-    uint64_t n = 1;
-    size_t k;
-    if (t == NULL) return 0;
-    for (k = 0; k < t->ndim; k++) n *= t->shape[k];
-    return n;
+    uint64_t elements, bits, bytes;
+    if (t == NULL || (unsigned)t->dtype >= (unsigned)SAFETENSORS_DTYPE_COUNT || (t->ndim && t->shape == NULL)) return 0;
+    if (safetensors__tensor_size((unsigned)t->dtype, t->shape, t->ndim, &elements, &bits, &bytes) ==
+        SAFETENSORS_ERR_OVERFLOW && bits == 0)
+        return 0;
+    return elements;
 }
 
 SAFETENSORS_API uint64_t safetensors_tensor_byte_size(const safetensors_tensor *t)
@@ -4202,6 +4238,161 @@ static int safetensors__shard_publish(safetensors_file **slot, safetensors_file 
 }
 #endif
 
+/* --- the index schema --- */
+/* model.safetensors.index.json, read by the parser's automaton as bare
+   JSON (no length prefix): an object with "weight_map", tensor name to
+   shard file, and "metadata", whose values may be any JSON and are kept as
+   the text they are written as. Other members are ignored. */
+
+enum safetensors__index_role {
+    SAFETENSORS__R_INDEX_ROOT = 1, /* the top-level object */
+    SAFETENSORS__R_INDEX_META,     /* "metadata": an object of any JSON values */
+    SAFETENSORS__R_RAW,            /* one of those values, kept as JSON text */
+    SAFETENSORS__R_WEIGHT_MAP,     /* "weight_map": tensor name to shard file */
+    SAFETENSORS__R_SHARD_NAME      /* a shard file name */
+};
+
+/* What the index schema builds besides the parser's metadata pairs. */
+typedef struct safetensors__index_doc {
+    safetensors__meta *weights; /* tensor name -> shard name, in file order */
+    size_t weight_count, weight_cap;
+    int saw_metadata, saw_weight_map;
+} safetensors__index_doc;
+
+static safetensors__index_doc *safetensors__doc(const safetensors_parser *p)
+{
+    return SAFETENSORS__CAST(safetensors__index_doc *, p->schema_state);
+}
+
+static int safetensors__index_value_begin(safetensors_parser *p, unsigned type, unsigned c, uint64_t at)
+{
+    int role = p->role;
+    int allowed = type == 0 || role == SAFETENSORS__R_RAW ||
+                  (type == '{' && role != SAFETENSORS__R_SHARD_NAME) ||
+                  (type == 'n' && role == SAFETENSORS__R_INDEX_META) ||
+                  (type == '"' && role == SAFETENSORS__R_SHARD_NAME);
+    (void)c;
+    if (!allowed) {
+        if (role == SAFETENSORS__R_SHARD_NAME)
+            safetensors__fail_pair(p, at, "weight_map entry ", &safetensors__doc(p)->weights[p->current],
+                                   ": the shard must be a string");
+        else
+            safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at,
+                              role == SAFETENSORS__R_INDEX_ROOT   ? "the index must be a JSON object"
+                              : role == SAFETENSORS__R_INDEX_META ? "the index's metadata must be an object"
+                                                                  : "weight_map must be an object of strings");
+        return SAFETENSORS__VALUE_REFUSED;
+    }
+    if (role == SAFETENSORS__R_RAW) {
+        /* only its text matters: inside, the automaton just checks the JSON */
+        p->role = SAFETENSORS__R_IGNORED;
+        return SAFETENSORS__VALUE_CAPTURED;
+    }
+    if (type == '"') p->sink = SAFETENSORS__TO_ARENA;
+    return SAFETENSORS__VALUE_OK;
+}
+
+static int safetensors__index_key_sink(int role)
+{
+    return role == SAFETENSORS__R_INDEX_ROOT ? SAFETENSORS__TO_SCRATCH : SAFETENSORS__TO_ARENA;
+}
+
+/* "metadata" or "weight_map" at the top of an index; anything else is ignored. */
+static void safetensors__index_key_end(safetensors_parser *p)
+{
+    safetensors__index_doc *doc = safetensors__doc(p);
+    int *seen;
+    if (safetensors__scratch_is(p, "metadata", 8)) {
+        seen = &doc->saw_metadata;
+        p->role = SAFETENSORS__R_INDEX_META;
+    } else if (safetensors__scratch_is(p, "weight_map", 10)) {
+        seen = &doc->saw_weight_map;
+        p->role = SAFETENSORS__R_WEIGHT_MAP;
+    } else {
+        p->role = SAFETENSORS__R_IGNORED;
+        return;
+    }
+    if (*seen) {
+        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, p->string_start,
+                          p->role == SAFETENSORS__R_WEIGHT_MAP ? "weight_map appears twice"
+                                                               : "metadata appears twice");
+        return;
+    }
+    *seen = 1;
+}
+
+static void safetensors__index_string_end(safetensors_parser *p)
+{
+    safetensors__index_doc *doc = safetensors__doc(p);
+    if (!p->in_key) {
+        safetensors__pair_value_end(p, &doc->weights[p->current]); /* a shard name */
+        return;
+    }
+    switch (safetensors__top_role(p)) {
+    case SAFETENSORS__R_INDEX_ROOT: safetensors__index_key_end(p); return;
+    case SAFETENSORS__R_INDEX_META:
+        safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_RAW,
+                                  "more than 2^32 - 2 metadata entries");
+        return;
+    default:
+        safetensors__pair_key_end(p, &doc->weights, &doc->weight_count, &doc->weight_cap, SAFETENSORS__R_SHARD_NAME,
+                                  "more than 2^32 - 2 tensors");
+        return;
+    }
+}
+
+static void safetensors__index_captured(safetensors_parser *p, size_t off, size_t len)
+{
+    p->metas[p->current].value_off = off;
+    p->metas[p->current].value_len = len;
+}
+
+/* The fast lane for a weight_map entry, "name": "shard", with any JSON
+   white space around the colon (indexes are usually indented), plain ASCII
+   and within this chunk; anything else is left to the automaton. */
+static size_t safetensors__index_fast_member(safetensors_parser *p, int role, const unsigned char *s, size_t i,
+                                             size_t n, uint64_t base)
+{
+    safetensors__index_doc *doc = safetensors__doc(p);
+    const size_t arena_mark = p->arena_len;
+    size_t key_end, at, value_end;
+    safetensors__meta *pair;
+    if (role != SAFETENSORS__R_WEIGHT_MAP) return i;
+    key_end = safetensors__plain_run_end(s, i + 1, n);
+    if (key_end == n || s[key_end] != '"') return i;
+    for (at = key_end + 1; at < n && safetensors__is_json_space(s[at]); at++) continue;
+    if (at == n || s[at] != ':') return i;
+    for (at++; at < n && safetensors__is_json_space(s[at]); at++) continue;
+    if (at == n || s[at] != '"') return i;
+    value_end = safetensors__plain_run_end(s, at + 1, n);
+    if (value_end == n || s[value_end] != '"') return i;
+    if (doc->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, key_end - i - 1) ||
+        !safetensors__arena_push(p, "", 1) || !safetensors__arena_push(p, s + at + 1, value_end - at - 1) ||
+        !safetensors__arena_push(p, "", 1))
+        goto bail;
+    pair = safetensors__push_pair(p, &doc->weights, &doc->weight_count, &doc->weight_cap, arena_mark,
+                                  key_end - i - 1, base + i);
+    if (pair == NULL) goto bail;
+    pair->value_off = arena_mark + pair->key_len + 1;
+    pair->value_len = value_end - at - 1;
+    p->state = SAFETENSORS__S_OBJ_NEXT;
+    return value_end + 1;
+bail:
+    p->arena_len = arena_mark;
+    return i;
+}
+
+static const safetensors__schema safetensors__index_schema = {
+    SAFETENSORS__R_INDEX_ROOT,
+    safetensors__index_value_begin,
+    safetensors__index_key_sink,
+    safetensors__index_string_end,
+    NULL, /* no number stands where the index schema reads */
+    NULL,
+    NULL,
+    safetensors__index_fast_member,
+    safetensors__index_captured};
+
 typedef struct safetensors__model_tensor {
     const char *name;
     size_t name_len;
@@ -4237,8 +4428,9 @@ struct safetensors_model {
 static const char *safetensors__weight_key(const void *table, size_t i, size_t *len)
 {
     const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
-    *len = p->weights[i].key_len;
-    return p->arena + p->weights[i].key_off;
+    const safetensors__index_doc *doc = safetensors__doc(p);
+    *len = doc->weights[i].key_len;
+    return p->arena + doc->weights[i].key_off;
 }
 
 static int safetensors__ends_with(const char *s, size_t n, const char *tail)
@@ -4404,7 +4596,7 @@ typedef struct safetensors__shard_order {
 static const char *safetensors__shard_order_name(const void *table, size_t id, size_t *len)
 {
     const safetensors__shard_order *o = SAFETENSORS__CAST(const safetensors__shard_order *, table);
-    const safetensors__meta *w = &o->p->weights[o->first[id]];
+    const safetensors__meta *w = &safetensors__doc(o->p)->weights[o->first[id]];
     *len = w->value_len;
     return o->p->arena + w->value_off;
 }
@@ -4412,7 +4604,7 @@ static const char *safetensors__shard_order_name(const void *table, size_t id, s
 static int safetensors__shard_name_before(const void *ctx, uint32_t a, uint32_t b)
 {
     const safetensors__shard_order *o = SAFETENSORS__CAST(const safetensors__shard_order *, ctx);
-    const safetensors__meta *x = &o->p->weights[o->first[a]], *y = &o->p->weights[o->first[b]];
+    const safetensors__meta *x = &safetensors__doc(o->p)->weights[o->first[a]], *y = &safetensors__doc(o->p)->weights[o->first[b]];
     return safetensors__name_compare(o->p->arena + x->value_off, x->value_len, o->p->arena + y->value_off,
                                      y->value_len) < 0;
 }
@@ -4485,12 +4677,13 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
                                                         safetensors_error *e)
 {
     const safetensors_allocator *a = &m->alloc;
-    size_t n = p->weight_count, k, distinct = 0;
+    const safetensors__index_doc *doc = safetensors__doc(p);
+    size_t n = doc->weight_count, k, distinct = 0;
     uint32_t *ids, *rank;
     safetensors__index names;
     safetensors__shard_order ctx;
     for (k = 0; k < n; k++) {
-        const safetensors__meta *w = &p->weights[k];
+        const safetensors__meta *w = &doc->weights[k];
         if (!safetensors__shard_name_is_plain(p->arena + w->value_off, w->value_len)) {
             safetensors__err_set(e, SAFETENSORS_ERR_SCHEMA, w->key_offset);
             safetensors__err_add(e, "weight_map entry ");
@@ -4516,7 +4709,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     ctx.p = p;
     ctx.first = ids + n; /* the first entry that names each distinct shard */
     for (k = 0; k < n; k++) {
-        const safetensors__meta *w = &p->weights[k];
+        const safetensors__meta *w = &doc->weights[k];
         const char *shard = p->arena + w->value_off;
         size_t id;
         ids[n + distinct] = (uint32_t)k; /* in case it is new: the index may ask for its name */
@@ -4546,7 +4739,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     for (k = 0; k < distinct; k++) rank[k] = (uint32_t)k;
     safetensors__sort_indices(rank, rank + distinct, distinct, safetensors__shard_name_before, &ctx);
     for (k = 0; k < distinct; k++) { /* rank[k] is the k-th name in order; invert into the upper half */
-        const safetensors__meta *w = &p->weights[ctx.first[rank[k]]];
+        const safetensors__meta *w = &doc->weights[ctx.first[rank[k]]];
         m->shard_names[k] = p->arena + w->value_off;
         m->shard_name_lens[k] = w->value_len;
         rank[distinct + rank[k]] = (uint32_t)k;
@@ -4558,8 +4751,8 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     safetensors__free(a, rank, 2 * distinct * sizeof *rank);
     safetensors__free(a, ids, 2 * n * sizeof *ids);
     for (k = 0; k < n; k++) {
-        m->tensors[k].name = p->arena + p->weights[k].key_off;
-        m->tensors[k].name_len = p->weights[k].key_len;
+        m->tensors[k].name = p->arena + doc->weights[k].key_off;
+        m->tensors[k].name_len = doc->weights[k].key_len;
     }
     if (!safetensors__model_metadata(m, p)) return safetensors__model_nomem(e);
     return safetensors__model_order_tensors(m, e);
@@ -4574,15 +4767,14 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     safetensors_parser *p;
     unsigned char *chunk;
     safetensors__index names, keys;
+    safetensors__index_doc doc;
     int sys = 0;
     long got;
     safetensors_result r = safetensors_parser_create(&m->opt, &p, e);
     if (r != SAFETENSORS_OK) return r;
     m->seed = p->seed; /* the metadata index is built with the parser's seed */
-    p->index_mode = 1;
-    p->length_have = SAFETENSORS__LENGTH_BYTES;
-    p->header_end = UINT64_MAX;
-    p->role = SAFETENSORS__R_INDEX_ROOT;
+    memset(&doc, 0, sizeof doc);
+    safetensors__parser_bare(p, &safetensors__index_schema, &doc);
     r = safetensors__os_open(path, &m->alloc, &of, e);
     if (r != SAFETENSORS_OK) {
         safetensors_parser_destroy(p);
@@ -4601,9 +4793,9 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     if (r == SAFETENSORS_OK) {
         if (p->state != SAFETENSORS__S_END)
             safetensors__fail(p, SAFETENSORS_ERR_JSON, p->pos, "the index ends inside its JSON value");
-        else if (!p->saw_weight_map)
+        else if (!doc.saw_weight_map)
             safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, p->pos, "the index has no weight_map");
-        else if (safetensors__index_names(p, &names, p->weight_count, safetensors__weight_key, p->weights,
+        else if (safetensors__index_names(p, &names, doc.weight_count, safetensors__weight_key, doc.weights,
                                           "weight_map entry "))
             (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, p->metas, "metadata key ");
         if (p->failed) {
@@ -4623,6 +4815,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
         p->arena_cap = 0;
     }
     safetensors__index_free(&m->alloc, &keys);
+    safetensors__free(&m->alloc, doc.weights, doc.weight_cap * sizeof *doc.weights);
     safetensors_parser_destroy(p);
     return r;
 }
@@ -4947,7 +5140,7 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
     memset(m, 0, sizeof *m);
     m->alloc = a;
     m->opt = o;
-    m->seed = (uint64_t)(uintptr_t)m * 0x9e3779b97f4a7c15u;
+    m->seed = safetensors__pick_seed(o.hash_seed, m);
     len = strlen(path);
     if (safetensors__os_is_directory(path, &a)) {
         int needs_separator = len > 0 && !safetensors__is_separator(path[len - 1]);
@@ -6046,20 +6239,16 @@ SAFETENSORS_API safetensors_result safetensors_convert_from_f32(safetensors_dtyp
    must not make the conversion read past its bytes. */
 static safetensors_result safetensors__cv_view_elements(const safetensors_tensor *t, uint64_t *elements)
 {
-    uint64_t n = 1, bits;
-    size_t k;
+    uint64_t bits, bytes;
+    safetensors_result r;
     if (t == NULL) return SAFETENSORS_ERR_ARGUMENT;
     if (!safetensors__cv_supported(t->dtype)) return SAFETENSORS_ERR_DTYPE;
     if (t->data == NULL) return SAFETENSORS_ERR_ARGUMENT; /* header-only: no values to read */
     if (t->ndim > 0 && t->shape == NULL) return SAFETENSORS_ERR_ARGUMENT;
-    for (k = 0; k < t->ndim; k++) {
-        if (t->shape[k] != 0 && n > UINT64_MAX / t->shape[k]) return SAFETENSORS_ERR_OVERFLOW;
-        n *= t->shape[k];
-    }
-    bits = safetensors__dtype_bit_table[t->dtype]; /* a supported dtype: inside the enum */
-    if (n > UINT64_MAX / bits) return SAFETENSORS_ERR_OVERFLOW;
-    if (t->end < t->begin || t->end - t->begin != (n * bits + 7u) / 8u) return SAFETENSORS_ERR_SIZE;
-    *elements = n;
+    /* a view built by hand may end inside its last byte: the bytes round up */
+    r = safetensors__tensor_size((unsigned)t->dtype, t->shape, t->ndim, elements, &bits, &bytes);
+    if (r == SAFETENSORS_ERR_OVERFLOW) return r;
+    if (t->end < t->begin || t->end - t->begin != bytes) return SAFETENSORS_ERR_SIZE;
     return SAFETENSORS_OK;
 }
 
@@ -6518,8 +6707,9 @@ static safetensors_result safetensors__w_check_tensor(const char *name, size_t n
                                                       size_t ndim, const uint64_t *shape, uint64_t *bytes,
                                                       safetensors_error *e)
 {
-    uint64_t elements = 1, bits;
-    size_t k, bad;
+    uint64_t elements, bits;
+    size_t bad;
+    safetensors_result code;
     if ((int)dtype < 0 || (int)dtype >= (int)SAFETENSORS_DTYPE_COUNT) {
         int d = (int)dtype;
         safetensors__w_err_tensor(e, SAFETENSORS_ERR_DTYPE, 0, name, name_len, d < 0 ? "dtype -" : "dtype ");
@@ -6532,32 +6722,12 @@ static safetensors_result safetensors__w_check_tensor(const char *name, size_t n
     if (name_len == 12 && memcmp(name, "__metadata__", 12) == 0)
         return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0,
                                        "tensor \"__metadata__\": that key holds the metadata; choose another name");
-    for (k = 0; k < ndim; k++) {
-        if (shape[k] != 0 && elements > UINT64_MAX / shape[k]) {
-            safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, name, name_len, "the element count of ");
-            safetensors__err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
-            safetensors__err_add(e, " overflows 64 bits");
-            return SAFETENSORS_ERR_OVERFLOW;
-        }
-        elements *= shape[k];
+    code = safetensors__tensor_size((unsigned)dtype, shape, ndim, &elements, &bits, bytes);
+    if (code != SAFETENSORS_OK) {
+        safetensors__w_err_tensor(e, code, 0, name, name_len, "");
+        safetensors__err_add_size_problem(e, code, (unsigned)dtype, shape, ndim, bits);
     }
-    bits = safetensors__dtype_bit_table[dtype];
-    if (elements > UINT64_MAX / bits) {
-        safetensors__w_err_tensor(e, SAFETENSORS_ERR_OVERFLOW, 0, name, name_len, "the bit size of ");
-        safetensors__err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
-        safetensors__err_add(e, " overflows 64 bits");
-        return SAFETENSORS_ERR_OVERFLOW;
-    }
-    if ((elements * bits) % 8u != 0) {
-        safetensors__w_err_tensor(e, SAFETENSORS_ERR_MISALIGNED, 0, name, name_len, "");
-        safetensors__err_add_dtype_shape(e, (unsigned)dtype, shape, ndim);
-        safetensors__err_add(e, " is ");
-        safetensors__err_add_u64(e, elements * bits);
-        safetensors__err_add(e, " bits, which do not end on a byte boundary");
-        return SAFETENSORS_ERR_MISALIGNED;
-    }
-    *bytes = elements * bits / 8u;
-    return SAFETENSORS_OK;
+    return code;
 }
 
 static safetensors_result safetensors__w_add_tensor(safetensors_writer *w, const char *name, size_t name_len,
@@ -6749,7 +6919,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
     w->max_header = o.max_header_size ? o.max_header_size : SAFETENSORS_DEFAULT_MAX_HEADER_SIZE;
     w->alignment = o.alignment < 8u ? 8u : o.alignment;
     w->flags = o.flags;
-    w->seed = (uint64_t)(uintptr_t)w * 0x9e3779b97f4a7c15u;
+    w->seed = safetensors__pick_seed(0, w);
     w->state = SAFETENSORS__W_DECLARING;
     /* "{}" less the comma that the first entry's count includes */
     w->json_floor = 1u + (safetensors__w_has_metadata(w) ? SAFETENSORS__W_META_OVERHEAD : 0u);
