@@ -4842,6 +4842,13 @@ static safetensors_result safetensors__model_check_listed(const safetensors_mode
     return SAFETENSORS_OK;
 }
 
+/* Tensors that shards hold but weight_map leaves out, when they may join
+   the model (eager mode with SAFETENSORS_MODEL_ALLOW_UNLISTED). */
+typedef struct safetensors__unlisted {
+    safetensors__model_tensor *list;
+    size_t count, cap;
+} safetensors__unlisted;
+
 /* After safetensors__model_check_listed has passed for shard k: it holds
    nothing the weight map does not put there (unless unlisted tensors are
    allowed; then they are collected when `unlisted` is given). In eager mode
@@ -4849,8 +4856,7 @@ static safetensors_result safetensors__model_check_listed(const safetensors_mode
    here but mapped elsewhere is known to be in two shards. */
 static safetensors_result safetensors__model_check_shard(const safetensors_model *m, size_t k,
                                                          const safetensors_file *f, safetensors_error *e,
-                                                         safetensors__model_tensor **unlisted, size_t *unlisted_count,
-                                                         size_t *unlisted_cap)
+                                                         safetensors__unlisted *unlisted)
 {
     size_t i, listed = m->shard_first[k + 1] - m->shard_first[k];
     if (f->tensor_count == listed) return SAFETENSORS_OK;
@@ -4876,38 +4882,54 @@ static safetensors_result safetensors__model_check_shard(const safetensors_model
         if (unlisted) {
             safetensors__model_tensor *fresh = SAFETENSORS__CAST(
                 safetensors__model_tensor *,
-                safetensors__grow(&m->alloc, *unlisted, unlisted_cap, *unlisted_count + 1, sizeof **unlisted));
+                safetensors__grow(&m->alloc, unlisted->list, &unlisted->cap, unlisted->count + 1, sizeof *fresh));
             if (fresh == NULL) return safetensors__model_nomem(e);
-            *unlisted = fresh;
-            fresh[*unlisted_count].name = t->name;
-            fresh[*unlisted_count].name_len = t->name_len;
-            fresh[*unlisted_count].shard = (uint32_t)k;
-            fresh[*unlisted_count].view = t;
-            (*unlisted_count)++;
+            unlisted->list = fresh;
+            fresh += unlisted->count++;
+            fresh->name = t->name;
+            fresh->name_len = t->name_len;
+            fresh->shard = (uint32_t)k;
+            fresh->view = t;
         }
     }
     return SAFETENSORS_OK;
 }
 
-static safetensors_result safetensors__model_open_shard(const safetensors_model *m, size_t k, safetensors_file **out,
-                                                        safetensors_error *e)
+/* Opens shard k and checks that it holds every tensor the index puts
+   there: the per-shard open of both modes. Eager mode (nothing else sees
+   the model yet) keeps the views it finds. */
+static safetensors_result safetensors__model_load_shard(const safetensors_model *m, size_t k, safetensors_file **out,
+                                                        safetensors_error *e, int remember)
 {
     size_t size;
-    safetensors_file *f = safetensors__shard_load(&m->shards[k]);
     safetensors_result r;
-    char *path;
-    *out = f;
-    if (f) return SAFETENSORS_OK;
-    path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
+    char *path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
+    *out = NULL;
     if (path == NULL) return safetensors__model_nomem(e);
-    r = safetensors_open(path, &m->opt, &f, e);
+    r = safetensors_open(path, &m->opt, out, e);
     safetensors__free(&m->alloc, path, size);
     if (r != SAFETENSORS_OK) {
         safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
         return r;
     }
-    r = safetensors__model_check_listed(m, k, f, e, 0);
-    if (r == SAFETENSORS_OK) r = safetensors__model_check_shard(m, k, f, e, NULL, NULL, NULL);
+    r = safetensors__model_check_listed(m, k, *out, e, remember);
+    if (r != SAFETENSORS_OK) {
+        safetensors_close(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+/* Lazy mode: shard k on its first use, by whichever thread asks first. */
+static safetensors_result safetensors__model_open_shard(const safetensors_model *m, size_t k, safetensors_file **out,
+                                                        safetensors_error *e)
+{
+    safetensors_file *f = safetensors__shard_load(&m->shards[k]);
+    safetensors_result r;
+    *out = f;
+    if (f) return SAFETENSORS_OK;
+    r = safetensors__model_load_shard(m, k, &f, e, 0);
+    if (r == SAFETENSORS_OK) r = safetensors__model_check_shard(m, k, f, e, NULL);
     if (r != SAFETENSORS_OK) {
         safetensors_close(f);
         return r;
@@ -4957,33 +4979,26 @@ static safetensors_result safetensors__model_check_total_size(const safetensors_
 /* Eager mode: every shard now, then what only the whole model can show. */
 static safetensors_result safetensors__model_open_all(safetensors_model *m, safetensors_error *e)
 {
-    safetensors__model_tensor *unlisted = NULL;
-    size_t unlisted_count = 0, unlisted_cap = 0, k;
+    safetensors__unlisted unlisted;
+    size_t k;
     safetensors_result r = SAFETENSORS_OK;
-    for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++) {
-        size_t size;
-        char *path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
-        if (path == NULL) {
-            r = safetensors__model_nomem(e);
-            break;
-        }
-        r = safetensors_open(path, &m->opt, &m->shards[k], e);
-        safetensors__free(&m->alloc, path, size);
-        if (r != SAFETENSORS_OK) safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
-        else r = safetensors__model_check_listed(m, k, m->shards[k], e, 1);
-    }
+    memset(&unlisted, 0, sizeof unlisted);
+    /* every shard's listed tensors first, so that a tensor found in one
+       shard but mapped to another is known to be in both */
     for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++)
-        r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted, &unlisted_count, &unlisted_cap);
-    if (r == SAFETENSORS_OK && unlisted_count) {
+        r = safetensors__model_load_shard(m, k, &m->shards[k], e, 1);
+    for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++)
+        r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted);
+    if (r == SAFETENSORS_OK && unlisted.count) {
         safetensors__model_tensor *all = SAFETENSORS__CAST(
             safetensors__model_tensor *,
             safetensors__realloc(&m->alloc, m->tensors, m->tensor_count * sizeof *m->tensors,
-                                 (m->tensor_count + unlisted_count) * sizeof *m->tensors));
+                                 (m->tensor_count + unlisted.count) * sizeof *m->tensors));
         if (all == NULL) r = safetensors__model_nomem(e);
         else {
-            memcpy(all + m->tensor_count, unlisted, unlisted_count * sizeof *unlisted);
+            memcpy(all + m->tensor_count, unlisted.list, unlisted.count * sizeof *unlisted.list);
             m->tensors = all;
-            m->tensor_count += unlisted_count;
+            m->tensor_count += unlisted.count;
             r = safetensors__model_order_tensors(m, e);
             for (k = 0; r == SAFETENSORS_OK && k < m->tensor_count; k++) {
                 size_t first = safetensors__model_lookup(m, m->tensors[k].name, m->tensors[k].name_len);
@@ -4999,7 +5014,7 @@ static safetensors_result safetensors__model_open_all(safetensors_model *m, safe
             }
         }
     }
-    safetensors__free(&m->alloc, unlisted, unlisted_cap * sizeof *unlisted);
+    safetensors__free(&m->alloc, unlisted.list, unlisted.cap * sizeof *unlisted.list);
     if (r == SAFETENSORS_OK) r = safetensors__model_check_total_size(m, e);
     return r;
 }
@@ -6967,11 +6982,8 @@ static int safetensors__w_before(const safetensors_writer *w, size_t a, size_t b
 {
     const safetensors__w_entry *x = &w->entries[a], *y = &w->entries[b];
     unsigned rx = safetensors__w_dtype_rank[x->dtype], ry = safetensors__w_dtype_rank[y->dtype];
-    size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-    int c;
     if (rx != ry) return rx < ry;
-    c = n ? memcmp(w->arena + x->name_off, w->arena + y->name_off, n) : 0;
-    return c != 0 ? c < 0 : x->name_len < y->name_len;
+    return safetensors__name_compare(w->arena + x->name_off, x->name_len, w->arena + y->name_off, y->name_len) < 0;
 }
 
 static int safetensors__w_index_before(const void *ctx, uint32_t a, uint32_t b)
