@@ -148,3 +148,5 @@ clean:
 
 include tests/platforms.mk
 include fuzz/fuzz.mk
+
+include packaging/packaging.mk
