@@ -148,5 +148,4 @@ clean:
 
 include tests/platforms.mk
 include fuzz/fuzz.mk
-
 include packaging/packaging.mk
