@@ -154,3 +154,4 @@ clean:
 
 include tests/platforms.mk
 include fuzz/fuzz.mk
+include packaging/packaging.mk
