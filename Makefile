@@ -29,9 +29,6 @@ all: $(EXAMPLES)
 $(B):
 	@mkdir -p $(B)
 
-$(B)/safetensors-inspect: examples/inspect.c safetensors.h | $(B)
-	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
-
 demo: $(B)/safetensors-inspect
 	./$(B)/safetensors-inspect tests/models/tiny-gpt2/model.safetensors
 
@@ -84,7 +81,7 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay
+test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect
 	@set -e; for t in $(TESTBINS) $(COLLIDE); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
@@ -148,6 +145,8 @@ PREFIX ?= /usr/local
 install:
 	install -d $(DESTDIR)$(PREFIX)/include
 	install -m 644 safetensors.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 examples/safetensors-inspect.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf $(B)
@@ -155,3 +154,4 @@ clean:
 include tests/platforms.mk
 include fuzz/fuzz.mk
 include packaging/packaging.mk
+include examples/inspect/inspect.mk
