@@ -48,7 +48,7 @@
                   safetensors_dtype_name(t->dtype),
                   (unsigned long long)(t->end - t->begin));
        }
-       const safetensors_tensor *w = safetensors_find(f, "lm_head.weight", 14);
+       const safetensors_tensor *w = safetensors_find(f, "transformer.wte.weight", 22);
        if (w && w->dtype == SAFETENSORS_F32) use((const float *)w->data);
        safetensors_close(f);       // every view above is gone after this
 
@@ -144,6 +144,8 @@
    LIMITS
    ======================================================================
    - Header: max_header_size bytes (default 100,000,000, the reference's).
+   - Counts: at most 2^32 - 2 tensors and 2^32 - 2 metadata entries in a
+     file, a model or a writer (SAFETENSORS_ERR_TOO_LARGE past that).
    - Memory: proportional to the header bytes read (decoded names, shapes,
      the table and its hash index); never sized by a number the file
      declares. The data section is mapped, not copied, unless you ask.
@@ -398,8 +400,9 @@ SAFETENSORS_API size_t safetensors_tensor_count(const safetensors_file *f);
 /* i-th tensor in ascending `begin`, ties broken by name bytes; NULL when
    i >= count. */
 SAFETENSORS_API const safetensors_tensor *safetensors_tensor_at(const safetensors_file *f, size_t i);
-/* O(1) on average through a hash index built at open. `name` need not be
-   NUL-terminated and may contain NUL. NULL if absent. */
+/* O(1) on average through a hash index built at open, and O(log n) at
+   worst whatever the names (crafted collisions included). `name` need not
+   be NUL-terminated and may contain NUL. NULL if absent. */
 SAFETENSORS_API const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name,
                                                           size_t name_len);
 /* Product of the dims (1 for a scalar). Cannot overflow for a view from an
@@ -464,10 +467,13 @@ SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
    whichever thread asks first.
 
    Order: shards sorted by file name; tensors by shard, then by name bytes.
-   Lookup by name is O(1) over the whole model. Memory is the tables; the
-   data stay mapped (or read, as the options say) per shard.
-   Metadata are the index's "metadata" object: each value is its raw JSON
-   text as written (a number's digits, a string with its quotes).
+   Lookup by name is O(1) on average over the whole model (O(log n) at
+   worst, whatever the names). Memory is the tables; the data stay mapped
+   (or read, as the options say) per shard.
+   Metadata are the index's "metadata" object, in its order. A string value
+   is decoded, as a file's metadata are; any other value (total_size is a
+   number) has value NULL, and safetensors_model_metadata_json gives every
+   value's JSON text as written.
    Everything a model hands out lives until safetensors_model_close.
    Thread-safety: a model may be read from many threads at once. */
 typedef struct safetensors_model safetensors_model;
@@ -1071,6 +1077,17 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
 #ifndef SAFETENSORS_NO_MMAP
 #include <sys/mman.h>
 #endif
+#endif
+#endif
+
+/* The conversions' intrinsic paths, where the compiler enables them. */
+#if !defined(SAFETENSORS_NO_CONVERT) && !defined(SAFETENSORS_NO_SIMD) && (defined(__F16C__) || defined(__AVX2__))
+#include <immintrin.h>
+#ifdef __F16C__
+#define SAFETENSORS__CV_F16C 1
+#endif
+#ifdef __AVX2__
+#define SAFETENSORS__CV_AVX2 1
 #endif
 #endif
 
@@ -5362,16 +5379,6 @@ SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_mo
    little-endian machines too. */
 #ifndef SAFETENSORS__CV_LE
 #define SAFETENSORS__CV_LE 0
-#endif
-
-#if !defined(SAFETENSORS_NO_SIMD) && (defined(__F16C__) || defined(__AVX2__))
-#include <immintrin.h>
-#ifdef __F16C__
-#define SAFETENSORS__CV_F16C 1
-#endif
-#ifdef __AVX2__
-#define SAFETENSORS__CV_AVX2 1
-#endif
 #endif
 
 /* C++ has no `restrict`; the compilers we know spell it __restrict. Without
