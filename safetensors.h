@@ -163,6 +163,15 @@
    SAFETENSORS_NO_STDIO         no file-system access at all (no open, read,
                                 mmap): safetensors_open is not declared; use
                                 safetensors_open_memory or the parser
+   SAFETENSORS_NO_WRITER        no writer: safetensors_writer_* and
+                                safetensors_write_* are neither declared nor
+                                compiled
+   SAFETENSORS_NO_MODEL         no sharded models (safetensors_model_*)
+   SAFETENSORS_NO_CONVERT       no dtype conversions (safetensors_convert_*,
+                                safetensors_tensor_to_f32 / _range_to_f32)
+                                All three with SAFETENSORS_NO_STDIO leave the
+                                reader alone, for microcontrollers (code sizes
+                                in the README)
    SAFETENSORS_NO_SIMD          conversions use portable C only, even where
                                 F16C/AVX2 are enabled
    SAFETENSORS_MALLOC(sz) / SAFETENSORS_REALLOC(p, sz) / SAFETENSORS_FREE(p)
