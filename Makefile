@@ -1,7 +1,8 @@
 # safetensors.h build and test matrix.
 #   make            the inspector and the examples, in build/
 #   make demo       the inspector on the bundled tiny GPT-2
-#   make test       every cmocka suite (gcc), plus the C++ and option builds
+#   make test       every cmocka suite (gcc), plus the C++, option, subset and arm builds
+#   make size-arm   code size on a Cortex-M4: the reader alone and the full library
 #   make check      the same suites under AddressSanitizer + UBSan (clang)
 #   make bench      benchmarks; each prints a table with its baseline
 #   make fuzz-run   libFuzzer targets for FUZZ_SECONDS each (fuzz/fuzz.mk)
@@ -20,10 +21,10 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
-SUITES   := unit conformance stream models sharded writer convert alloc index
+SUITES   := unit conformance stream models sharded writer convert alloc index numbers
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
-.PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
+.PHONY: all demo deps test check bench clean install test-options test-cpp test-arm size-arm test-large test-large-small rewrite-check test-convert
 all: $(EXAMPLES)
 
 $(B):
@@ -66,14 +67,36 @@ $(B)/test_cpp: tests/test_cpp.cpp tests/test_cpp_caller.c safetensors.h | $(B)
 	$(CC) $(WARN) -O1 -I. -c tests/test_cpp_caller.c -o $(B)/test_cpp_caller.o
 	$(CXX) $(B)/test_cpp.o $(B)/test_cpp_caller.o -o $@
 
-# Option builds: static linkage, no mmap, no stdio, custom allocator macros.
-$(B)/test_options_%: tests/test_options.c safetensors.h | $(B)
+# Option builds. The subsets: every combination of NO_WRITER (w), NO_MODEL
+# (m) and NO_CONVERT (c), alone, with STATIC (x) and with NO_STDIO (s, which
+# removes the model already, so m is left out there). A name spells its
+# switches, _ for one left out: $(B)/subset_w_c_ is NO_WRITER + NO_CONVERT.
+# At -O1, for time: the suites build the code itself at $(OPT).
+SUBSET_w := -DSAFETENSORS_NO_WRITER
+SUBSET_m := -DSAFETENSORS_NO_MODEL
+SUBSET_c := -DSAFETENSORS_NO_CONVERT
+SUBSET_x := -DSAFETENSORS_STATIC
+SUBSET_s := -DSAFETENSORS_NO_STDIO
+SUBSETS  := $(foreach w,_ w,$(foreach m,_ m,$(foreach c,_ c,$(w)$(m)$(c)_ $(w)$(m)$(c)x))) \
+            $(foreach w,_ w,$(foreach c,_ c,$(w)_$(c)s))
+$(B)/subset_%: tests/test_options.c tests/test_check.h safetensors.h | $(B)
+	$(CC) $(WARN) -O1 -I. $(foreach l,w m c x s,$(if $(findstring $(l),$*),$(SUBSET_$(l)))) $< -o $@
+
+# Then no mmap, SAFETENSORS_MALLOC/REALLOC/FREE as counting macros, and the
+# reader-only subset as C++.
+$(B)/test_options_%: tests/test_options.c tests/test_check.h safetensors.h | $(B)
 	$(CC) $(WARN) $(CFLAGS) -I. $(OPTDEF_$*) $< -o $@
-OPTDEF_static   := -DSAFETENSORS_STATIC
 OPTDEF_nommap   := -DSAFETENSORS_NO_MMAP
-OPTDEF_nostdio  := -DSAFETENSORS_NO_STDIO
 OPTDEF_macros   := -DTEST_ALLOC_MACROS
-OPTBINS := $(addprefix $(B)/test_options_,static nommap nostdio macros)
+$(B)/test_options_cxx_wmc: tests/test_options.c tests/test_check.h safetensors.h | $(B)
+	$(CXX) $(CXXWARN) -O1 -x c++ -I. $(SUBSET_w) $(SUBSET_m) $(SUBSET_c) $< -o $@
+
+# malloc, realloc and free as function-like macros (stb_leakcheck.h, MSVC's
+# _CRTDBG_MAP_ALLOC) around the API and the implementation.
+$(B)/test_leakcheck_macros: tests/test_leakcheck_macros.c tests/test_check.h safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
+
+OPTBINS := $(SUBSETS:%=$(B)/subset_%) $(addprefix $(B)/test_options_,nommap macros cxx_wmc) $(B)/test_leakcheck_macros
 
 test-cpp: $(B)/test_cpp
 	./$(B)/test_cpp
@@ -81,7 +104,32 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect
+# ---- code size on a microcontroller ----------------------------------------
+# tests/size_arm.c for a Cortex-M4 with newlib-nano and stubbed syscalls:
+# the reader alone, and everything but the file system. The native object
+# compiles every section under -fshort-enums, arm-none-eabi's default.
+ARM_CC     ?= arm-none-eabi-gcc
+ARM_SIZE   ?= arm-none-eabi-size
+ARM        := -mcpu=cortex-m4 -mthumb -Os -ffunction-sections -fdata-sections -Wl,--gc-sections \
+              --specs=nano.specs --specs=nosys.specs
+ARM_reader := $(SUBSET_s) $(SUBSET_w) $(SUBSET_m) $(SUBSET_c)
+ARM_full   := $(SUBSET_s)
+$(B)/arm/%.elf: tests/size_arm.c safetensors.h
+	@mkdir -p $(@D)
+	$(ARM_CC) $(ARM) $(WARN) -fshort-enums -I. $(ARM_$*) $< -o $@
+
+$(B)/short_enums.o: tests/size_arm.c safetensors.h | $(B)
+	$(CC) $(WARN) $(OPT) -fshort-enums -I. -c $< -o $@
+
+size-arm: $(B)/arm/reader.elf $(B)/arm/full.elf
+	@printf '%-7s %11s\n' build 'text bytes'; for b in reader full; do \
+	    printf '%-7s %11s\n' $$b $$($(ARM_SIZE) -B $(B)/arm/$$b.elf | awk 'NR == 2 {print $$1}'); done
+
+test-arm: $(B)/short_enums.o
+	@if command -v $(ARM_CC) > /dev/null; then $(MAKE) --no-print-directory size-arm; \
+	else echo "test-arm: skipped the Cortex-M4 builds: no $(ARM_CC) (gcc-arm-none-eabi, libnewlib-arm-none-eabi)"; fi
+
+test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-arm test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect
 	@set -e; for t in $(TESTBINS) $(COLLIDE); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)

@@ -165,6 +165,15 @@
    SAFETENSORS_NO_STDIO         no file-system access at all (no open, read,
                                 mmap): safetensors_open is not declared; use
                                 safetensors_open_memory or the parser
+   SAFETENSORS_NO_WRITER        no writer: safetensors_writer_* and
+                                safetensors_write_* are neither declared nor
+                                compiled
+   SAFETENSORS_NO_MODEL         no sharded models (safetensors_model_*)
+   SAFETENSORS_NO_CONVERT       no dtype conversions (safetensors_convert_*,
+                                safetensors_tensor_to_f32 / _range_to_f32)
+                                All three with SAFETENSORS_NO_STDIO leave the
+                                reader alone, for microcontrollers (code sizes
+                                in the README)
    SAFETENSORS_NO_SIMD          conversions use portable C only, even where
                                 F16C/AVX2 are enabled
    SAFETENSORS_MALLOC(sz) / SAFETENSORS_REALLOC(p, sz) / SAFETENSORS_FREE(p)
@@ -1044,7 +1053,6 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
 
 /* >>config ------------------------------------------------------------ */
 #include <string.h>
-#include <float.h>
 
 #if defined(SAFETENSORS_MALLOC) || defined(SAFETENSORS_REALLOC) || defined(SAFETENSORS_FREE)
 #if !defined(SAFETENSORS_MALLOC) || !defined(SAFETENSORS_REALLOC) || !defined(SAFETENSORS_FREE)
@@ -1920,40 +1928,6 @@ struct safetensors__schema {
     void (*captured)(safetensors_parser *p, size_t off, size_t len);
 };
 
-static const double safetensors__pow10[309] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-    1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29,
-    1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39,
-    1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49,
-    1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59,
-    1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69,
-    1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79,
-    1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89,
-    1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99,
-    1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109,
-    1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119,
-    1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129,
-    1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139,
-    1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149,
-    1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159,
-    1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169,
-    1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179,
-    1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189,
-    1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199,
-    1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209,
-    1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219,
-    1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229,
-    1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239,
-    1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249,
-    1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259,
-    1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269,
-    1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279,
-    1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289,
-    1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299,
-    1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308,
-};
-
 static void safetensors__fail(safetensors_parser *p, safetensors_result code, uint64_t offset, const char *text)
 {
     p->failed = 1;
@@ -2471,16 +2445,26 @@ static size_t safetensors__string_run(safetensors_parser *p, const unsigned char
 
 /* --- numbers --- */
 
-/* serde_json turns a significand and a decimal exponent into a double with
-   one multiplication by a power of ten, and refuses a result that is
-   infinite. Only that refusal matters here, so only it is reproduced. */
+/* serde_json refuses a number when (double)significand * 1e<exponent>,
+   rounded twice, is infinite. That grows with the significand, so each
+   exponent has a least significand that overflows: none below 289 (2^64 x
+   1e288 is finite), any but 0 above 308, and in between the limit below,
+   worked out in exact rational arithmetic: the significand rounded to 53
+   bits times 10^exponent rounded to 53 bits, at or above 2^1024 - 2^970,
+   where rounding goes to infinity. tests/test_numbers.c finds each limit
+   again from serde's algorithm run in doubles. Integers only: no soft-float
+   and no table of doubles where there is no FPU. */
+static const uint64_t safetensors__overflow_limit[20] = {
+    17976931348623156225u, 1797693134862315649u, 179769313486231600u, 17976931348623158u, 1797693134862316u,
+    179769313486232u,      17976931348624u,      1797693134863u,      179769313487u,      17976931349u,
+    1797693135u,           179769314u,           17976932u,           1797694u,           179770u,
+    17977u,                1798u,                180u,                18u,                2u};
+
 static int safetensors__number_out_of_range(uint64_t significand, int32_t exponent)
 {
-    volatile double product; /* rounded to double even on x87 */
-    if (significand == 0 || exponent < 0) return 0;
-    if (exponent > 308) return 1;
-    product = (double)significand * safetensors__pow10[exponent];
-    return product > DBL_MAX;
+    if (exponent < 289) return 0;
+    if (exponent > 308) return significand != 0;
+    return significand >= safetensors__overflow_limit[exponent - 289];
 }
 
 static int safetensors__u64_times_ten_plus_overflows(uint64_t v, unsigned digit)
