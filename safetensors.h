@@ -1826,6 +1826,14 @@ typedef struct safetensors__entry {
     unsigned char fields; /* SAFETENSORS__FIELD_* seen */
 } safetensors__entry;
 
+/* One row of the table: an entry while the header is read, turned in place
+   into the tensor view that the file hands out, so that the table is built
+   once and never copied. */
+typedef union safetensors__row {
+    safetensors__entry e;
+    safetensors_tensor t;
+} safetensors__row;
+
 typedef struct safetensors__meta {
     size_t key_off, key_len, value_off, value_len;
     uint64_t key_offset; /* file offset of the key's opening quote */
@@ -1877,7 +1885,7 @@ struct safetensors_parser {
     /* the table being built */
     char *arena;
     size_t arena_len, arena_cap;
-    safetensors__entry *entries;
+    safetensors__row *entries; /* entries while reading, the file's tensors once finished */
     size_t entry_count, entry_cap;
     uint64_t *dims;
     size_t dim_count, dim_cap;
@@ -1997,13 +2005,13 @@ static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t
 {
     safetensors__entry *e;
     if (p->entry_count == p->entry_cap) {
-        safetensors__entry *fresh = SAFETENSORS__CAST(
-            safetensors__entry *,
+        safetensors__row *fresh = SAFETENSORS__CAST(
+            safetensors__row *,
             safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
         if (fresh == NULL) return NULL;
         p->entries = fresh;
     }
-    e = &p->entries[p->entry_count];
+    e = &p->entries[p->entry_count].e;
     memset(e, 0, sizeof *e);
     e->name_off = name_off;
     e->name_len = name_len;
@@ -2740,7 +2748,7 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
    there. `c` is the value's first byte. */
 static void safetensors__header_wrong_type(safetensors_parser *p, unsigned c, uint64_t at)
 {
-    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current].e : NULL;
     const char *text;
     switch (p->role) {
     case SAFETENSORS__R_ROOT: safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the header must be a JSON object"); return;
@@ -2767,7 +2775,7 @@ static void safetensors__header_wrong_type(safetensors_parser *p, unsigned c, ui
 static int safetensors__header_value_begin(safetensors_parser *p, unsigned type, unsigned c, uint64_t at)
 {
     int role = p->role, allowed;
-    safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    safetensors__entry *e = p->entry_count ? &p->entries[p->current].e : NULL;
     if (role == SAFETENSORS__R_OFFSET && p->offset_count >= 2) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, "data_offsets must hold exactly two integers");
         return SAFETENSORS__VALUE_REFUSED;
@@ -2848,7 +2856,7 @@ static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta
 
 static void safetensors__field_key_end(safetensors_parser *p)
 {
-    safetensors__entry *e = &p->entries[p->current];
+    safetensors__entry *e = &p->entries[p->current].e;
     unsigned bit;
     int role;
     const char *name;
@@ -2879,7 +2887,7 @@ static void safetensors__field_key_end(safetensors_parser *p)
 
 static void safetensors__dtype_end(safetensors_parser *p)
 {
-    safetensors__entry *e = &p->entries[p->current];
+    safetensors__entry *e = &p->entries[p->current].e;
     safetensors_dtype d;
     if (p->scratch_len > SAFETENSORS__SCRATCH ||
         safetensors_dtype_from_name(p->scratch, p->scratch_len, &d) != SAFETENSORS_OK) {
@@ -2910,7 +2918,7 @@ static void safetensors__header_string_end(safetensors_parser *p)
 
 static void safetensors__header_number_end(safetensors_parser *p, int is_u64, uint64_t value)
 {
-    safetensors__entry *e = &p->entries[p->current];
+    safetensors__entry *e = &p->entries[p->current].e;
     if (!is_u64) {
         safetensors__header_wrong_type(p, '0', p->number_start);
         return;
@@ -2992,7 +3000,7 @@ bail:
 
 static int safetensors__header_container_end(safetensors_parser *p, int role, uint64_t at)
 {
-    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current].e : NULL;
     if (role == SAFETENSORS__R_TENSOR) {
         const char *missing = !(e->fields & SAFETENSORS__FIELD_DTYPE)     ? "missing field dtype"
                               : !(e->fields & SAFETENSORS__FIELD_SHAPE)   ? "missing field shape"
@@ -3204,7 +3212,7 @@ struct safetensors_file {
     safetensors_allocator alloc;
     uint64_t seed;
     safetensors_tensor *tensors;
-    size_t tensor_count;
+    size_t tensor_count, tensors_size; /* tensors_size: the bytes allocated for them */
     safetensors_metadata_entry *metas;
     size_t meta_count;
     safetensors__index tensor_index, meta_index;
@@ -3257,7 +3265,7 @@ static void safetensors__sort_indices(uint32_t *order, uint32_t *tmp, size_t n,
 static int safetensors__entry_index_before(const void *ctx, uint32_t a, uint32_t b)
 {
     const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, ctx);
-    return safetensors__entry_before(p, &p->entries[a], &p->entries[b]);
+    return safetensors__entry_before(p, &p->entries[a].e, &p->entries[b].e);
 }
 
 /* An entry's "F32 [4, 5]", for the parser's messages. */
@@ -3324,12 +3332,12 @@ static void safetensors__order_by_begin_then_name(const safetensors_parser *p, u
         size_t last = run, at;
         uint32_t moving;
         const safetensors__entry *m;
-        while (last + 1 < n && p->entries[order[last + 1]].begin == p->entries[order[run]].begin) last++;
+        while (last + 1 < n && p->entries[order[last + 1]].e.begin == p->entries[order[run]].e.begin) last++;
         moving = order[last];
-        m = &p->entries[moving];
+        m = &p->entries[moving].e;
         at = last;
         while (at > run) {
-            const safetensors__entry *before = &p->entries[order[at - 1]];
+            const safetensors__entry *before = &p->entries[order[at - 1]].e;
             if (safetensors__name_compare(p->arena + before->name_off, before->name_len, p->arena + m->name_off,
                                           m->name_len) < 0)
                 break;
@@ -3347,7 +3355,7 @@ static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint
     uint64_t start = 0;
     int sorted = 1;
     for (k = 0; k < n; k++) order[k] = (uint32_t)k;
-    for (k = 1; k < n && sorted; k++) sorted = !safetensors__entry_before(p, &p->entries[k], &p->entries[k - 1]);
+    for (k = 1; k < n && sorted; k++) sorted = !safetensors__entry_before(p, &p->entries[k].e, &p->entries[k - 1].e);
     if (!sorted) {
         uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, n * sizeof *tmp));
         if (tmp == NULL) {
@@ -3358,7 +3366,7 @@ static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint
         safetensors__free(&p->alloc, tmp, n * sizeof *tmp);
     }
     for (k = 0; k < n; k++) {
-        const safetensors__entry *e = &p->entries[order[k]];
+        const safetensors__entry *e = &p->entries[order[k]].e;
         if (!safetensors__check_entry(p, e, start)) return 0;
         start = e->end;
     }
@@ -3383,8 +3391,8 @@ static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len,
 static const char *safetensors__entry_name(const void *table, size_t i, size_t *len)
 {
     const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
-    *len = p->entries[i].name_len;
-    return p->arena + p->entries[i].name_off;
+    *len = p->entries[i].e.name_len;
+    return p->arena + p->entries[i].e.name_off;
 }
 
 static const char *safetensors__meta_key(const void *table, size_t i, size_t *len)
@@ -3415,7 +3423,7 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
             safetensors__fail_nomem(p, p->header_end);
             return 0;
         }
-        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[k].key_offset : p->entries[k].key_offset, what);
+        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[k].key_offset : p->entries[k].e.key_offset, what);
         safetensors__err_add_name(&p->error, name, len);
         safetensors__err_add(&p->error, " appears twice");
         return 0;
@@ -3426,39 +3434,75 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
 
 /* Hands the table over. The tensor index was built in file order: its slots
    are renumbered to the sorted order. */
+/* The rows become the file's tensor views where they stand, then move into
+   sorted order by following the permutation's cycles (sorted_at[i] is where
+   row i goes; it is used up), then close up to the view's own stride. */
+static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, uint32_t *sorted_at)
+{
+    safetensors__row *rows = p->entries;
+    size_t n = p->entry_count, k;
+    for (k = 0; k < n; k++) {
+        safetensors__entry e = rows[k].e;
+        safetensors_tensor *t = &rows[k].t;
+        t->name = p->arena + e.name_off;
+        t->name_len = e.name_len;
+        t->dtype = (safetensors_dtype)e.dtype;
+        t->ndim = e.ndim;
+        t->shape = p->dims ? p->dims + e.shape_off : NULL;
+        t->begin = e.begin;
+        t->end = e.end;
+        t->data = NULL;
+    }
+    for (k = 0; k < n; k++) {
+        while (sorted_at[k] != k) {
+            uint32_t j = sorted_at[k], swap_at = sorted_at[j];
+            safetensors__row swap = rows[j];
+            rows[j] = rows[k];
+            rows[k] = swap;
+            sorted_at[j] = j;
+            sorted_at[k] = swap_at;
+        }
+    }
+    if (sizeof(safetensors__row) != sizeof(safetensors_tensor)) /* a view is smaller: 32-bit hosts */
+        for (k = 1; k < n; k++) memmove((char *)rows + k * sizeof(safetensors_tensor), &rows[k].t, sizeof(safetensors_tensor));
+    return rows ? &rows[0].t : NULL;
+}
+
+/* Hands the table over. The tensor index was built in file order: its slots
+   are renumbered to the sorted order. */
 static safetensors_result safetensors__file_from_table(safetensors_parser *p, const uint32_t *order,
                                                        uint64_t data_len, safetensors__index *tensor_index,
                                                        safetensors__index *meta_index, safetensors_file **out)
 {
     const safetensors_allocator *a = &p->alloc;
-    size_t n = p->entry_count, k;
+    size_t n = p->entry_count, k, rows_size = p->entry_cap * sizeof(safetensors__row);
     uint32_t *sorted_at = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *sorted_at));
     safetensors_file *f = SAFETENSORS__CAST(safetensors_file *, safetensors__alloc(a, sizeof *f));
     if (f) memset(f, 0, sizeof *f);
     if (f == NULL || sorted_at == NULL) goto nomem;
     f->alloc = *a;
     f->seed = p->seed;
-    f->tensors = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *f->tensors));
     f->metas = SAFETENSORS__CAST(safetensors_metadata_entry *,
                                  safetensors__alloc(a, p->meta_count * sizeof *f->metas));
-    if (f->tensors == NULL || f->metas == NULL) goto nomem;
-    /* from here on nothing can fail: the arena, dims and indices change hands */
+    if (f->metas == NULL) goto nomem;
+    /* from here on nothing can fail: the rows, arena, dims and indices change hands */
     for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
     for (k = 0; k < n && order[k] == k; k++) continue;
     if (k < n) safetensors__index_renumber(tensor_index, sorted_at);
+    f->tensors = safetensors__rows_to_tensors(p, sorted_at);
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
-    for (k = 0; k < n; k++) {
-        const safetensors__entry *e = &p->entries[order[k]];
-        safetensors_tensor *t = &f->tensors[k];
-        t->name = p->arena + e->name_off;
-        t->name_len = e->name_len;
-        t->dtype = (safetensors_dtype)e->dtype;
-        t->ndim = e->ndim;
-        t->shape = p->dims ? p->dims + e->shape_off : NULL;
-        t->begin = e->begin;
-        t->end = e->end;
-        t->data = NULL;
+    f->tensors_size = rows_size;
+    if (n && rows_size > n * sizeof(safetensors_tensor)) {
+        /* give back the growth slack; keeping it is harmless if that fails */
+        safetensors_tensor *fit = SAFETENSORS__CAST(
+            safetensors_tensor *, safetensors__realloc(a, f->tensors, rows_size, n * sizeof(safetensors_tensor)));
+        if (fit) {
+            f->tensors = fit;
+            f->tensors_size = n * sizeof(safetensors_tensor);
+        }
     }
+    p->entries = NULL;
+    p->entry_cap = 0;
     for (k = 0; k < p->meta_count; k++) {
         f->metas[k].key = p->arena + p->metas[k].key_off;
         f->metas[k].key_len = p->metas[k].key_len;
@@ -3485,7 +3529,6 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
 nomem:
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
     if (f) {
-        safetensors__free(a, f->tensors, n * sizeof *f->tensors);
         safetensors__free(a, f->metas, p->meta_count * sizeof *f->metas);
         safetensors__free(a, f, sizeof *f);
     }
@@ -3572,7 +3615,7 @@ SAFETENSORS_API void safetensors_close(safetensors_file *f)
     if (f == NULL) return;
     a = f->alloc;
     safetensors__release_data(f);
-    safetensors__free(&a, f->tensors, f->tensor_count * sizeof *f->tensors);
+    safetensors__free(&a, f->tensors, f->tensors_size);
     safetensors__free(&a, f->metas, f->meta_count * sizeof *f->metas);
     safetensors__index_free(&a, &f->tensor_index);
     safetensors__index_free(&a, &f->meta_index);
