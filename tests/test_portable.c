@@ -1353,6 +1353,170 @@ static int run_large4g(const char *path)
 }
 
 /* ---------------------------------------------------------------------
+   The OS layer: I/O messages, the writer's temporary file, shard names
+   --------------------------------------------------------------------- */
+
+/* 1 when the message is one line that ends inside its buffer and, on
+   Windows, UTF-8 by the system's own strict decoder (the cmocka suites
+   check the bytes everywhere else). */
+static int message_ok(const safetensors_error *e)
+{
+    const char *end = (const char *)memchr(e->message, '\0', sizeof e->message);
+    const char *c;
+    if (end == NULL) return 0;
+    for (c = e->message; c < end; c++)
+        if ((unsigned char)*c < 0x20) return 0;
+#ifdef _WIN32
+    return end == e->message ||
+           MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, e->message, (int)(end - e->message), NULL, 0) > 0;
+#else
+    return 1;
+#endif
+}
+
+/* "missing-模型ää模型ää...模型.safetensors", not there. */
+#define MISSING_NAME "missing-\xe6\xa8\xa1\xe5\x9e\x8b\xc3\xa4\xc3\xa4\xe6\xa8\xa1\xe5\x9e\x8b\xc3\xa4\xc3\xa4" \
+                     "\xe6\xa8\xa1\xe5\x9e\x8b\xc3\xa4\xc3\xa4\xe6\xa8\xa1\xe5\x9e\x8b\xc3\xa4\xc3\xa4"     \
+                     "\xe6\xa8\xa1\xe5\x9e\x8b\xc3\xa4\xc3\xa4\xe6\xa8\xa1\xe5\x9e\x8b.safetensors"
+
+static void check_io_messages(const char *tmp)
+{
+    char path[1024];
+    safetensors_file *f = NULL;
+    safetensors_error e;
+    safetensors_result r;
+    case_begin("I/O message: a missing non-ASCII path");
+    sprintf(path, "%s/%s", tmp, MISSING_NAME);
+    (void)remove_file_utf8(path);
+    r = safetensors_open(path, NULL, &f, &e);
+    if (check(r == SAFETENSORS_ERR_IO, "opening %s gave %s", path, result_name(r))) {
+        check(message_ok(&e), "not one line of UTF-8: %s", e.message);
+        check(strncmp(e.message, "cannot open \"", 13) == 0 && strstr(e.message, ".safetensors\"") != NULL,
+              "the message does not name the path: %s", e.message);
+#ifdef _WIN32
+        /* FormatMessageW's words, as UTF-8, then the number */
+        check(e.sys_errno == ERROR_FILE_NOT_FOUND && strstr(e.message, ".safetensors\": ") != NULL &&
+                  strstr(e.message, " (Windows error 2)") != NULL,
+              "sys_errno %d, message: %s", e.sys_errno, e.message);
+#else
+        check(e.sys_errno != 0 && strstr(e.message, "(errno ") != NULL, "sys_errno %d, message: %s", e.sys_errno,
+              e.message);
+#endif
+    }
+    case_end();
+
+    case_begin("I/O message: a path that is not UTF-8");
+    sprintf(path, "%s/bad\xff\xfe\x01.safetensors", tmp);
+    r = safetensors_open(path, NULL, &f, &e);
+    check(r == SAFETENSORS_ERR_IO && message_ok(&e) && strstr(e.message, "bad\\xff\\xfe\\x01.safetensors\"") != NULL,
+          "%s: %s", result_name(r), r ? e.message : "");
+    case_end();
+}
+
+/* The file sink: on Windows nobody may open the temporary file while it is
+   written; the file then replaces the old one (MoveFileExW). */
+static void check_writer_file(const char *tmp)
+{
+    static const uint64_t four = 4;
+    char path[1024];
+    int round;
+    case_begin("writer: the temporary file, then the rename over the old file");
+    sprintf(path, "%s/wr\xc3\xafte.safetensors", tmp);
+    (void)remove_file_utf8(path);
+    for (round = 0; round < 2; round++) {
+        safetensors_writer *w = NULL;
+        safetensors_error e;
+        unsigned char bytes[4], *back;
+        size_t len;
+        safetensors_file *f = NULL;
+        memset(bytes, 'a' + round, sizeof bytes);
+        if (!check(safetensors_writer_create(NULL, &w, &e) == SAFETENSORS_OK &&
+                       safetensors_writer_add_tensor(w, "t", 1, SAFETENSORS_U8, 1, &four, &e) == SAFETENSORS_OK &&
+                       safetensors_writer_begin_file(w, path, &e) == SAFETENSORS_OK,
+                   "begin_file: %s", e.message)) {
+            safetensors_writer_destroy(w);
+            break;
+        }
+#ifdef _WIN32
+        {
+            wchar_t pattern[1100], found[1100];
+            WIN32_FIND_DATAW entry;
+            HANDLE search;
+            FILE *fp;
+            char with_tmp[1100];
+            sprintf(with_tmp, "%s.tmp-*", path);
+            check(widen_utf8(with_tmp, pattern, 1100), "widen");
+            search = FindFirstFileW(pattern, &entry);
+            if (check(search != INVALID_HANDLE_VALUE, "no temporary file next to %s", path)) {
+                FindClose(search);
+                sprintf(with_tmp, "%s/", tmp);
+                check(widen_utf8(with_tmp, found, 1100), "widen");
+                wcscat(found, entry.cFileName);
+                fp = _wfopen(found, L"rb");
+                check(fp == NULL, "the temporary file could be opened for reading while written");
+                if (fp) fclose(fp);
+            }
+        }
+#endif
+        check(safetensors_writer_write_tensor(w, 0, bytes, 4, &e) == SAFETENSORS_OK &&
+                  safetensors_writer_finish(w, &e) == SAFETENSORS_OK,
+              "write, finish: %s", e.message);
+        safetensors_writer_destroy(w);
+        back = read_file(path, &len);
+        if (check(back != NULL && safetensors_open_memory(back, len, NULL, &f, &e) == SAFETENSORS_OK,
+                  "reading back %s", path)) {
+            const safetensors_tensor *t = safetensors_find(f, "t", 1);
+            check(t != NULL && memcmp(t->data, bytes, 4) == 0, "round %d: the bytes differ", round);
+        }
+        safetensors_close(f);
+        free(back);
+    }
+    check(remove_file_utf8(path), "cannot remove %s", path);
+    case_end();
+}
+
+/* Shards that Windows would not open as files: a device name (refused on
+   every OS) and, on Windows, a folder. */
+#define DEVICE_INDEX "{\"weight_map\":{\"t\":\"NUL.safetensors\"}}"
+#define FOLDER_INDEX "{\"weight_map\":{\"t\":\"f\xc3\xb6lder.safetensors\"}}"
+static void check_shard_kinds(const char *tmp)
+{
+    char index[1024];
+    safetensors_model *m = NULL;
+    safetensors_error e;
+    safetensors_result r;
+    case_begin("model: a Windows device name as a shard");
+    sprintf(index, "%s/devices.safetensors.index.json", tmp);
+    if (check(write_file_utf8(index, DEVICE_INDEX, strlen(DEVICE_INDEX)), "cannot write %s", index)) {
+        r = safetensors_model_open(index, NULL, &m, &e);
+        check(r == SAFETENSORS_ERR_SCHEMA && message_ok(&e), "%s: %s", result_name(r), r ? e.message : "");
+        if (r == SAFETENSORS_OK) safetensors_model_close(m);
+        check(remove_file_utf8(index), "cannot remove %s", index);
+    }
+    case_end();
+#ifdef _WIN32
+    case_begin("model: a folder as a shard");
+    {
+        char folder[1024];
+        wchar_t wide[1024];
+        sprintf(folder, "%s/f\xc3\xb6lder.safetensors", tmp);
+        sprintf(index, "%s/folder.safetensors.index.json", tmp);
+        if (check(widen_utf8(folder, wide, 1024) && CreateDirectoryW(wide, NULL), "cannot make %s", folder) &&
+            check(write_file_utf8(index, FOLDER_INDEX, strlen(FOLDER_INDEX)),
+                  "cannot write %s", index)) {
+            r = safetensors_model_open(index, NULL, &m, &e);
+            check(r == SAFETENSORS_ERR_IO && message_ok(&e) && strstr(e.message, "a folder, not a regular file"),
+                  "%s: %s", result_name(r), r ? e.message : "");
+            if (r == SAFETENSORS_OK) safetensors_model_close(m);
+        }
+        (void)remove_file_utf8(index);
+        RemoveDirectoryW(wide);
+    }
+    case_end();
+#endif
+}
+
+/* ---------------------------------------------------------------------
    main
    --------------------------------------------------------------------- */
 
@@ -1385,6 +1549,9 @@ int main(int argc, char **argv)
         check_models(&ex);
         check_utf8_path(&ex, tmp);
         check_sharded(tmp);
+        check_io_messages(tmp);
+        check_writer_file(tmp);
+        check_shard_kinds(tmp);
         expected_free(&ex);
     }
     printf("portable: %lu passed, %lu failed\n", g_passed, g_failed);

@@ -1900,6 +1900,313 @@ static void test_lazy_threads_missing_shard(void **state)
 }
 #endif
 
+/* ---------------------------------------------------------------------
+   The index and the shards must be regular files
+   --------------------------------------------------------------------- */
+
+/* Each refusal comes at once: a wait on a FIFO would never end, so the
+   alarm ends the suite instead. */
+static void test_not_regular_files(void **state)
+{
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    safetensors_error err;
+    safetensors_model *m;
+    unsigned mode;
+    (void)state;
+    alarm(30);
+    make_model_dir(dir, sizeof dir, "notreg", 0,
+                   "{\"weight_map\": {\"a\": \"ok.safetensors\", \"t\": \"x.safetensors\"}}");
+    path2(path, sizeof path, dir, "ok.safetensors");
+    write_tiny(path, "a");
+    path2(path, sizeof path, dir, "x.safetensors");
+    /* a FIFO that no one writes: open(2) alone would wait for a writer;
+       lazily, the first use of the shard is refused */
+    assert_int_equal(mkfifo(path, 0600), 0);
+    expect_refused(dir, 0, SAFETENSORS_ERR_IO, "a FIFO, not a regular file", &err);
+    assert_int_equal(err.sys_errno, 0);
+    assert_non_null(strstr(err.message, "shard \"x.safetensors\": cannot open \""));
+    m = open_ok(dir, SAFETENSORS_MODEL_LAZY);
+    expect_find(m, "a", SAFETENSORS_OK, NULL);
+    expect_find(m, "t", SAFETENSORS_ERR_IO, "a FIFO, not a regular file");
+    safetensors_model_close(m);
+    assert_int_equal(unlink(path), 0);
+    /* a folder */
+    assert_int_equal(mkdir(path, 0777), 0);
+    expect_refused(dir, 0, SAFETENSORS_ERR_IO, "a folder, not a regular file", NULL);
+    assert_int_equal(rmdir(path), 0);
+    /* a device, through a link */
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    expect_refused(dir, 0, SAFETENSORS_ERR_IO, "a device or a socket, not a regular file", NULL);
+    assert_int_equal(unlink(path), 0);
+    /* the index itself, and a single file given as the model */
+    for (mode = 0; mode < 2; mode++) {
+        unsigned flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
+        path2(path, sizeof path, dir, "fifo.safetensors.index.json");
+        assert_int_equal(mkfifo(path, 0600), 0);
+        expect_refused(path, flags, SAFETENSORS_ERR_IO, "a FIFO, not a regular file", NULL);
+        assert_int_equal(unlink(path), 0);
+        path2(path, sizeof path, dir, "fifo.safetensors");
+        assert_int_equal(mkfifo(path, 0600), 0);
+        expect_refused(path, flags, SAFETENSORS_ERR_IO, "a FIFO, not a regular file", NULL);
+        assert_int_equal(unlink(path), 0);
+    }
+    path2(path, sizeof path, dir, "x.safetensors");
+    /* once a regular file is there, the same model opens */
+    write_tiny(path, "t");
+    m = open_ok(dir, 0);
+    expect_find(m, "t", SAFETENSORS_OK, NULL);
+    safetensors_model_close(m);
+    alarm(0);
+}
+
+/* Names Windows gives to devices are refused on every OS, like the other
+   names that are not plain file names: an index must mean the same
+   everywhere. A valid shard sits at each name, so only the name refuses. */
+static void test_device_names(void **state)
+{
+    static const char *const refused[] = {"NUL.safetensors", "nul.txt", "COM1", "lpt9.safetensors", "con",
+                                          "Aux.x.safetensors", "PRN.safetensors", "com0.safetensors",
+                                          "LPT\xc2\xb9.safetensors", "Com\xc2\xb3", "NUL .safetensors",
+                                          "conin$.safetensors", "CONOUT$", "nul.", "Nul"};
+    static const char *const allowed[] = {"CONSOLE.safetensors", "COM10.safetensors", "nul_.safetensors",
+                                          "LPT.safetensors", "xNUL.safetensors", "auxiliary.safetensors",
+                                          "COM\xc2\xb9\xc2\xb9.safetensors", ".nul", "con-1.safetensors"};
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], json[PATH_MAX_LEN], index[PATH_MAX_LEN];
+    safetensors_model *m;
+    size_t i;
+    unsigned mode;
+    (void)state;
+    make_model_dir(dir, sizeof dir, "devices", 0, NULL);
+    path2(index, sizeof index, dir, "model.safetensors.index.json");
+    for (mode = 0; mode < 2; mode++) {
+        unsigned flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
+        for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+            path2(path, sizeof path, dir, refused[i]);
+            write_tiny(path, "t");
+            snprintf(json, sizeof json, "{\"weight_map\": {\"t\": \"%s\"}}", refused[i]);
+            write_text(index, json);
+            expect_refused(dir, flags, SAFETENSORS_ERR_SCHEMA, "is not a plain file name", NULL);
+            assert_int_equal(unlink(path), 0);
+        }
+        for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+            path2(path, sizeof path, dir, allowed[i]);
+            write_tiny(path, "t");
+            snprintf(json, sizeof json, "{\"weight_map\": {\"t\": \"%s\"}}", allowed[i]);
+            write_text(index, json);
+            m = open_ok(dir, flags);
+            expect_find(m, "t", SAFETENSORS_OK, NULL);
+            safetensors_model_close(m);
+            assert_int_equal(unlink(path), 0);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------
+   Small files are read, not mapped (Linux: /proc/self/maps shows it)
+   --------------------------------------------------------------------- */
+
+#ifdef __linux__
+/* Lines of /proc/self/maps, or those naming `needle`. */
+static size_t maps_lines(const char *needle)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    char line[4096];
+    size_t n = 0;
+    assert_non_null(fp);
+    while (fgets(line, sizeof line, fp))
+        if (needle == NULL || strstr(line, needle)) n++;
+    fclose(fp);
+    return n;
+}
+
+/* A file of exactly `total` bytes: one U8 tensor "u" holding i & 0xff at i. */
+static void write_sized(const char *path, size_t total)
+{
+    wtensor w;
+    unsigned char *data;
+    size_t d, hl, i;
+    char hdr[128];
+    /* the header's length for a data size of as many digits, padded to 8 */
+    snprintf(hdr, sizeof hdr, "{\"u\":{\"dtype\":\"U8\",\"shape\":[%zu],\"data_offsets\":[0,%zu]}}", total,
+             total);
+    hl = (strlen(hdr) + 7) / 8 * 8;
+    d = total - 8 - hl;
+    data = (unsigned char *)malloc(d);
+    assert_non_null(data);
+    for (i = 0; i < d; i++) data[i] = (unsigned char)(i & 0xff);
+    memset(&w, 0, sizeof w);
+    w.name = "u";
+    w.dtype = "U8";
+    w.ndim = 1;
+    w.shape[0] = d;
+    w.data = data;
+    w.nbytes = d;
+    write_safetensors(path, &w, 1);
+    free(data);
+}
+
+/* Opens a file of `total` bytes; its data must be right, and mapped or not. */
+static void check_sized(const char *path, size_t total, int mapped)
+{
+    safetensors_file *f;
+    safetensors_error err;
+    const safetensors_tensor *t;
+    const unsigned char *p;
+    size_t i, n;
+    struct stat st;
+    write_sized(path, total);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((size_t)st.st_size, total);
+    assert_int_equal(safetensors_open(path, NULL, &f, &err), SAFETENSORS_OK);
+    assert_int_equal(maps_lines(strrchr(path, '/')) != 0, mapped);
+    t = safetensors_find(f, "u", 1);
+    assert_non_null(t);
+    assert_non_null(t->data);
+    p = (const unsigned char *)t->data;
+    n = (size_t)(t->end - t->begin);
+    for (i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(i & 0xff)) fail_msg("%s: byte %zu is %u", path, i, p[i]);
+    safetensors_close(f);
+    assert_int_equal(maps_lines(strrchr(path, '/')), 0);
+}
+
+static void test_small_files_read(void **state)
+{
+    enum { SHARDS = 400 };
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], name[64];
+    char *json = NULL;
+    size_t len = 0, cap = 0, before, k;
+    safetensors_model *m;
+    (void)state;
+    make_model_dir(dir, sizeof dir, "tiny-shards", 0, NULL);
+    sb_append(&json, &len, &cap, "{\"weight_map\": {");
+    for (k = 0; k < SHARDS; k++) {
+        snprintf(name, sizeof name, "tiny-%03zu.safetensors", k);
+        path2(path, sizeof path, dir, name);
+        snprintf(name, sizeof name, "t%zu", k);
+        write_tiny(path, name);
+        snprintf(path, sizeof path, "%s\"t%zu\": \"tiny-%03zu.safetensors\"", k ? ", " : "", k, k);
+        sb_append(&json, &len, &cap, path);
+    }
+    sb_append(&json, &len, &cap, "}}");
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    write_text(path, json);
+    free(json);
+    before = maps_lines(NULL);
+    m = open_ok(dir, 0);
+    /* one mapping a shard would be SHARDS more lines */
+    assert_true(maps_lines(NULL) < before + SHARDS / 8);
+    assert_int_equal(maps_lines("/tiny-shards/"), 0);
+    for (k = 0; k < SHARDS; k++) {
+        const safetensors_tensor *t = NULL;
+        safetensors_error err;
+        snprintf(name, sizeof name, "t%zu", k);
+        assert_int_equal(safetensors_model_find(m, name, strlen(name), &t, NULL, &err), SAFETENSORS_OK);
+        assert_non_null(t->data);
+        assert_memory_equal(t->data, "\x01\x02\x03\x04", 4);
+    }
+    safetensors_model_close(m);
+    /* either side of the 64 KiB line, opened on their own */
+    path2(path, sizeof path, dir, "sized-a.safetensors");
+    check_sized(path, 200, 0);
+    path2(path, sizeof path, dir, "sized-b.safetensors");
+    check_sized(path, 65535, 0);
+    path2(path, sizeof path, dir, "sized-c.safetensors");
+    check_sized(path, 65536, 1);
+    path2(path, sizeof path, dir, "sized-d.safetensors");
+    check_sized(path, 300000, 1);
+}
+#endif
+
+/* ---------------------------------------------------------------------
+   Model messages stay valid UTF-8 with long non-ASCII names
+   --------------------------------------------------------------------- */
+
+/* A refusal whose message is one line of UTF-8 that fits, holding `part`. */
+static void expect_refused_utf8(const char *path, unsigned flags, safetensors_result want, const char *part)
+{
+    safetensors_error err;
+    expect_refused(path, flags, want, part, &err);
+    if (!tu_message_ok(&err)) fail_msg("%s: not one line of UTF-8 that fits: \"%.191s\"", path, err.message);
+}
+
+static void check_model_messages(const char *shard, const char *key)
+{
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], *json;
+    size_t cap = 4 * (strlen(shard) + strlen(key)) + 256, len;
+    safetensors_model *m;
+    const safetensors_tensor *t = NULL;
+    safetensors_error err;
+    unsigned char *file;
+    json = (char *)malloc(cap);
+    assert_non_null(json);
+    make_model_dir(dir, sizeof dir, "utf8", 0, NULL);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    /* the shard is missing: the shard's name, then the I/O error naming the path */
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_IO, "shard \"");
+    /* the shard lacks the tensor the index puts there */
+    path2(path, sizeof path, dir, shard);
+    write_tiny(path, "other");
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_NOT_FOUND, "weight_map puts tensor \"");
+    /* the shard holds a tensor the index does not list */
+    write_tiny(path, key);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    snprintf(json, cap, "{\"weight_map\": {\"%s\\u00e9\": \"%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_NOT_FOUND, NULL);
+    /* the shard's own error, after the shard's name (which may leave no
+       room for the end of it) */
+    snprintf(json, cap, "{\"%s\":{\"dtype\":\"F33\",\"shape\":[4],\"data_offsets\":[0,4]}}", key);
+    file = tu_build(json, 4, &len);
+    path2(path, sizeof path, dir, shard);
+    write_bytes(path, file, len);
+    free(file);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_DTYPE, "\": tensor \"");
+    /* a key twice, in weight_map and in metadata */
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"%s\", \"%s\": \"%s\"}}", key, shard, key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_DUPLICATE, " appears twice");
+    snprintf(json, cap, "{\"metadata\": {\"%s\": 1, \"%s\": 2}, \"weight_map\": {}}", key, key);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_DUPLICATE, " appears twice");
+    /* a shard name that leaves the folder */
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"sub/%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_SCHEMA, ": shard \"sub/");
+    /* a tensor the model lacks, and an index path that is not there */
+    write_text(path, "{\"weight_map\": {}}");
+    m = open_ok(dir, 0);
+    assert_int_equal(safetensors_model_find(m, key, strlen(key), &t, NULL, &err), SAFETENSORS_ERR_NOT_FOUND);
+    if (!tu_message_ok(&err)) fail_msg("find: \"%.191s\"", err.message);
+    safetensors_model_close(m);
+    snprintf(json, cap, "%s/%s.index.json", dir, shard);
+    expect_refused_utf8(json, 0, SAFETENSORS_ERR_IO, ".index.json\": ");
+    free(json);
+}
+
+static void test_model_messages_utf8(void **state)
+{
+    static const char *const chars[] = {"\xc3\xa4", "\xe6\xa8\xa1", "\xf0\x9f\x98\x80"}; /* 2, 3 and 4 bytes */
+    size_t c, ascii;
+    (void)state;
+    for (c = 0; c < sizeof chars / sizeof chars[0]; c++) {
+        for (ascii = 0; ascii < 4; ascii++) { /* so that a cut meets every byte of a character */
+            char *shard = tu_long_name(ascii, chars[c], 40, ".safetensors");
+            char *key = tu_long_name(ascii, chars[c], 60, "");
+            assert_non_null(shard);
+            assert_non_null(key);
+            check_model_messages(shard, key);
+            free(shard);
+            free(key);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1926,6 +2233,12 @@ int main(void)
         cmocka_unit_test(test_folder_resolution),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_not_regular_files),
+        cmocka_unit_test(test_device_names),
+#ifdef __linux__
+        cmocka_unit_test(test_small_files_read),
+#endif
+        cmocka_unit_test(test_model_messages_utf8),
 #if TEST_SHARDED_THREADS
         cmocka_unit_test(test_lazy_threads),
         cmocka_unit_test(test_lazy_threads_missing_shard),

@@ -490,4 +490,50 @@ static inline uint64_t tu_xorshift64(uint64_t *s) {
     return x;
 }
 
+/* ---------------------------------------------------------------------
+   Error messages
+   --------------------------------------------------------------------- */
+
+/* 1 when an error message is one line of valid UTF-8 that fits its buffer:
+   NUL-terminated inside it, no control byte, and every sequence a code
+   point of the shortest form, outside the surrogates and at most U+10FFFF.
+   Written from RFC 3629, apart from the library's own checks. */
+static inline int tu_message_ok(const safetensors_error *e) {
+    const unsigned char *s = (const unsigned char *)e->message;
+    size_t n = 0, i = 0;
+    while (n < sizeof e->message && s[n] != 0) n++;
+    if (n == sizeof e->message) return 0;
+    while (i < n) {
+        unsigned long cp;
+        size_t more, k;
+        if (s[i] < 0x20 || s[i] == 0x7f) return 0;
+        if (s[i] < 0x80) { i++; continue; }
+        if ((s[i] & 0xe0) == 0xc0) more = 1, cp = s[i] & 0x1fu;
+        else if ((s[i] & 0xf0) == 0xe0) more = 2, cp = s[i] & 0x0fu;
+        else if ((s[i] & 0xf8) == 0xf0) more = 3, cp = s[i] & 0x07u;
+        else return 0;
+        if (n - i <= more) return 0;
+        for (k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + k] & 0x3fu);
+        }
+        if (cp < (more == 1 ? 0x80ul : more == 2 ? 0x800ul : 0x10000ul)) return 0;
+        if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* `count` copies of the UTF-8 character `ch` after `ascii` ASCII letters,
+   in malloc'd memory: long names whose characters fall at every offset. */
+static inline char *tu_long_name(size_t ascii, const char *ch, size_t count, const char *tail) {
+    size_t c = strlen(ch), t = strlen(tail), i;
+    char *s = (char *)malloc(ascii + c * count + t + 1);
+    if (!s) return NULL;
+    for (i = 0; i < ascii; i++) s[i] = (char)('a' + (int)i);
+    for (i = 0; i < count; i++) memcpy(s + ascii + i * c, ch, c);
+    memcpy(s + ascii + count * c, tail, t + 1);
+    return s;
+}
+
 #endif /* TEST_UTIL_H */

@@ -1615,6 +1615,218 @@ static void test_one_call_checks(void **state) {
     safetensors_write_memory_free(NULL, NULL, 0);
 }
 
+/* ---------------------------------------------------------------------
+   The temporary file is private until it is renamed
+   --------------------------------------------------------------------- */
+
+/* The path of the one temporary file in the scratch folder; a probe or a
+   second file would make two. */
+static void the_temp_file(char *path, size_t cap) {
+    DIR *d = opendir(SCRATCH_DIR);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (!strstr(e->d_name, ".tmp-")) continue;
+        assert_true((size_t)snprintf(path, cap, "%s/%s", SCRATCH_DIR, e->d_name) < cap);
+        n++;
+    }
+    closedir(d);
+    assert_int_equal(n, 1);
+}
+
+/* Whether a process running as `nobody` can open path for reading (only
+   testable as root: 1 when it is not). */
+static int others_can_read(const char *path) {
+    pid_t pid;
+    int status;
+    if (geteuid() != 0) return 0;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd;
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        fd = open(path, O_RDONLY);
+        _exit(fd >= 0 ? 1 : errno == EACCES ? 0 : 3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_not_equal(WEXITSTATUS(status), 2);
+    assert_int_not_equal(WEXITSTATUS(status), 3);
+    return WEXITSTATUS(status) == 1;
+}
+
+/* Writes the two-tensor file to path and returns its permission bits. At
+   every step before finish, and between the two tensors in particular, the
+   temporary file is private to its owner. */
+static unsigned write_private(const char *path) {
+    safetensors_writer *w = two_tensor_writer(SAFETENSORS_WRITE_NO_SYNC);
+    unsigned char bytes[1000];
+    char tmp[512];
+    struct stat st;
+    int step;
+    memset(bytes, 0x5c, sizeof bytes);
+    assert_int_equal(safetensors_writer_begin_file(w, path, NULL), 0);
+    the_temp_file(tmp, sizeof tmp);
+    for (step = 0; step < 3; step++) {
+        assert_int_equal(stat(tmp, &st), 0);
+        assert_int_equal(st.st_mode & 077, 0);
+        assert_false(others_can_read(tmp));
+        if (step == 0) assert_int_equal(safetensors_writer_write_tensor(w, 0, bytes, 24, NULL), 0);
+        if (step == 1) assert_int_equal(safetensors_writer_write_tensor(w, 1, bytes, 1000, NULL), 0);
+    }
+    assert_int_equal(safetensors_writer_finish(w, NULL), 0);
+    safetensors_writer_destroy(w);
+    assert_int_equal(temp_files_left(), 0);
+    assert_int_equal(stat(path, &st), 0);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+static void test_file_permissions(void **state) {
+    static const unsigned kept[] = {0600, 0640, 0604, 0755};
+    static const mode_t masks[] = {022, 027, 077, 002, 0};
+    const char *path = SCRATCH_DIR "/private.safetensors";
+    mode_t old = umask(022);
+    size_t i;
+    (void)state;
+    scratch_dir();
+    unlink(path);
+    /* a file being replaced keeps its bits, whatever the umask */
+    assert_int_equal(write_private(path), 0644);
+    for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        assert_int_equal(chmod(path, (mode_t)kept[i]), 0);
+        umask(077);
+        assert_int_equal(write_private(path), kept[i]);
+        umask(022);
+    }
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_false(others_can_read(path));
+    /* a new file gets 0666 less the umask, as open(2) would give it */
+    for (i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+        assert_int_equal(unlink(path), 0);
+        umask(masks[i]);
+        assert_int_equal(write_private(path), 0666 & ~masks[i]);
+    }
+    umask(old);
+    unlink(path);
+}
+
+/* ---------------------------------------------------------------------
+   Every message stays valid UTF-8, however long the names it quotes
+   --------------------------------------------------------------------- */
+
+#define expect_message(err, needle) expect_message_at(__LINE__, (err), (needle))
+
+static void expect_message_at(int line, const safetensors_error *err, const char *needle) {
+    if (!tu_message_ok(err))
+        fail_msg("line %d: not one line of UTF-8 within the buffer: \"%.191s\"", line, err->message);
+    if (needle && strstr(err->message, needle) == NULL)
+        fail_msg("line %d: message \"%s\" lacks \"%s\"", line, err->message, needle);
+}
+
+/* The parser's messages about a tensor, a dtype and a metadata key. */
+static void check_parser_messages(const char *name) {
+    size_t cap = 3 * strlen(name) + 256, len;
+    char *hdr = (char *)malloc(cap);
+    unsigned char *file;
+    safetensors_file *f;
+    safetensors_error err;
+    assert_non_null(hdr);
+    snprintf(hdr, cap, "{\"%s\":{\"dtype\":\"F33\",\"shape\":[],\"data_offsets\":[0,4]}}", name);
+    file = tu_build(hdr, 4, &len);
+    assert_int_equal(safetensors_open_memory(file, len, NULL, &f, &err), SAFETENSORS_ERR_DTYPE);
+    expect_message(&err, "tensor \"");
+    free(file);
+    snprintf(hdr, cap, "{\"t\":{\"dtype\":\"%s\",\"shape\":[],\"data_offsets\":[0,4]}}", name);
+    file = tu_build(hdr, 4, &len);
+    assert_int_equal(safetensors_open_memory(file, len, NULL, &f, &err), SAFETENSORS_ERR_DTYPE);
+    expect_message(&err, "unknown dtype");
+    free(file);
+    snprintf(hdr, cap, "{\"__metadata__\":{\"%s\":\"1\",\"%s\":\"2\"}}", name, name);
+    file = tu_build(hdr, 0, &len);
+    assert_int_equal(safetensors_open_memory(file, len, NULL, &f, &err), SAFETENSORS_ERR_DUPLICATE);
+    expect_message(&err, " appears twice");
+    free(file);
+    free(hdr);
+}
+
+/* The writer's: a name twice, a key twice, bytes that are not UTF-8 after
+   a long valid start, a write past a tensor's end, a tensor left short. */
+static void check_writer_messages(const char *name) {
+    size_t n = strlen(name);
+    char *bad = (char *)malloc(n + 2);
+    unsigned char buf[4096], bytes[8] = {0};
+    safetensors_writer *w;
+    safetensors_error err;
+    assert_non_null(bad);
+    memcpy(bad, name, n);
+    bad[n] = '\xff';
+    bad[n + 1] = '\0';
+    assert_int_equal(safetensors_writer_create(NULL, &w, NULL), 0);
+    assert_int_equal(safetensors_writer_add_tensor(w, name, n, SAFETENSORS_F32, 0, NULL, NULL), 0);
+    expect_refusal(safetensors_writer_add_tensor(w, name, n, SAFETENSORS_F32, 0, NULL, &err), &err,
+                   SAFETENSORS_ERR_DUPLICATE, NULL);
+    expect_message(&err, "tensor \"");
+    assert_int_equal(safetensors_writer_add_metadata(w, name, n, "v", 1, NULL), 0);
+    expect_refusal(safetensors_writer_add_metadata(w, name, n, "v", 1, &err), &err, SAFETENSORS_ERR_DUPLICATE, NULL);
+    expect_message(&err, NULL);
+    expect_refusal(safetensors_writer_add_tensor(w, bad, n + 1, SAFETENSORS_F32, 0, NULL, &err), &err,
+                   SAFETENSORS_ERR_UTF8, NULL);
+    expect_message(&err, "(0xff)");
+    expect_refusal(safetensors_writer_add_metadata(w, "k", 1, bad, n + 1, &err), &err, SAFETENSORS_ERR_UTF8, NULL);
+    expect_message(&err, "(0xff)");
+    assert_int_equal(safetensors_writer_begin_memory(w, buf, sizeof buf, NULL), 0);
+    expect_refusal(safetensors_writer_write_tensor(w, 0, bytes, 8, &err), &err, SAFETENSORS_ERR_SIZE, NULL);
+    expect_message(&err, "runs past its end");
+    assert_int_equal(safetensors_writer_write_tensor(w, 0, bytes, 2, NULL), 0);
+    expect_refusal(safetensors_writer_finish(w, &err), &err, SAFETENSORS_ERR_SIZE, NULL);
+    expect_message(&err, NULL);
+    safetensors_writer_destroy(w);
+    free(bad);
+}
+
+/* I/O: paths made of such names, in folders that do not exist. The
+   message names the path (its end when it is cut), then what the system
+   says and its number. */
+static void check_io_messages(const char *name) {
+    size_t cap = 2 * strlen(name) + 128;
+    char *path = (char *)malloc(cap), words[300];
+    safetensors_writer *w = two_tensor_writer(0);
+    safetensors_file *f;
+    safetensors_error err;
+    assert_non_null(path);
+    snprintf(path, cap, SCRATCH_DIR "/no-such-%s/%s.safetensors", name, name);
+    expect_refusal(safetensors_writer_begin_file(w, path, &err), &err, SAFETENSORS_ERR_IO,
+                   "cannot create the temporary file next to \"");
+    assert_int_not_equal(err.sys_errno, 0);
+    snprintf(words, sizeof words, "%s (errno %d)", strerror(err.sys_errno), err.sys_errno);
+    expect_message(&err, words);
+    expect_message(&err, ".safetensors\": ");
+    assert_int_equal(safetensors_open(path, NULL, &f, &err), SAFETENSORS_ERR_IO);
+    expect_message(&err, words);
+    expect_message(&err, ".safetensors\": ");
+    assert_int_equal(strncmp(err.message, "cannot open \"", 13), 0);
+    safetensors_writer_destroy(w);
+    free(path);
+}
+
+static void test_messages_utf8(void **state) {
+    static const char *const chars[] = {"\xc3\xa4", "\xe6\xa8\xa1", "\xf0\x9f\x98\x80"}; /* 2, 3 and 4 bytes */
+    size_t c, ascii;
+    (void)state;
+    scratch_dir();
+    for (c = 0; c < sizeof chars / sizeof chars[0]; c++) {
+        for (ascii = 0; ascii < 4; ascii++) { /* so that a cut meets every byte of a character */
+            char *name = tu_long_name(ascii, chars[c], 60, "");
+            assert_non_null(name);
+            check_parser_messages(name);
+            check_writer_messages(name);
+            check_io_messages(name);
+            free(name);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_corpus),
@@ -1633,6 +1845,8 @@ int main(void) {
         cmocka_unit_test(test_file_write_error),
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_one_call_checks),
+        cmocka_unit_test(test_file_permissions),
+        cmocka_unit_test(test_messages_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
