@@ -183,8 +183,15 @@ $(B)/bench_%: bench/bench_%.c bench/bench_util.h safetensors.h | $(B)
 $(B)/bench_convert_native: bench/bench_convert.c safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -march=native -I. $< -o $@
 
-bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native
+# bench_flood links a second copy of the library with every name hashed alike.
+$(B)/bench_flood: bench/bench_flood.c bench/bench_util.h safetensors.h | $(B)
+	$(CC) -std=c99 -O2 -DNDEBUG -I. '-DSAFETENSORS_TEST_FORCE_HASH(h)=0u' -c $< -o $(B)/bench_flood_forced.o
+	$(CC) -std=c99 -O2 -DNDEBUG -I. $< $(B)/bench_flood_forced.o -o $@
+
+bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native $(B)/bench_flood $(B)/bench_worst
 	./$(B)/bench_parse
+	./$(B)/bench_flood
+	./$(B)/bench_worst
 	./$(B)/bench_model
 	./$(B)/bench_convert
 	./$(B)/bench_convert_native
