@@ -1609,7 +1609,10 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
 /* The name index, one for every table of names: tensors and metadata keys
    of a file, a model's tensors, its shard names, the writer's declarations.
    Open addressing with linear probing over (hash, i + 1) slots, at most
-   half full; 0 marks an empty slot. The index keeps no names: a table's
+   two thirds full; 0 marks an empty slot. The capacity is not a power of
+   two: a hash maps to a slot by a multiply and a shift, so the table is
+   sized to its names (8 bytes a slot, 12 a name) instead of up to twice
+   that. The index keeps no names: a table's
    name_fn gives the name of entry i, so that tables may move as they grow.
 
    Names crafted to collide cannot make it slow. A name that finds no free
@@ -1620,7 +1623,7 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
    log^2 n) whatever the names are and whatever an attacker knows of the
    seed; a sealed index merges its runs into one, for O(log n) lookups. */
 
-#define SAFETENSORS__PROBE_LIMIT 32u
+#define SAFETENSORS__PROBE_LIMIT 16u
 
 typedef struct safetensors__slot {
     uint32_t hash;
@@ -1629,7 +1632,7 @@ typedef struct safetensors__slot {
 
 typedef struct safetensors__index {
     safetensors__slot *slots;
-    size_t mask;              /* capacity - 1; capacity is a power of two, or 0 */
+    size_t cap;               /* slots; 0 before init */
     safetensors__slot *spill; /* runs sorted by (hash, name), largest first */
     size_t spill_count, spill_cap;
     int sealed;               /* the spill is one run */
@@ -1708,25 +1711,24 @@ static uint64_t safetensors__pick_seed(uint64_t given, const void *addr)
 
 static void safetensors__index_free(const safetensors_allocator *a, safetensors__index *ix)
 {
-    safetensors__free(a, ix->slots, ix->slots ? (ix->mask + 1) * sizeof *ix->slots : 0);
+    safetensors__free(a, ix->slots, ix->cap * sizeof *ix->slots);
     safetensors__free(a, ix->spill, ix->spill_cap * sizeof *ix->spill);
     memset(ix, 0, sizeof *ix);
 }
 
-/* Sized once for `count` names, at most half full. Returns 0 when memory
-   runs out. */
+/* Sized once for `count` names, at most two thirds full. Returns 0 when
+   memory runs out. */
 static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count)
 {
-    size_t cap = 16;
+    size_t cap;
     memset(ix, 0, sizeof *ix);
-    while (cap / 2 < count) {
-        if (cap > ((size_t)-1 / 2) / sizeof *ix->slots) return 0;
-        cap *= 2;
-    }
+    if (count > ((size_t)UINT32_MAX - 16u) / 3u * 2u) return 0; /* slots are found by a 32-bit multiply */
+    cap = count + count / 2u + 16u;
+    if (cap > (size_t)-1 / sizeof *ix->slots) return 0;
     ix->slots = SAFETENSORS__CAST(safetensors__slot *, safetensors__alloc(a, cap * sizeof *ix->slots));
     if (ix->slots == NULL) return 0;
     memset(ix->slots, 0, cap * sizeof *ix->slots);
-    ix->mask = cap - 1;
+    ix->cap = cap;
     return 1;
 }
 
@@ -1760,10 +1762,11 @@ static size_t safetensors__run_find(const safetensors__slot *run, size_t lo, siz
 static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
                                        safetensors__name_fn name_of, const void *table, size_t *free_slot)
 {
-    size_t at = hash & ix->mask, step, run_end, found;
+    size_t at, step, run_end, found;
     if (free_slot) *free_slot = (size_t)-1;
     if (ix->slots == NULL) return (size_t)-1;
-    for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = (at + 1) & ix->mask) {
+    at = (size_t)(((uint64_t)hash * ix->cap) >> 32); /* hash / 2^32 of the way along */
+    for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = at + 1 == ix->cap ? 0 : at + 1) {
         const safetensors__slot *x = &ix->slots[at];
         size_t len;
         const char *name;
@@ -1883,7 +1886,7 @@ static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn
 static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *new_of_old)
 {
     size_t k;
-    for (k = 0; ix->slots && k <= ix->mask; k++)
+    for (k = 0; k < ix->cap; k++)
         if (ix->slots[k].index_plus_one) ix->slots[k].index_plus_one = new_of_old[ix->slots[k].index_plus_one - 1u] + 1u;
     for (k = 0; k < ix->spill_count; k++) ix->spill[k].index_plus_one = new_of_old[ix->spill[k].index_plus_one - 1u] + 1u;
 }
@@ -7322,7 +7325,7 @@ static int safetensors__w_index_reserve(safetensors_writer *w, safetensors__inde
 {
     safetensors__index fresh;
     size_t k;
-    if (ix->slots != NULL && count + 1u <= (ix->mask + 1u) / 2u) return safetensors__index_reserve(&w->alloc, ix);
+    if (ix->slots != NULL && count + 1u <= (ix->cap - 16u) / 3u * 2u) return safetensors__index_reserve(&w->alloc, ix);
     if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u)) return 0;
     for (k = 0; k < count; k++) {
         size_t len;
