@@ -1,7 +1,10 @@
 # safetensors.h build and test matrix.
 #   make            the inspector and the examples, in build/
 #   make demo       the inspector on the bundled tiny GPT-2
-#   make test       every cmocka suite (gcc), plus the C++, option, subset and arm builds
+#   make test       every cmocka suite (gcc), the C++ and option builds, the
+#                   examples; ends with one line, "N passed, M failed"
+#   make test-examples  the README's programs run on the bundled models, and
+#                   the README's C blocks checked against examples/ (in make test)
 #   make size-arm   code size on a Cortex-M4: the reader alone and the full library
 #   make check      the same suites under AddressSanitizer + UBSan (clang)
 #   make bench      benchmarks; each prints a table with its baseline
@@ -23,8 +26,11 @@ SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
 SUITES   := unit conformance stream models sharded writer convert alloc index numbers
 TESTBINS := $(SUITES:%=$(B)/test_%)
+# The programs the README shows, examples/readme_*.c (tests/readme_check.sh).
+README_EXAMPLES := $(patsubst examples/readme_%.c,%,$(wildcard examples/readme_*.c))
 
-.PHONY: all demo deps test check bench clean install test-options test-cpp test-arm size-arm test-large test-large-small rewrite-check test-convert
+.PHONY: all demo deps test test-checks check bench clean install test-options test-cpp test-arm size-arm test-large \
+        test-large-small rewrite-check test-convert test-examples fuzz-replay-tally $(SUITES:%=run-%)
 all: $(EXAMPLES)
 
 $(B):
@@ -98,11 +104,18 @@ $(B)/test_leakcheck_macros: tests/test_leakcheck_macros.c tests/test_check.h saf
 
 OPTBINS := $(SUBSETS:%=$(B)/subset_%) $(addprefix $(B)/test_options_,nommap macros cxx_wmc) $(B)/test_leakcheck_macros
 
+# Every check of make test runs through TALLY, which keeps its output in
+# $(B)/results/NAME.log and its counts in NAME.count for the closing line.
+TALLY = sh tests/tally.sh run $(B)/results
+TEST_CHECKS = $(SUITES) $(COLLIDE:$(B)/test_%=%) $(TALLIED) cpp $(patsubst test_%,%,$(notdir $(OPTBINS))) portable large-small rewrite-check \
+              $(CONVERT_BINS:$(B)/test_%=%) fuzz-replay $(README_EXAMPLES:%=example-%) example-f32_to_bf16 \
+              readme-check
+
 test-cpp: $(B)/test_cpp
-	./$(B)/test_cpp
+	@$(TALLY) cpp ./$(B)/test_cpp
 
 test-options: $(OPTBINS)
-	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
+	@st=0; for t in $(OPTBINS); do n=$${t##*/}; $(TALLY) $${n#test_} ./$$t || st=1; done; exit $$st
 
 # ---- code size on a microcontroller ----------------------------------------
 # tests/size_arm.c for a Cortex-M4 with newlib-nano and stubbed syscalls:
@@ -129,8 +142,26 @@ test-arm: $(B)/short_enums.o
 	@if command -v $(ARM_CC) > /dev/null; then $(MAKE) --no-print-directory size-arm; \
 	else echo "test-arm: skipped the Cortex-M4 builds: no $(ARM_CC) (gcc-arm-none-eabi, libnewlib-arm-none-eabi)"; fi
 
-test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-arm test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect
-	@set -e; for t in $(TESTBINS) $(COLLIDE); do echo "== $$t"; ./$$t; done
+# One target per suite, so that make -k runs every one whatever fails.
+$(SUITES:%=run-%) $(COLLIDE:$(B)/test_%=run-%): run-%: $(B)/test_%
+	@$(TALLY) $* ./$<
+
+# fuzz-replay (fuzz/fuzz.mk) builds its replay programs itself.
+fuzz-replay-tally:
+	@$(TALLY) fuzz-replay $(MAKE) --no-print-directory fuzz-replay
+
+# Checks with their own targets elsewhere, run through TALLY as one each.
+TALLIED := test-arm test-inspect $(PACKAGING_TESTS)
+$(TALLIED:%=tally-%): tally-%:
+	@$(TALLY) $* $(MAKE) --no-print-directory $*
+
+test-checks: $(SUITES:%=run-%) $(COLLIDE:$(B)/test_%=run-%) $(EXAMPLES) test-cpp test-options test-portable \
+             test-large-small rewrite-check test-convert fuzz-replay-tally test-examples $(TALLIED:%=tally-%)
+
+# -k: a failed check does not stop the others. The last line is the sum.
+test:
+	@rm -rf $(B)/results
+	@$(MAKE) --no-print-directory -k test-checks; sh tests/tally.sh sum $(B)/results $$? $(TEST_CHECKS)
 
 check: $(SUITES:%=$(B)/san_test_%)
 	@set -e; for t in $^; do echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t; done
@@ -143,12 +174,24 @@ $(B)/safetensors-rewrite: examples/rewrite.c safetensors.h | $(B)
 $(B)/convert_f32_to_bf16: examples/convert_f32_to_bf16.c safetensors.h | $(B)
 	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
 
+# The README's programs, built as a reader would build them; -O0 keeps the
+# build quick. tests/examples.sh runs each on the bundled models and checks
+# what it prints.
+$(B)/readme_%: examples/readme_%.c safetensors.h | $(B)
+	$(CC) $(WARN) -O0 -I. $< -o $@
+
+test-examples: $(README_EXAMPLES:%=$(B)/readme_%) $(B)/convert_f32_to_bf16
+	@st=0; $(TALLY) readme-check sh tests/readme_check.sh README.md || st=1; \
+	for e in $(README_EXAMPLES) f32_to_bf16; do \
+	    $(TALLY) example-$$e sh tests/examples.sh $(B) $$e || st=1; \
+	done; exit $$st
+
 # Not under the sanitizers: their shadow memory cannot live under RLIMIT_AS.
 $(B)/test_large: tests/test_large.c safetensors.h | $(B)
 	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
 
 test-large-small: $(B)/test_large
-	./$(B)/test_large 64M $(B)/test_large.safetensors
+	@$(TALLY) large-small ./$(B)/test_large 64M $(B)/test_large.safetensors
 
 # Opt-in: writes (and then deletes) a 6 GiB file under a 256 MiB address-space limit.
 test-large: $(B)/test_large
@@ -160,10 +203,12 @@ REWRITE_FILES := $(filter-out tests/writer/w_empty_meta.safetensors,$(wildcard t
                  $(wildcard tests/conformance/files/torch_*.safetensors tests/conformance/files/numpy_*.safetensors \
                             tests/conformance/files/model_*.safetensors)
 rewrite-check: $(B)/safetensors-rewrite
-	@set -e; n=0; for f in $(REWRITE_FILES); do \
-	    ./$(B)/safetensors-rewrite $$f $(B)/rewrite-check.out > /dev/null; \
-	    cmp $$f $(B)/rewrite-check.out; n=$$((n + 1)); \
-	done; rm -f $(B)/rewrite-check.out; echo "rewrite-check: $$n reference-written files byte-identical"
+	@$(TALLY) rewrite-check sh -c 'p=0; f=0; for x; do \
+	    if ./$(B)/safetensors-rewrite "$$x" $(B)/rewrite-check.out > /dev/null && cmp "$$x" $(B)/rewrite-check.out; \
+	    then p=$$((p + 1)); else f=$$((f + 1)); fi; \
+	done; rm -f $(B)/rewrite-check.out; \
+	echo "rewrite-check: reference-written files byte-identical: $$p passed, $$f failed"; [ $$f -eq 0 ]' \
+	    sh $(REWRITE_FILES)
 
 # ---- conversions: the SIMD paths, SIMD compiled out, and the byte path that
 # big-endian hosts take, forced on this little-endian one
@@ -173,8 +218,9 @@ $(B)/test_convert_nosimd: tests/test_convert.c safetensors.h | $(B) deps
 	$(CC) $(WARN) $(CFLAGS) -march=native -DSAFETENSORS_NO_SIMD -I. $< -o $@ $(CMOCKA)
 $(B)/test_convert_bytes: tests/test_convert.c safetensors.h | $(B) deps
 	$(CC) $(WARN) $(CFLAGS) -DSAFETENSORS__CV_LE=0 -I. $< -o $@ $(CMOCKA)
-test-convert: $(B)/test_convert_native $(B)/test_convert_nosimd $(B)/test_convert_bytes
-	@set -e; for t in $^; do echo "== $$t"; ./$$t; done
+CONVERT_BINS := $(B)/test_convert_native $(B)/test_convert_nosimd $(B)/test_convert_bytes
+test-convert: $(CONVERT_BINS)
+	@st=0; for t in $^; do $(TALLY) $${t#$(B)/test_} ./$$t || st=1; done; exit $$st
 
 # ---- benchmarks --------------------------------------------------------
 $(B)/bench_%: bench/bench_%.c bench/bench_util.h safetensors.h | $(B)

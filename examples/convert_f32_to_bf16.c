@@ -8,15 +8,16 @@
      - every F32 tensor is declared as BF16 with the same shape, every other
        tensor unchanged;
      - the writer fixes the data order; each tensor is then streamed on its
-       own, and F32 ones are converted in chunks of 4096 elements through a
-       fixed 8 KiB buffer, never a whole-tensor copy, so memory stays at the
-       header's size whatever the checkpoint's;
+       own, and F32 ones are converted in chunks of 4096 elements through
+       fixed buffers (safetensors_tensor_range_to_f32, then
+       safetensors_convert_from_f32), never a whole-tensor copy, so memory
+       stays at the header's size whatever the checkpoint's;
      - OUT is written to a temporary file and renamed into place by finish.
 
-   Rounding is to nearest, ties to even; NaN stays NaN (made quiet, sign
-   kept); values beyond BF16's range become infinity, as in PyTorch's
-   tensor.to(torch.bfloat16). Tensor bytes are little-endian in the file, so
-   the conversion reads and writes bytes, and works on any host.
+   The library's conversion rounds to nearest, ties to even; NaN stays NaN
+   (made quiet, sign kept); values beyond BF16's range become infinity, as
+   in PyTorch's tensor.to(torch.bfloat16). It reads and writes the file's
+   little-endian bytes, so this works on any host.
 
    Exit status: 0 on success, 1 on any error (reported on stderr), 2 on a
    usage error.
@@ -33,31 +34,25 @@
 #define CHUNK_ELEMENTS 4096u
 #define COPY_PIECE ((size_t)1 << 20)
 
-/* F32 bits to BF16 bits, rounding to nearest, ties to even. */
-static uint16_t bf16_from_f32_bits(uint32_t bits) {
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x0040u); /* NaN: keep it NaN */
-    bits += 0x7fffu + ((bits >> 16) & 1u); /* a carry into the exponent is right, up to infinity */
-    return (uint16_t)(bits >> 16);
-}
-
-/* Converts tensor k (F32 in the source) through a fixed buffer. */
+/* Converts tensor k (F32 in the source) through fixed buffers. */
 static safetensors_result stream_converted(safetensors_writer *w, size_t k, const safetensors_tensor *src,
                                            safetensors_error *err) {
+    float values[CHUNK_ELEMENTS];
     unsigned char out[CHUNK_ELEMENTS * 2];
-    const unsigned char *in = (const unsigned char *)src->data;
-    uint64_t left = safetensors_tensor_element_count(src);
-    while (left > 0) {
-        size_t n = left < CHUNK_ELEMENTS ? (size_t)left : CHUNK_ELEMENTS, i;
-        safetensors_result r;
-        for (i = 0; i < n; i++, in += 4) {
-            uint32_t bits = (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
-            uint16_t h = bf16_from_f32_bits(bits);
-            out[2 * i] = (unsigned char)(h & 0xffu);
-            out[2 * i + 1] = (unsigned char)(h >> 8);
+    uint64_t first, count = safetensors_tensor_element_count(src);
+    for (first = 0; first < count; first += CHUNK_ELEMENTS) {
+        size_t n = count - first < CHUNK_ELEMENTS ? (size_t)(count - first) : CHUNK_ELEMENTS;
+        safetensors_result r = safetensors_tensor_range_to_f32(src, first, n, values, CHUNK_ELEMENTS);
+        if (r == SAFETENSORS_OK) r = safetensors_convert_from_f32(SAFETENSORS_BF16, values, n, out);
+        if (r != SAFETENSORS_OK) {
+            /* the conversions leave err alone: say what failed */
+            memset(err, 0, sizeof *err);
+            err->code = r;
+            snprintf(err->message, sizeof err->message, "tensor \"%s\": %s", src->name, safetensors_result_string(r));
+            return r;
         }
         r = safetensors_writer_write_tensor(w, k, out, 2 * n, err);
         if (r != SAFETENSORS_OK) return r;
-        left -= n;
     }
     return SAFETENSORS_OK;
 }

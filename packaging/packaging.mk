@@ -47,7 +47,6 @@ PACKAGING_TESTS := test-shared test-hpp test-python
 .PHONY: shared test-shared test-hpp test-python install-lib uninstall test-integration \
         abi-check abi-update test-windows-dll
 
-test: $(PACKAGING_TESTS)
 
 # ---- the shared library ---------------------------------------------------
 shared: $(B)/$(SO_FILE) $(SO_LINKS)

@@ -50,6 +50,7 @@ static void count_free(void *p) {
 #include <string.h>
 
 #include "test_check.h"
+#include "test_util.h"
 
 #define GPT2 "tests/models/tiny-gpt2/model.safetensors"
 #define LLAMA "tests/models/tiny-llama-bf16-sharded"
@@ -85,47 +86,13 @@ enum removed_by_no_convert {
 enum removed_by_no_stdio { safetensors_open };
 #endif
 
-/* A file in memory: the header, then data_len bytes of data (a pattern
-   when data is NULL). */
-static unsigned char *build(const char *hdr, const void *data, size_t data_len, size_t *out_len) {
-    size_t n = strlen(hdr), i;
-    unsigned char *b = (unsigned char *)malloc(8 + n + data_len);
-    if (!b) return NULL;
-    for (i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)n >> (8 * i));
-    memcpy(b + 8, hdr, n);
-    for (i = 0; i < data_len; i++) b[8 + n + i] = (unsigned char)(i * 13 + 5);
-    if (data) memcpy(b + 8 + n, data, data_len);
-    *out_len = 8 + n + data_len;
-    return b;
-}
-
-static unsigned char *read_all(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    unsigned char *b;
-    long size;
-    *len = 0;
-    if (!fp) return NULL;
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        fclose(fp);
-        return NULL;
-    }
-    b = (unsigned char *)malloc((size_t)size + 1);
-    if (b && fread(b, 1, (size_t)size, fp) != (size_t)size) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    *len = (size_t)size;
-    return b;
-}
-
 /* An in-memory file: every accessor, and a refusal. */
 static void test_memory(void) {
     const char *hdr = "{\"__metadata__\":{\"format\":\"pt\"},"
                       "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,1],\"data_offsets\":[8,12]},"
                       "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     size_t len = 0, n = strlen(hdr);
-    unsigned char *b = build(hdr, NULL, 12, &len);
+    unsigned char *b = tu_build(hdr, 12, &len);
     safetensors_file *f = NULL;
     safetensors_error err;
     const safetensors_tensor *a, *t;
@@ -169,7 +136,7 @@ static void test_memory(void) {
 static void test_parser(void) {
     const char *hdr = "{\"t\":{\"dtype\":\"U16\",\"shape\":[3],\"data_offsets\":[0,6]}}";
     size_t len = 0, pos, total = 0;
-    unsigned char *b = build(hdr, NULL, 6, &len);
+    unsigned char *b = tu_build(hdr, 6, &len);
     safetensors_parser *p = NULL;
     safetensors_file *f = NULL;
     safetensors_error err;
@@ -218,7 +185,7 @@ static void check_gpt2(const safetensors_file *f, const unsigned char *bytes, si
 
 static void test_model(void) {
     size_t len = 0;
-    unsigned char *bytes = read_all(GPT2, &len);
+    unsigned char *bytes = tu_read_file(GPT2, &len);
     safetensors_file *f = NULL;
     safetensors_error err;
     CHECK(bytes != NULL);
@@ -262,7 +229,8 @@ static void test_convert(void) {
     CHECK(safetensors_convert_to_f32(SAFETENSORS_BF16, narrow, 4, wide) == SAFETENSORS_OK);
     CHECK(memcmp(wide, values, sizeof wide) == 0);
     CHECK(safetensors_convert_to_f32(SAFETENSORS_I32, narrow, 1, wide) == SAFETENSORS_ERR_DTYPE);
-    b = build(hdr, narrow, sizeof narrow, &len);
+    b = tu_build(hdr, sizeof narrow, &len);
+    if (b) memcpy(b + len - sizeof narrow, narrow, sizeof narrow);
     CHECK(b != NULL);
     if (!b) return;
     CHECK(safetensors_open_memory(b, len, NULL, &f, NULL) == SAFETENSORS_OK);
@@ -395,7 +363,7 @@ static void rt_free(void *ctx, void *ptr, size_t size) {
 static void test_alloc_macros(void) {
     const char *hdr = "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}";
     size_t len = 0, before;
-    unsigned char *b = build(hdr, NULL, 4, &len);
+    unsigned char *b = tu_build(hdr, 4, &len);
     safetensors_file *f = NULL;
     safetensors_error err;
     safetensors_options o;

@@ -8,7 +8,10 @@
        those of a plain safetensors_open of that shard and those of the shard
        file at data_start + begin (data_start from the file's own length
        prefix);
-     - the index's metadata are handed out as their raw JSON text;
+     - the index's metadata: string values decoded, every value's JSON text
+       as written, also when a value straddles a 64 KiB read of the index;
+     - lookups of absent names in models of exactly 16, 32 and 64 tensors
+       and metadata keys end (under a deadline);
      - tests/models/tiny-gpt2 (no index) opens as a model of one shard;
      - corrupt indexes and shard sets, written under build/sharded_tmp/, are
        refused with the code the header's rules give, including every form
@@ -18,8 +21,9 @@
      - lazy mode defers a shard's errors to the first use of that shard;
      - lazy mode from many threads gives the eager results (POSIX threads;
        define TEST_SHARDED_NO_THREADS to leave this out);
-     - how a folder is resolved: index, model.safetensors, the only
-       *.safetensors.index.json, the only *.safetensors, else an error.
+     - how a folder is resolved: index (also beside a model.safetensors),
+       model.safetensors, the only *.safetensors.index.json, the only
+       *.safetensors, else an error.
 
    Run from the repository root. Build:
        cc $(WARN) -I. tests/test_sharded.c -o build/test_sharded -lcmocka -pthread */
@@ -61,45 +65,6 @@
    Small file-system helpers
    --------------------------------------------------------------------- */
 
-static void mkdir_p(const char *path)
-{
-    char buf[PATH_MAX_LEN];
-    size_t i, n = strlen(path);
-    assert_true(n < sizeof buf);
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char keep = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) fail_msg("mkdir %s: %s", buf, strerror(errno));
-            buf[i] = keep;
-        }
-    }
-}
-
-/* Removes a file or a folder and everything in it; symlinks are not followed. */
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        if (d) {
-            while ((e = readdir(d)) != NULL) {
-                char sub[PATH_MAX_LEN];
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= sizeof sub) continue;
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        (void)rmdir(path);
-    } else {
-        (void)unlink(path);
-    }
-}
-
 static void write_bytes(const char *path, const void *bytes, size_t len)
 {
     FILE *fp = fopen(path, "wb");
@@ -113,8 +78,7 @@ static void write_text(const char *path, const char *text) { write_bytes(path, t
 static void copy_file(const char *from, const char *to)
 {
     size_t len;
-    unsigned char *b = tu_read_file(from, &len);
-    if (!b) fail_msg("cannot read %s", from);
+    unsigned char *b = tu_must_read(from, &len);
     write_bytes(to, b, len);
     free(b);
 }
@@ -253,11 +217,8 @@ static void index_load(index_doc *d, const char *path)
     scanner c;
     size_t i, j;
     memset(d, 0, sizeof *d);
-    d->text = (char *)tu_read_file(path, &d->text_len);
+    d->text = tu_read_text(path, &d->text_len);
     if (!d->text) fail_msg("cannot read %s", path);
-    d->text = (char *)realloc(d->text, d->text_len + 1);
-    assert_non_null(d->text);
-    d->text[d->text_len] = '\0';
     c.s = d->text;
     c.n = d->text_len;
     c.i = 0;
@@ -356,7 +317,7 @@ static int setup(void **state)
 {
     size_t k;
     (void)state;
-    rm_tree(TMP);
+    tu_rm_tree(TMP);
     index_load(&g_ix, LLAMA_INDEX);
     if (g_ix.nshards == 0) return -1;
     for (k = 0; k < g_ix.nshards; k++) {
@@ -382,7 +343,7 @@ static int teardown(void **state)
         safetensors_close(g_single[k]);
     }
     index_free(&g_ix);
-    rm_tree(TMP);
+    tu_rm_tree(TMP);
     return 0;
 }
 
@@ -665,7 +626,7 @@ static void test_metadata_raw_values(void **state)
     safetensors_model *m;
     safetensors_error err;
     (void)state;
-    mkdir_p(TMP "/raw");
+    assert_int_equal(tu_mkdir_p(TMP "/raw"), 0);
     path2(shard, sizeof shard, TMP "/raw", "a.safetensors");
     path2(index, sizeof index, TMP "/raw", "model.safetensors.index.json");
     b = tu_build(hdr, 4, &len);
@@ -757,7 +718,7 @@ static void test_single_file_refused(void **state)
     safetensors_model *m = (safetensors_model *)&m;
     safetensors_error err;
     (void)state;
-    mkdir_p(TMP "/single");
+    assert_int_equal(tu_mkdir_p(TMP "/single"), 0);
     b = tu_build(hdr, 4, &len);
     write_bytes(TMP "/single/model.safetensors", b, len);
     free(b);
@@ -899,8 +860,7 @@ static void make_model_dir(char *dir, size_t cap, const char *name, unsigned mas
     size_t k;
     char from[PATH_MAX_LEN], to[PATH_MAX_LEN];
     path2(dir, cap, TMP, name);
-    rm_tree(dir);
-    mkdir_p(dir);
+    assert_int_equal(tu_fresh_dir(dir), 0);
     for (k = 0; k < g_ix.nshards; k++) {
         if (!(mask & (1u << k))) continue;
         path2(from, sizeof from, LLAMA_DIR, g_ix.shards[k]);
@@ -1221,7 +1181,7 @@ static void test_traversal(void **state)
     make_model_dir(dir, sizeof dir, "trav", 0, NULL);
     /* the traps */
     write_tiny(TMP "/x.safetensors", "t");          /* ../x.safetensors */
-    mkdir_p(TMP "/trav/sub");
+    assert_int_equal(tu_mkdir_p(TMP "/trav/sub"), 0);
     write_tiny(TMP "/trav/sub/x.safetensors", "t"); /* sub/x.safetensors */
     write_tiny(TMP "/trav/sub\\x.safetensors", "t"); /* a POSIX name with a backslash */
     write_tiny(TMP "/trav/C:x.safetensors", "t");
@@ -1551,6 +1511,194 @@ static void test_folder_resolution(void **state)
     path2(path, sizeof path, dir, "config.json.bak");
     write_text(path, "{}");
     expect_refused(dir, 0, SAFETENSORS_ERR_NOT_FOUND, NULL, NULL);
+}
+
+/* A folder holding both model.safetensors.index.json and model.safetensors
+   stands for the index, as documented: the sharded model, not the single
+   file beside it. */
+static void test_folder_index_before_single_file(void **state)
+{
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    (void)state;
+    make_model_dir(dir, sizeof dir, "both", ALL_SHARDS, g_ix.text);
+    path2(path, sizeof path, dir, "model.safetensors");
+    copy_file(GPT2_FILE, path);
+    open_and_check(dir, 0);
+    open_and_check(dir, SAFETENSORS_MODEL_LAZY);
+}
+
+/* ---------------------------------------------------------------------
+   Index values split across reads
+   --------------------------------------------------------------------- */
+
+/* The index is read in chunks of 64 KiB. Byte 65536 of the file is a chunk
+   boundary for every power-of-two chunk size up to that, so each value
+   below is placed with the boundary before each of its bytes in turn: a
+   value must come out whole, never as the bytes of its last chunk. The
+   value goes in front of total_size, after a "pad" string whose length
+   puts it in place. Returns the index text; *at is where the value starts. */
+static char *index_with_value_at(const char *value, size_t boundary_inside, size_t *at)
+{
+    static const char head[] = "\"pad\": \"";
+    char from[80], *to, *idx;
+    const char *declared = meta_value(&g_ix, "total_size");
+    size_t pad, base, n, o;
+    assert_non_null(declared);
+    snprintf(from, sizeof from, "\"total_size\": %.40s", declared);
+    /* where the value would start with no padding */
+    base = (size_t)(strstr(g_ix.text, from) - g_ix.text) + strlen(head) +
+           (value ? strlen("\", \"v\": ") : strlen("\", \"total_size\": "));
+    assert_true(base + boundary_inside <= 65536);
+    pad = 65536 - base - boundary_inside;
+    n = strlen(head) + pad + (value ? strlen(value) : 0) + strlen(from) + 16;
+    to = (char *)malloc(n);
+    assert_non_null(to);
+    o = (size_t)snprintf(to, n, "%s", head);
+    memset(to + o, 'x', pad);
+    o += pad;
+    if (value) snprintf(to + o, n - o, "\", \"v\": %s, %s", value, from);
+    else snprintf(to + o, n - o, "\", %s", from);
+    idx = replace_once(g_ix.text, from, to);
+    free(to);
+    *at = value ? (size_t)(strstr(idx, "\"v\": ") - idx) + 5 : (size_t)(strstr(idx, "\"total_size\": ") - idx) + 14;
+    assert_int_equal(*at + boundary_inside, 65536);
+    return idx;
+}
+
+static void test_index_values_across_reads(void **state)
+{
+    /* escapes, \u sequences (one a surrogate pair) and raw multi-byte UTF-8,
+       so that the boundary falls inside each kind */
+    static const char str_json[] = "\"a\\n\\\"\\\\\\/\\u00e9\\ud83d\\ude00\\u20ac\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"";
+    static const char str_decoded[] = "a\n\"\\/\xc3\xa9\xf0\x9f\x98\x80\xe2\x82\xac\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+    static const char obj_json[] = "{\"k\": [1, \"x\\\"y\", {\"z\": null}], \"e\": -1.5e3}";
+    const char *declared = meta_value(&g_ix, "total_size");
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    size_t kind, k, opens = 0;
+    char *long_json;
+    (void)state;
+    make_model_dir(dir, sizeof dir, "chunks", ALL_SHARDS, NULL);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    /* a string longer than a whole chunk, starting 100 bytes before one */
+    long_json = (char *)malloc(70003);
+    assert_non_null(long_json);
+    long_json[0] = '"';
+    memset(long_json + 1, 'y', 70000);
+    memcpy(long_json + 70001, "\"", 2);
+    for (kind = 0; kind < 4; kind++) {
+        const char *value = kind == 0 ? str_json : kind == 1 ? obj_json : kind == 2 ? NULL : long_json;
+        size_t len = value ? strlen(value) : strlen(declared);
+        size_t first = kind == 3 ? 100 : 0, last = kind == 3 ? 100 : len;
+        for (k = first; k <= last; k++) {
+            size_t at, json_len;
+            char *idx = index_with_value_at(value, k, &at);
+            /* eager when total_size is the value: only eager mode checks it */
+            safetensors_model *m;
+            const safetensors_metadata_entry *e;
+            const char *json;
+            write_text(path, idx);
+            m = open_ok(dir, kind == 2 ? 0 : SAFETENSORS_MODEL_LAZY);
+            opens++;
+            /* total_parameters, pad, then the value: entry 2 */
+            e = safetensors_model_metadata_at(m, 2);
+            assert_non_null(e);
+            assert_string_equal(e->key, value ? "v" : "total_size");
+            assert_ptr_equal(safetensors_model_metadata_find(m, e->key, e->key_len), e);
+            json = safetensors_model_metadata_json(m, 2, &json_len);
+            if (json_len != len || memcmp(json, idx + at, len) != 0)
+                fail_msg("kind %zu, boundary %zu bytes in: JSON text of %zu bytes, expected %zu", kind, k, json_len, len);
+            if (kind == 0) {
+                assert_int_equal(e->value_len, sizeof str_decoded - 1);
+                assert_memory_equal(e->value, str_decoded, sizeof str_decoded - 1);
+            } else if (kind == 3) {
+                assert_int_equal(e->value_len, 70000);
+                assert_memory_equal(e->value, long_json + 1, 70000);
+            } else {
+                assert_null(e->value);
+            }
+            safetensors_model_close(m);
+            free(idx);
+        }
+    }
+    free(long_json);
+    printf("index values across a 64 KiB read: %zu models opened\n", opens);
+}
+
+/* ---------------------------------------------------------------------
+   Full indexes
+   --------------------------------------------------------------------- */
+
+static int find_model_tensor(const void *ctx, const char *name, size_t len)
+{
+    const safetensors_tensor *t = NULL;
+    safetensors_result r = safetensors_model_find((const safetensors_model *)ctx, name, len, &t, NULL, NULL);
+    if (r == SAFETENSORS_ERR_NOT_FOUND && t == NULL) return 0;
+    return r == SAFETENSORS_OK && t && t->name_len == len && memcmp(t->name, name, len) == 0 ? 1 : -1;
+}
+
+static int find_model_key(const void *ctx, const char *key, size_t len)
+{
+    const safetensors_metadata_entry *e = safetensors_model_metadata_find((const safetensors_model *)ctx, key, len);
+    if (!e) return 0;
+    return e->key_len == len && memcmp(e->key, key, len) == 0 ? 1 : -1;
+}
+
+/* Models of exactly 16, 32 and 64 tensors and metadata keys: absent names
+   looked up in a hash index sized at the count, full, would probe forever
+   (at open, or in the lookups after it); the deadline turns that hang into
+   a failure. */
+static void test_model_full_index(void **state)
+{
+    static const size_t sizes[] = {16, 32, 64};
+    static const unsigned char one = 7;
+    size_t z, i, lookups = 0;
+    (void)state;
+    tu_deadline(30);
+    for (z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        size_t n = sizes[z], len = 0, cap = 0;
+        char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], *idx = NULL, item[64];
+        tu_names names, keys;
+        wtensor ts[64];
+        unsigned flags;
+        tu_names_make(&names, "w.", n);
+        tu_names_make(&keys, "m.", n);
+        snprintf(item, sizeof item, "full-%zu", n);
+        path2(dir, sizeof dir, TMP, item);
+        assert_int_equal(tu_fresh_dir(dir), 0);
+        sb_append(&idx, &len, &cap, "{\"metadata\": {");
+        for (i = 0; i < n; i++) {
+            memset(&ts[i], 0, sizeof ts[i]);
+            ts[i].name = names.ptr[i];
+            ts[i].dtype = "U8";
+            ts[i].ndim = 1;
+            ts[i].shape[0] = 1;
+            ts[i].data = &one;
+            ts[i].nbytes = 1;
+            snprintf(item, sizeof item, "%s\"%s\": %zu", i ? ", " : "", keys.ptr[i], i);
+            sb_append(&idx, &len, &cap, item);
+        }
+        sb_append(&idx, &len, &cap, "}, \"weight_map\": {");
+        for (i = 0; i < n; i++) {
+            snprintf(item, sizeof item, "%s\"%s\": \"one.safetensors\"", i ? ", " : "", names.ptr[i]);
+            sb_append(&idx, &len, &cap, item);
+        }
+        sb_append(&idx, &len, &cap, "}}");
+        path2(path, sizeof path, dir, "one.safetensors");
+        write_safetensors(path, ts, n);
+        path2(path, sizeof path, dir, "model.safetensors.index.json");
+        write_text(path, idx);
+        free(idx);
+        for (flags = 0; flags <= SAFETENSORS_MODEL_LAZY; flags += SAFETENSORS_MODEL_LAZY) {
+            safetensors_model *m = open_ok(dir, flags);
+            assert_int_equal(safetensors_model_tensor_count(m), n);
+            assert_int_equal(safetensors_model_metadata_count(m), n);
+            lookups += tu_check_lookups(names.ptr, n, 500, find_model_tensor, m);
+            lookups += tu_check_lookups(keys.ptr, n, 500, find_model_key, m);
+            safetensors_model_close(m);
+        }
+    }
+    tu_deadline(0);
+    printf("full model indexes: %zu lookups\n", lookups);
 }
 
 /* ---------------------------------------------------------------------
@@ -2232,6 +2380,9 @@ int main(void)
         cmocka_unit_test(test_total_size),
         cmocka_unit_test(test_index_size_limit),
         cmocka_unit_test(test_folder_resolution),
+        cmocka_unit_test(test_folder_index_before_single_file),
+        cmocka_unit_test(test_index_values_across_reads),
+        cmocka_unit_test(test_model_full_index),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_not_regular_files),
