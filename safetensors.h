@@ -8,6 +8,20 @@
 
    Every other file includes it without the define and sees only the API.
 
+   CONTENTS (each part is marked with a tag you can search for)
+     this comment   WHAT IT DOES, QUICK START, REFERENCE, CONFORMANCE,
+                    LIMITS, BUILD OPTIONS
+     the API        >>api-config  versions, linkage (SAFETENSORS_API)
+                    >>api-types   dtypes, results, errors, views, options
+                    >>api-file    opening, tensors, metadata, file layout
+                    >>api-model   sharded checkpoints
+                    >>api-parser  the streaming parser
+                    >>api-dtype   dtype and result helpers, the version
+                    >>api-convert dtype conversions
+                    >>api-writer  the streaming writer
+     the implementation (after SAFETENSORS_IMPLEMENTATION): its own table
+                    of contents, >>config to >>writer
+
    ======================================================================
    WHAT IT DOES
    ======================================================================
@@ -189,6 +203,9 @@
                                 in the README)
    SAFETENSORS_NO_SIMD          conversions use portable C only, even where
                                 F16C/AVX2 are enabled
+   SAFETENSORS_BUILD_SHARED / SAFETENSORS_USE_SHARED / SAFETENSORS_API
+                                exporting the API from a shared library or
+                                DLL: see >>api-config
    SAFETENSORS_MALLOC(sz) / SAFETENSORS_REALLOC(p, sz) / SAFETENSORS_FREE(p)
                                 the default allocator; define all three or
                                 none (the run-time allocator in the options
