@@ -3295,6 +3295,25 @@ SAFETENSORS_API safetensors_result safetensors_parser_expect_size(safetensors_pa
     return SAFETENSORS_OK;
 }
 
+/* With the header's bytes known to be there (the file's size was given),
+   the table is reserved once for as many entries as N bytes can hold, so
+   that it rarely moves while it fills: growing by doubling would copy it
+   and fault in fresh pages again at every step. A hint: when the
+   reservation fails, the table grows as usual. One row per 96 header bytes
+   (what a checkpoint's entries take with their long names), not per 48 (the
+   smallest entry), so that what is reserved for a header of metadata or of
+   long names stays under the header's own size. */
+static void safetensors__reserve_rows(safetensors_parser *p, uint64_t n)
+{
+    uint64_t rows = n / 96u + 1u;
+    safetensors__row *fresh;
+    if (p->entry_cap != 0 || rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
+    fresh = SAFETENSORS__CAST(safetensors__row *, safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
+    if (fresh == NULL) return;
+    p->entries = fresh;
+    p->entry_cap = (size_t)rows;
+}
+
 /* The 8 length bytes are in: check N before a single header byte is read. */
 static void safetensors__length_end(safetensors_parser *p)
 {
@@ -3311,6 +3330,7 @@ static void safetensors__length_end(safetensors_parser *p)
     }
     p->header_end = SAFETENSORS__LENGTH_BYTES + n;
     if (p->header_end > p->file_size) safetensors__fail_header_length(p, p->file_size);
+    else if (p->file_size != SAFETENSORS_SIZE_UNKNOWN) safetensors__reserve_rows(p, n);
 }
 
 /* The last header byte is in: the JSON value must be complete. */
@@ -3665,7 +3685,11 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     f->tensors = safetensors__rows_to_tensors(p, sorted_at);
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
     f->tensors_size = rows_size;
-    if (n && rows_size > n * sizeof(safetensors_tensor)) {
+    if (n == 0) { /* a reservation nothing filled */
+        safetensors__free(a, p->entries, rows_size);
+        f->tensors = NULL;
+        f->tensors_size = 0;
+    } else if (rows_size > n * sizeof(safetensors_tensor)) {
         /* give back the growth slack; keeping it is harmless if that fails */
         safetensors_tensor *fit = SAFETENSORS__CAST(
             safetensors_tensor *, safetensors__realloc(a, f->tensors, rows_size, n * sizeof(safetensors_tensor)));
