@@ -39,6 +39,10 @@
 
 #ifdef _WIN32
 #include <wchar.h>
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h> /* also when the library is a DLL and its implementation is not here */
 #endif
 
 #define GPT2_DIR "tests/models/tiny-gpt2"
