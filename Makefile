@@ -20,7 +20,7 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
-SUITES   := unit conformance stream models sharded writer convert alloc index
+SUITES   := unit conformance stream models sharded writer convert alloc index engine
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
 .PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert

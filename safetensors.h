@@ -49,7 +49,8 @@
                   (unsigned long long)(t->end - t->begin));
        }
        const safetensors_tensor *w = safetensors_find(f, "lm_head.weight", 14);
-       if (w && w->dtype == SAFETENSORS_F32) use((const float *)w->data);
+       if (w && w->dtype == SAFETENSORS_F32 && safetensors_tensor_is_aligned(w, 0))
+           use((const float *)w->data);   // the cast needs the alignment: see Alignment
        safetensors_close(f);       // every view above is gone after this
 
    ======================================================================
@@ -341,6 +342,12 @@ typedef enum safetensors_open_flags {
        does not list joins the model instead of being an error (eager mode;
        in lazy mode such tensors are tolerated but cannot be found). */
     SAFETENSORS_MODEL_ALLOW_UNLISTED = 1u << 4,
+    /* Every tensor whose `data` is not a multiple of its dtype's element
+       size (see safetensors_tensor_is_aligned) gets a copy, owned by the
+       file and aligned to at least 8 bytes, and `data` points there. The
+       other tensors stay zero-copy views. Costs the misaligned tensors'
+       bytes in memory; with SAFETENSORS_HEADER_ONLY it does nothing. */
+    SAFETENSORS_ALIGNED_COPY = 1u << 5,
     SAFETENSORS__OPEN_FLAGS_32BIT = 0x7fffffff
 } safetensors_open_flags;
 
@@ -431,6 +438,44 @@ SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f);
 SAFETENSORS_API uint64_t safetensors_data_start(const safetensors_file *f);
 /* Length of the data section: the last tensor's end (0 with no tensors). */
 SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
+
+/* ---------------------------------------------------------------------
+   Alignment
+   ---------------------------------------------------------------------
+   Casting `data` to `const float *` (or any element pointer) is legal
+   only when the address is a multiple of the element's alignment. The
+   format does not promise that: offsets are relative to a data section
+   that starts at 8 + N, and N is whatever the writer chose. Files written
+   by the reference (and by this library's writer) pad N so that the data
+   start is a multiple of 8, and order tensors so that each is naturally
+   aligned; hand-made files need not be (tests/conformance/files/
+   edge_ok_one.safetensors starts its F32 data at byte 62). Ask before
+   casting, or open with SAFETENSORS_ALIGNED_COPY and every `data` is
+   aligned for its dtype.
+
+   `alignment` 0 means the dtype's natural alignment, its element size:
+   bits / 8 (8 for C64 and the 64-bit types), 1 for BOOL, the 8-bit types
+   and the sub-byte F4 / F6 (read byte by byte). Any other value is a
+   byte count (a power of two for the usual uses, e.g. 4096 for O_DIRECT).
+
+   A view carries no link to its file, and the safetensors_tensor struct
+   cannot grow, so there are two questions and two functions:
+     safetensors_tensor_is_aligned(t, a)       the address in memory;
+     safetensors_tensor_offset_is_aligned(f, t, a)
+                                               the address when t->data is
+                                               set, else (HEADER_ONLY) the
+                                               file offset data_start + begin,
+                                               which is what matters for
+                                               pread into an aligned buffer,
+                                               O_DIRECT or a page-aligned map.
+   Both return 1 (aligned) or 0; 0 also for a NULL view, a dtype outside
+   the enum, and (first function) a view without data: it cannot know
+   where its data section starts in the file. No state, any thread. */
+SAFETENSORS_API int safetensors_tensor_is_aligned(const safetensors_tensor *t, size_t alignment);
+/* f NULL gives 0. t should be a view of f (for a view of another file the
+   answer is about offsets in f). */
+SAFETENSORS_API int safetensors_tensor_offset_is_aligned(const safetensors_file *f, const safetensors_tensor *t,
+                                                         size_t alignment);
 
 /* >>api-model ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
@@ -1093,7 +1138,7 @@ static int safetensors__allocator_is_valid(const safetensors_allocator *a)
 
 #define SAFETENSORS__OPEN_FLAGS_KNOWN                                                                        \
     ((uint32_t)SAFETENSORS_READ_INTO_MEMORY | (uint32_t)SAFETENSORS_HEADER_ONLY | (uint32_t)SAFETENSORS_PREFETCH | \
-     (uint32_t)SAFETENSORS_MODEL_LAZY | (uint32_t)SAFETENSORS_MODEL_ALLOW_UNLISTED)
+     (uint32_t)SAFETENSORS_MODEL_LAZY | (uint32_t)SAFETENSORS_MODEL_ALLOW_UNLISTED | (uint32_t)SAFETENSORS_ALIGNED_COPY)
 #define SAFETENSORS__WRITE_FLAGS_KNOWN ((uint32_t)SAFETENSORS_WRITE_EMPTY_METADATA | (uint32_t)SAFETENSORS_WRITE_NO_SYNC)
 
 /* What both option structs share: the allocator, the flags and the reserved
@@ -3216,6 +3261,8 @@ struct safetensors_file {
     size_t mapping_len;
     void *owned; /* the data section, read into memory */
     size_t owned_len;
+    void *aligned_copies; /* SAFETENSORS_ALIGNED_COPY: the misaligned tensors, copied */
+    size_t aligned_copies_len;
 };
 
 /* (begin, end, name): the reference's order, with names to make it total. */
@@ -3563,6 +3610,8 @@ static void safetensors__release_data(safetensors_file *f)
 #endif
     safetensors__free(&f->alloc, f->owned, f->owned_len);
     f->owned = NULL;
+    safetensors__free(&f->alloc, f->aligned_copies, f->aligned_copies_len);
+    f->aligned_copies = NULL;
 }
 
 SAFETENSORS_API void safetensors_close(safetensors_file *f)
@@ -3682,6 +3731,90 @@ static void safetensors__attach_data(safetensors_file *f, const unsigned char *d
     for (k = 0; k < f->tensor_count; k++) f->tensors[k].data = data + (size_t)f->tensors[k].begin;
 }
 
+/* The alignment a dtype's elements want: their size, at least 1 (sub-byte
+   types are read a byte at a time). 0 outside the enum. */
+static size_t safetensors__natural_alignment(safetensors_dtype dtype)
+{
+    unsigned bits;
+    if ((unsigned)dtype >= (unsigned)SAFETENSORS_DTYPE_COUNT) return 0;
+    bits = safetensors__dtype_bit_table[dtype];
+    return bits < 8 ? 1 : bits / 8;
+}
+
+static int safetensors__is_multiple(uint64_t at, const safetensors_tensor *t, size_t alignment)
+{
+    if (alignment == 0) alignment = safetensors__natural_alignment(t->dtype);
+    if (alignment == 0) return 0;
+    return at % alignment == 0;
+}
+
+SAFETENSORS_API int safetensors_tensor_is_aligned(const safetensors_tensor *t, size_t alignment)
+{
+    if (t == NULL || t->data == NULL) return 0;
+    return safetensors__is_multiple((uint64_t)(uintptr_t)t->data, t, alignment);
+}
+
+SAFETENSORS_API int safetensors_tensor_offset_is_aligned(const safetensors_file *f, const safetensors_tensor *t,
+                                                         size_t alignment)
+{
+    if (f == NULL || t == NULL) return 0;
+    if (t->data) return safetensors_tensor_is_aligned(t, alignment);
+    return safetensors__is_multiple(safetensors_data_start(f) + t->begin, t, alignment);
+}
+
+/* SAFETENSORS_ALIGNED_COPY: one block holds every misaligned tensor, each
+   at a multiple of 8 (the largest element size), so the cost is one
+   allocation whatever the count. The sizes are those of data already in
+   memory, so nothing here is sized by a number the file merely declares.
+   An empty tensor gets 8 bytes too: its pointer must be aligned as well. */
+static safetensors_result safetensors__copy_misaligned(safetensors_file *f, safetensors_error *e)
+{
+    size_t k, total = 0, at;
+    unsigned char *block;
+    for (k = 0; k < f->tensor_count; k++) {
+        const safetensors_tensor *t = &f->tensors[k];
+        size_t len = (size_t)(t->end - t->begin);
+        if (t->data == NULL || safetensors_tensor_is_aligned(t, 0)) continue;
+        if (len > (size_t)-1 - 16 - total)
+            return safetensors__err_simple(e, SAFETENSORS_ERR_TOO_LARGE, 0, "the aligned copies exceed the address space");
+        total += (len + 8u) & ~(size_t)7u;
+    }
+    if (total == 0) return SAFETENSORS_OK;
+    /* 7 bytes of slack: a caller's allocator may hand out any address */
+    f->aligned_copies_len = total + 7u;
+    f->aligned_copies = safetensors__alloc(&f->alloc, f->aligned_copies_len);
+    if (f->aligned_copies == NULL) {
+        f->aligned_copies_len = 0;
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory for the aligned copies");
+    }
+    block = SAFETENSORS__CAST(unsigned char *, f->aligned_copies);
+    at = (size_t)((8u - (uintptr_t)block % 8u) % 8u);
+    for (k = 0; k < f->tensor_count; k++) {
+        safetensors_tensor *t = &f->tensors[k];
+        size_t len = (size_t)(t->end - t->begin);
+        if (t->data == NULL || safetensors_tensor_is_aligned(t, 0)) continue;
+        memcpy(block + at, t->data, len);
+        t->data = block + at;
+        at += (len + 8u) & ~(size_t)7u;
+    }
+    return SAFETENSORS_OK;
+}
+
+/* The last step of every open that has data: the copies, when asked for.
+   On failure the file is closed and *out set to NULL. */
+static safetensors_result safetensors__finish_open(const safetensors_options *opt, safetensors_file **out,
+                                                   safetensors_error *e)
+{
+    safetensors_result r;
+    if (!(opt && (opt->flags & SAFETENSORS_ALIGNED_COPY)) || *out == NULL) return SAFETENSORS_OK;
+    r = safetensors__copy_misaligned(*out, e);
+    if (r != SAFETENSORS_OK) {
+        safetensors_close(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
 /* >>memory ------------------------------------------------------------ */
 
 /* Parses a whole file held in memory with the same parser as every other
@@ -3724,7 +3857,9 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
     }
     if (!(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)))
         safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, bytes) + used);
-    return SAFETENSORS_OK;
+    r = safetensors__finish_open(opt, out, &e);
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
 }
 
 /* >>os ---------------------------------------------------------------- */
@@ -4187,6 +4322,7 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
     if (of.is_regular && !(o.flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
         r = safetensors__open_mapped(&of, &o, out, &e);
     if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, &o, out, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, out, &e);
     safetensors__os_close(&of);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;

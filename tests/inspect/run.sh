@@ -86,6 +86,7 @@ expect_usage() {
 expect gpt2 0 "$gpt2"
 expect llama 0 "$llama"
 expect mixed 0 "$mixed"
+expect misaligned 0 "$fixtures/misaligned.safetensors"
 expect gpt2-json 0 --json "$gpt2"
 expect llama-json 0 --json "$llama"
 
