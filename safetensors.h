@@ -477,6 +477,82 @@ SAFETENSORS_API int safetensors_tensor_is_aligned(const safetensors_tensor *t, s
 SAFETENSORS_API int safetensors_tensor_offset_is_aligned(const safetensors_file *f, const safetensors_tensor *t,
                                                          size_t alignment);
 
+/* ---------------------------------------------------------------------
+   Slices in the native dtype
+   ---------------------------------------------------------------------
+   A slice is a box of a tensor: for each dimension d a half-open range
+   [start[d], stop[d]) with start[d] <= stop[d] <= shape[d] (the
+   reference's get_slice with unit steps). Its elements, in row-major
+   order, are a run of contiguous byte spans of the tensor. The spans are
+   the one implementation under every way of taking a slice:
+     safetensors_tensor_slice   copies from a view with data (memcpy);
+     safetensors_read_slice     the same from any handle: memcpy where
+                                there is data, else reads from the file
+                                (HEADER_ONLY; see "Reading into your
+                                buffers");
+     safetensors_slice_spans    hands the spans themselves to a caller who
+                                wants no copy (DMA lists, io_uring, GPU
+                                direct storage).
+   Spans are as long as possible: trailing dimensions taken whole merge
+   with the one before them, so a slice of whole rows is one span.
+
+   A scalar (ndim 0) is one span; start and stop may then be NULL. A slice
+   with an empty range in any dimension has no span and no bytes.
+
+   F4 and F6: elements are packed in bits, and a slice is refused with
+   SAFETENSORS_ERR_MISALIGNED unless every span starts and ends on a byte
+   boundary (as the reference refuses it); the bytes are then copied as
+   they are, still packed.
+
+   ERRORS (nothing is written to dst on failure):
+     SAFETENSORS_ERR_ARGUMENT   t NULL; ndim > 0 with start or stop NULL;
+                                a range reversed (start > stop) or past
+                                the dimension (stop > shape); dst NULL
+                                with bytes to copy; (tensor_slice) a view
+                                without data
+     SAFETENSORS_ERR_MISALIGNED an F4/F6 slice not on byte boundaries
+     SAFETENSORS_ERR_SIZE       dst_size below the slice's bytes; (a view
+                                built by hand) end - begin does not match
+                                dtype x shape
+     SAFETENSORS_ERR_DTYPE / _OVERFLOW  (a view built by hand) a dtype
+                                outside the enum, a shape too large
+   THREADS: no state but the iterator's; any number of threads may slice
+   one view. */
+
+/* One contiguous piece of a slice: bytes [offset, offset + length) of the
+   tensor's data, i.e. file offsets data_start + t->begin + offset on. */
+typedef struct safetensors_span {
+    uint64_t offset; /* from the tensor's first byte */
+    uint64_t length; /* bytes, never 0 */
+    const void *data; /* the span in memory, or NULL when the view has no data */
+} safetensors_span;
+
+/* Walks a slice's spans. Lives on the caller's stack; `bytes` and `spans`
+   may be read, the other fields are the walk's own. The view and the
+   start/stop arrays must stay alive while it is in use. */
+typedef struct safetensors_slice_iter {
+    uint64_t bytes;  /* the slice's size: the sum of its spans' lengths */
+    uint64_t spans;  /* how many spans */
+    uint64_t next;   /* the walk's position */
+    uint64_t span_elements;
+    const safetensors_tensor *tensor;
+    const uint64_t *start, *stop;
+    size_t split;    /* dimensions before it are walked; from it on, one span */
+} safetensors_slice_iter;
+
+/* Checks the slice and sets *it up for safetensors_slice_next. Errors as
+   above (no dst here). On failure *it is emptied: next gives nothing. */
+SAFETENSORS_API safetensors_result safetensors_slice_spans(safetensors_slice_iter *it, const safetensors_tensor *t,
+                                                           const uint64_t *start, const uint64_t *stop,
+                                                           safetensors_error *err);
+/* The next span into *span: 1, or 0 when there is none left (it or span
+   NULL: 0). Spans come in row-major order, each after the previous one. */
+SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetensors_span *span);
+/* Copies the slice's bytes, row-major, into dst[0 .. slice bytes). */
+SAFETENSORS_API safetensors_result safetensors_tensor_slice(const safetensors_tensor *t, const uint64_t *start,
+                                                            const uint64_t *stop, void *dst, size_t dst_size,
+                                                            safetensors_error *err);
+
 /* >>api-model ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
    Sharded models (not with SAFETENSORS_NO_STDIO or SAFETENSORS_NO_MODEL)
@@ -3798,6 +3874,187 @@ static safetensors_result safetensors__copy_misaligned(safetensors_file *f, safe
         at += (len + 8u) & ~(size_t)7u;
     }
     return SAFETENSORS_OK;
+}
+
+/* A view as the library hands it out, checked again for views built by
+   hand: a known dtype, a shape whose size fits and matches end - begin. */
+static safetensors_result safetensors__check_view(const safetensors_tensor *t, safetensors_error *e)
+{
+    uint64_t elements, bits, bytes;
+    safetensors_result r;
+    if (t == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the tensor is NULL");
+    if ((unsigned)t->dtype >= (unsigned)SAFETENSORS_DTYPE_COUNT)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_DTYPE, 0, "the tensor's dtype is outside the enum");
+    if (t->ndim > 0 && t->shape == NULL)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the tensor's shape is NULL");
+    r = safetensors__tensor_size((unsigned)t->dtype, t->shape, t->ndim, &elements, &bits, &bytes);
+    if (r == SAFETENSORS_ERR_OVERFLOW) {
+        safetensors__err_set(e, r, 0);
+        safetensors__err_add(e, "tensor ");
+        safetensors__err_add_name(e, t->name ? t->name : "", t->name ? t->name_len : 0);
+        safetensors__err_add(e, ": ");
+        safetensors__err_add_size_problem(e, r, (unsigned)t->dtype, t->shape, t->ndim, bits);
+        return r;
+    }
+    if (t->end < t->begin || t->end - t->begin != bytes)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_SIZE, 0, "the tensor's byte range does not match dtype x shape");
+    return SAFETENSORS_OK;
+}
+
+/* "tensor "w": " then `what`, for the slice refusals. */
+static safetensors_result safetensors__slice_fail(safetensors_error *e, safetensors_result code,
+                                                  const safetensors_tensor *t, const char *what)
+{
+    safetensors__err_set(e, code, 0);
+    safetensors__err_add(e, "tensor ");
+    safetensors__err_add_name(e, t->name ? t->name : "", t->name ? t->name_len : 0);
+    safetensors__err_add(e, ": ");
+    safetensors__err_add(e, what);
+    return code;
+}
+
+/* The walk: dimensions from `split` on are covered by each span (all of
+   them whole but split itself), the ones before it are walked row-major.
+   Span k's first element is found from k by mixed-radix division, so the
+   iterator needs no per-dimension counters and fits a fixed struct. */
+static uint64_t safetensors__span_first(const safetensors_slice_iter *it, uint64_t k)
+{
+    const uint64_t *shape = it->tensor->shape;
+    uint64_t first = 0, stride = 1;
+    size_t d;
+    for (d = it->tensor->ndim; d-- > 0;) {
+        if (d < it->split) {
+            uint64_t extent = it->stop[d] - it->start[d];
+            first += (it->start[d] + k % extent) * stride;
+            k /= extent;
+        } else if (d == it->split) {
+            first += it->start[d] * stride;
+        }
+        stride *= shape[d];
+    }
+    return first;
+}
+
+SAFETENSORS_API safetensors_result safetensors_slice_spans(safetensors_slice_iter *it, const safetensors_tensor *t,
+                                                           const uint64_t *start, const uint64_t *stop,
+                                                           safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r;
+    uint64_t bits, whole = 1;
+    size_t d, ndim;
+    if (it) memset(it, 0, sizeof *it);
+    r = it ? safetensors__check_view(t, &e) : safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "it is NULL");
+    if (r == SAFETENSORS_OK && t->ndim > 0 && (start == NULL || stop == NULL))
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "start and stop must not be NULL");
+    for (d = 0; r == SAFETENSORS_OK && d < t->ndim; d++) {
+        if (start[d] > stop[d] || stop[d] > t->shape[d]) {
+            r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the range of dimension ");
+            safetensors__err_add_u64(&e, (uint64_t)d);
+            safetensors__err_add(&e, start[d] > stop[d] ? " is reversed: " : " runs past its size: ");
+            safetensors__err_add_u64(&e, start[d]);
+            safetensors__err_add(&e, "..");
+            safetensors__err_add_u64(&e, stop[d]);
+            safetensors__err_add(&e, " of ");
+            safetensors__err_add_u64(&e, t->shape[d]);
+        }
+    }
+    if (r != SAFETENSORS_OK) {
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    ndim = t->ndim;
+    bits = safetensors__dtype_bit_table[t->dtype];
+    it->tensor = t;
+    it->start = start;
+    it->stop = stop;
+    /* the trailing dimensions taken whole merge into one run with the
+       first one (from the inside) that is not; that one is `split` */
+    for (d = ndim; d > 0 && start[d - 1] == 0 && stop[d - 1] == t->shape[d - 1]; d--) whole *= t->shape[d - 1];
+    it->split = d > 0 ? d - 1 : 0;
+    it->span_elements = d > 0 ? (stop[d - 1] - start[d - 1]) * whole : whole;
+    it->spans = 1;
+    for (d = 0; d < it->split; d++) it->spans *= stop[d] - start[d];
+    if (it->span_elements == 0 || it->spans == 0) it->spans = it->span_elements = 0;
+    it->bytes = it->spans * it->span_elements * bits / 8u;
+    if (bits % 8u && it->spans) {
+        /* F4/F6: the first span's start, a span's length, and each step of
+           a walked dimension must all be whole bytes */
+        uint64_t stride = 1;
+        int misaligned = (safetensors__span_first(it, 0) * bits) % 8u != 0 || (it->span_elements * bits) % 8u != 0;
+        for (d = ndim; d-- > it->split;) stride *= t->shape[d];
+        for (d = it->split; d-- > 0;) {
+            if (stop[d] - start[d] > 1 && (stride * bits) % 8u != 0) misaligned = 1;
+            stride *= t->shape[d];
+        }
+        if (misaligned) {
+            memset(it, 0, sizeof *it);
+            r = safetensors__slice_fail(&e, SAFETENSORS_ERR_MISALIGNED, t,
+                                        "the slice's rows do not start and end on byte boundaries");
+            safetensors__err_copy_out(err, &e);
+            return r;
+        }
+    }
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetensors_span *span)
+{
+    uint64_t bits;
+    if (it == NULL || span == NULL || it->next >= it->spans) return 0;
+    bits = safetensors__dtype_bit_table[it->tensor->dtype];
+    span->offset = safetensors__span_first(it, it->next++) * bits / 8u;
+    span->length = it->span_elements * bits / 8u;
+    span->data = it->tensor->data ? SAFETENSORS__CAST(const unsigned char *, it->tensor->data) + span->offset : NULL;
+    return 1;
+}
+
+/* Where a span's bytes come from: the view's data, or (f given and the
+   view without data) the file, through the read path. Every slice copy
+   goes through here. */
+static safetensors_result safetensors__span_bytes(const safetensors_file *f, const safetensors_tensor *t,
+                                                  const safetensors_span *span, unsigned char *dst,
+                                                  safetensors_error *e)
+{
+    (void)f;
+    if (span->data == NULL)
+        return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t, "the view has no data (a header-only open)");
+    memcpy(dst, span->data, (size_t)span->length);
+    return SAFETENSORS_OK;
+}
+
+/* The slice into dst through its spans: the one copy behind
+   safetensors_tensor_slice and safetensors_read_slice. */
+static safetensors_result safetensors__slice_copy(const safetensors_file *f, const safetensors_tensor *t,
+                                                  const uint64_t *start, const uint64_t *stop, void *dst,
+                                                  size_t dst_size, safetensors_error *err)
+{
+    safetensors_slice_iter it;
+    safetensors_span span;
+    safetensors_error e;
+    size_t at = 0;
+    safetensors_result r = safetensors_slice_spans(&it, t, start, stop, &e);
+    if (r == SAFETENSORS_OK && it.bytes > (uint64_t)dst_size) {
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_SIZE, t, "the slice holds ");
+        safetensors__err_add_u64(&e, it.bytes);
+        safetensors__err_add(&e, " bytes, dst only ");
+        safetensors__err_add_u64(&e, (uint64_t)dst_size);
+    }
+    if (r == SAFETENSORS_OK && it.bytes && dst == NULL)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "dst is NULL");
+    while (r == SAFETENSORS_OK && safetensors_slice_next(&it, &span)) {
+        r = safetensors__span_bytes(f, t, &span, SAFETENSORS__CAST(unsigned char *, dst) + at, &e);
+        at += (size_t)span.length;
+    }
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_tensor_slice(const safetensors_tensor *t, const uint64_t *start,
+                                                            const uint64_t *stop, void *dst, size_t dst_size,
+                                                            safetensors_error *err)
+{
+    return safetensors__slice_copy(NULL, t, start, stop, dst, dst_size, err);
 }
 
 /* The last step of every open that has data: the copies, when asked for.

@@ -196,12 +196,202 @@ static void test_aligned_copy_nomem(void **state) {
     free(bytes);
 }
 
+/* ---------------------------------------------------------------------
+   3. Slices
+   --------------------------------------------------------------------- */
+
+static int get_bit(const unsigned char *p, uint64_t i) { return (p[i / 8] >> (i % 8)) & 1; }
+static void set_bit(unsigned char *p, uint64_t i, int v) {
+    if (v) p[i / 8] = (unsigned char)(p[i / 8] | (1u << (i % 8)));
+    else p[i / 8] = (unsigned char)(p[i / 8] & ~(1u << (i % 8)));
+}
+
+/* The slice the plain way: every element of the box in row-major order,
+   its bits copied one by one. Also the runs of consecutive source
+   elements (the spans a copy can use) and whether each run starts and
+   ends on a byte. Returns the run count, or -1 when a run does not. */
+static long slice_by_elements(const unsigned char *src, unsigned bits, size_t ndim, const uint64_t *shape,
+                              const uint64_t *start, const uint64_t *stop, unsigned char *out, uint64_t *out_bits) {
+    uint64_t total = 1, idx, prev = 0;
+    long runs = 0;
+    int aligned = 1;
+    size_t d;
+    for (d = 0; d < ndim; d++) total *= stop[d] - start[d];
+    for (idx = 0; idx < total; idx++) {
+        uint64_t rest = idx, lin = 0, stride = 1, b;
+        for (d = ndim; d-- > 0;) {
+            uint64_t extent = stop[d] - start[d];
+            lin += (start[d] + rest % extent) * stride;
+            rest /= extent;
+            stride *= shape[d];
+        }
+        if (idx == 0 || lin != prev + 1) {
+            if (idx) aligned &= ((prev + 1) * bits) % 8 == 0;
+            aligned &= (lin * bits) % 8 == 0;
+            runs++;
+        }
+        prev = lin;
+        for (b = 0; b < bits; b++) set_bit(out, idx * bits + b, get_bit(src, lin * bits + b));
+    }
+    if (total) aligned &= ((prev + 1) * bits) % 8 == 0;
+    *out_bits = total * bits;
+    return aligned ? runs : -1;
+}
+
+static void test_slice_random(void **state) {
+    uint64_t rng = 0x5eed5eedu;
+    unsigned dt;
+    unsigned long refused_subbyte = 0, copied_subbyte = 0, multi_span = 0, bad_ranges = 0;
+    (void)state;
+    for (dt = 0; dt < SAFETENSORS_DTYPE_COUNT; dt++) {
+        unsigned bits = safetensors_dtype_bits((safetensors_dtype)dt);
+        int trial;
+        for (trial = 0; trial < 400; trial++) {
+            uint64_t shape[4], start[4], stop[4], elements = 1, want_bits, bytes;
+            size_t ndim = (size_t)(tu_xorshift64(&rng) % 5), d, i;
+            unsigned char *data, *want, *got;
+            safetensors_tensor t;
+            safetensors_error err;
+            safetensors_slice_iter it;
+            safetensors_span span;
+            long runs;
+            int bad = 0, spans = 0;
+            uint64_t end_prev = UINT64_MAX, at = 0;
+            safetensors_result r;
+            for (d = 0; d < ndim; d++) {
+                shape[d] = tu_xorshift64(&rng) % 6;
+                if (tu_xorshift64(&rng) % 4 == 0 && shape[d] == 0) shape[d] = 3;
+                elements *= shape[d];
+                start[d] = shape[d] ? tu_xorshift64(&rng) % (shape[d] + 1) : 0;
+                stop[d] = start[d] + tu_xorshift64(&rng) % (shape[d] - start[d] + 1);
+                if (tu_xorshift64(&rng) % 3 == 0) {
+                    start[d] = 0;
+                    stop[d] = shape[d];
+                }
+            }
+            if ((elements * bits) % 8) continue; /* not a valid tensor */
+            bytes = elements * bits / 8;
+            if (ndim && tu_xorshift64(&rng) % 12 == 0) { /* a bad range */
+                d = (size_t)(tu_xorshift64(&rng) % ndim);
+                if (tu_xorshift64(&rng) % 2) stop[d] = shape[d] + 1;
+                else if (stop[d] > 0) {
+                    start[d] = stop[d];
+                    stop[d] = start[d] - 1;
+                } else stop[d] = shape[d] + 2;
+                bad = 1;
+            }
+            data = (unsigned char *)malloc((size_t)bytes + 1);
+            want = (unsigned char *)calloc((size_t)bytes + 1, 1);
+            got = (unsigned char *)malloc((size_t)bytes + 1);
+            assert_true(data && want && got);
+            for (i = 0; i < bytes; i++) data[i] = (unsigned char)tu_xorshift64(&rng);
+            memset(&t, 0, sizeof t);
+            t.name = "t";
+            t.name_len = 1;
+            t.dtype = (safetensors_dtype)dt;
+            t.ndim = ndim;
+            t.shape = shape;
+            t.begin = 16;
+            t.end = 16 + bytes;
+            t.data = data;
+            memset(got, 0xa5, (size_t)bytes + 1);
+            r = safetensors_tensor_slice(&t, start, stop, got, (size_t)bytes, &err);
+            if (bad) {
+                assert_int_equal(r, SAFETENSORS_ERR_ARGUMENT);
+                assert_int_equal(err.code, SAFETENSORS_ERR_ARGUMENT);
+                assert_non_null(strstr(err.message, "dimension"));
+                bad_ranges++;
+                goto next;
+            }
+            runs = slice_by_elements(data, bits, ndim, shape, start, stop, want, &want_bits);
+            if (runs < 0) {
+                assert_int_equal(r, SAFETENSORS_ERR_MISALIGNED);
+                assert_int_equal(safetensors_slice_spans(&it, &t, start, stop, NULL), SAFETENSORS_ERR_MISALIGNED);
+                refused_subbyte++;
+                goto next;
+            }
+            assert_int_equal(r, SAFETENSORS_OK);
+            assert_memory_equal(got, want, (size_t)(want_bits / 8));
+            assert_int_equal(got[want_bits / 8], 0xa5); /* nothing past the slice */
+            /* the spans: as many as the runs, none adjacent to the one
+               before, and their bytes the slice's */
+            assert_int_equal(safetensors_slice_spans(&it, &t, start, stop, NULL), SAFETENSORS_OK);
+            assert_int_equal(it.bytes, want_bits / 8);
+            while (safetensors_slice_next(&it, &span)) {
+                assert_true(span.length > 0);
+                assert_true(end_prev == UINT64_MAX || span.offset > end_prev);
+                assert_ptr_equal(span.data, data + span.offset);
+                assert_memory_equal(span.data, want + at, (size_t)span.length);
+                at += span.length;
+                end_prev = span.offset + span.length;
+                spans++;
+            }
+            assert_int_equal(spans, runs);
+            assert_int_equal(at, want_bits / 8);
+            copied_subbyte += bits % 8 && at;
+            multi_span += spans > 1;
+            if (want_bits / 8) {
+                assert_int_equal(safetensors_tensor_slice(&t, start, stop, got, (size_t)(want_bits / 8 - 1), &err),
+                                 SAFETENSORS_ERR_SIZE);
+                assert_int_equal(safetensors_tensor_slice(&t, start, stop, NULL, 0, NULL), SAFETENSORS_ERR_SIZE);
+            }
+        next:
+            free(data);
+            free(want);
+            free(got);
+        }
+    }
+    /* every kind of case came up */
+    assert_true(refused_subbyte > 20 && copied_subbyte > 20 && multi_span > 100 && bad_ranges > 50);
+}
+
+/* A real file: rows 3..10, columns 5..17 of a [64, 192] F32 weight, and
+   whole rows as a single span. */
+static void test_slice_model(void **state) {
+    safetensors_file *f = NULL;
+    const safetensors_tensor *t;
+    uint64_t start[2] = {3, 5}, stop[2] = {10, 17}, r, c;
+    float got[7 * 12];
+    safetensors_slice_iter it;
+    safetensors_span span;
+    size_t len;
+    unsigned char *bytes = tu_read_file(GPT2, &len);
+    uint64_t data_start;
+    (void)state;
+    assert_non_null(bytes);
+    data_start = 8 + tu_get_le64(bytes);
+    assert_int_equal(safetensors_open(GPT2, NULL, &f, NULL), SAFETENSORS_OK);
+    t = safetensors_find(f, "transformer.h.0.attn.c_attn.weight", 34);
+    assert_non_null(t);
+    assert_int_equal(safetensors_tensor_slice(t, start, stop, got, sizeof got, NULL), SAFETENSORS_OK);
+    for (r = 0; r < 7; r++)
+        for (c = 0; c < 12; c++)
+            assert_memory_equal(&got[r * 12 + c], bytes + data_start + t->begin + ((3 + r) * 192 + 5 + c) * 4, 4);
+    start[1] = 0;
+    stop[1] = 192;
+    assert_int_equal(safetensors_slice_spans(&it, t, start, stop, NULL), SAFETENSORS_OK);
+    assert_int_equal(it.spans, 1);
+    assert_int_equal(safetensors_slice_next(&it, &span), 1);
+    assert_int_equal(span.offset, 3 * 192 * 4);
+    assert_int_equal(span.length, 7 * 192 * 4);
+    assert_int_equal(safetensors_slice_next(&it, &span), 0);
+    /* NULLs */
+    assert_int_equal(safetensors_tensor_slice(NULL, start, stop, got, sizeof got, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_int_equal(safetensors_tensor_slice(t, NULL, stop, got, sizeof got, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_int_equal(safetensors_slice_spans(NULL, t, start, stop, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_int_equal(safetensors_slice_next(NULL, &span), 0);
+    safetensors_close(f);
+    free(bytes);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alignment_query),
         cmocka_unit_test(test_aligned_copy_memory),
         cmocka_unit_test(test_aligned_copy_mixed),
         cmocka_unit_test(test_aligned_copy_nomem),
+        cmocka_unit_test(test_slice_random),
+        cmocka_unit_test(test_slice_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
