@@ -806,6 +806,26 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
 SAFETENSORS_API safetensors_result safetensors_tensor_range_to_f32(const safetensors_tensor *t, uint64_t first,
                                                                    size_t count, float *dst, size_t dst_capacity);
 
+/* Converts `count` elements from dtype `from` at `src` to dtype `to` at
+   `dst`, both little-endian bytes as stored in files (any alignment), both
+   dtypes among those above. The result is exactly what widening to F32
+   and narrowing from it gives (the rounding and overflow rules above), in
+   one pass with no F32 buffer for BF16 <-> F16:
+     BF16 -> F16   round to nearest even into F16's 10 mantissa bits; from
+                   65520 up +-Inf; below 2^-14 F16 subnormals, below 2^-25
+                   a signed zero; NaN stays NaN (quieted, top payload kept);
+     F16 -> BF16   round to nearest even into BF16's 7 mantissa bits (never
+                   overflows: BF16 has F32's range).
+   Other pairs go through F32 in blocks on the stack, which is exact since
+   F32 holds every value of every format here except F64: an F64 source is
+   rounded to F32 first, so F64 to a narrower type may round twice.
+   from == to copies the bytes. F4/F6 on either side: element 0 at bit 0 of
+   `src` and `dst`, trailing bits of dst's last byte set to zero (except
+   for the copy). Errors as for safetensors_convert_to_f32; on failure dst
+   is untouched. THREADS: pure, no state. */
+SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, const void *src, size_t count,
+                                                       safetensors_dtype to, void *dst);
+
 #endif /* SAFETENSORS_NO_CONVERT */
 
 #ifndef SAFETENSORS_NO_WRITER
@@ -6683,6 +6703,72 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
     if (r != SAFETENSORS_OK) return r;
     if (elements > dst_capacity) return SAFETENSORS_ERR_SIZE;
     return safetensors_tensor_range_to_f32(t, 0, (size_t)elements, dst, dst_capacity);
+}
+
+/* ---- Between two dtypes ---------------------------------------------------- */
+
+/* BF16 <-> F16 element by element on the bits: F32's bit pattern is BF16's
+   shifted, so the F32 element functions apply without an F32 array, and the
+   loop stays one pass that vectorises. */
+static void safetensors__cv_bf16_to_f16(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                        unsigned char *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0, j;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            safetensors__cv_store_u16le(dst + 2 * (i + j),
+                                        safetensors__cv_f32_to_f16_bits(safetensors__cv_load_u16le(src + 2 * (i + j))
+                                                                        << 16));
+    for (; i < count; i++)
+        safetensors__cv_store_u16le(dst + 2 * i, safetensors__cv_f32_to_f16_bits(safetensors__cv_load_u16le(src + 2 * i)
+                                                                                 << 16));
+}
+
+static void safetensors__cv_f16_to_bf16(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                        unsigned char *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0, j;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+            safetensors__cv_store_u16le(dst + 2 * (i + j),
+                                        safetensors__cv_f32_to_bf16_bits(safetensors__cv_f16_to_f32_bits(
+                                            safetensors__cv_load_u16le(src + 2 * (i + j)))));
+    for (; i < count; i++)
+        safetensors__cv_store_u16le(dst + 2 * i, safetensors__cv_f32_to_bf16_bits(safetensors__cv_f16_to_f32_bits(
+                                                     safetensors__cv_load_u16le(src + 2 * i))));
+}
+
+SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, const void *src, size_t count,
+                                                       safetensors_dtype to, void *dst)
+{
+    /* a multiple of 8 elements, so that every block of F4/F6 ends on a byte */
+    float block[4 * SAFETENSORS__CV_BLOCK];
+    const unsigned char *in = (const unsigned char *)src;
+    unsigned char *out = (unsigned char *)dst;
+    size_t i, n, to_bits;
+    if (!safetensors__cv_supported(from) || !safetensors__cv_supported(to)) return SAFETENSORS_ERR_DTYPE;
+    if (count == 0) return SAFETENSORS_OK;
+    if (src == NULL || dst == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    if (count > safetensors__cv_max_count(from) || count > safetensors__cv_max_count(to)) return SAFETENSORS_ERR_SIZE;
+    to_bits = safetensors__dtype_bit_table[to];
+    if (from == to) {
+        memcpy(dst, src, (count * to_bits + 7u) / 8u);
+        return SAFETENSORS_OK;
+    }
+    if (from == SAFETENSORS_BF16 && to == SAFETENSORS_F16) {
+        safetensors__cv_bf16_to_f16(in, count, out);
+        return SAFETENSORS_OK;
+    }
+    if (from == SAFETENSORS_F16 && to == SAFETENSORS_BF16) {
+        safetensors__cv_f16_to_bf16(in, count, out);
+        return SAFETENSORS_OK;
+    }
+    for (i = 0; i < count; i += n) {
+        n = count - i < sizeof block / sizeof block[0] ? count - i : sizeof block / sizeof block[0];
+        safetensors__cv_widen(from, in, (uint64_t)i, n, block);
+        (void)safetensors_convert_from_f32(to, block, n, out + (i / 8u) * to_bits); /* i: whole blocks */
+    }
+    return SAFETENSORS_OK;
 }
 
 #endif /* SAFETENSORS_NO_CONVERT */
