@@ -1148,6 +1148,96 @@ SAFETENSORS_API safetensors_result safetensors_write_memory(const safetensors_te
                                                             size_t *out_len, safetensors_error *err);
 SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_options *opt, void *bytes, size_t len);
 
+/* ---------------------------------------------------------------------
+   Writing sharded checkpoints (not with SAFETENSORS_NO_STDIO)
+   ---------------------------------------------------------------------
+   The layout the transformers library writes and reads: shards
+   <prefix>-00001-of-0000N.safetensors ... and <prefix>.safetensors.index.json,
+       {
+         "metadata": {
+           "total_size": <the bytes all tensors hold>
+         },
+         "weight_map": {
+           "<tensor>": "<shard file>",
+           ...
+         }
+       }
+   byte for byte as Python's json.dumps(index, indent=2, sort_keys=True)
+   + "\n" gives it: keys sorted (by code point, which is UTF-8 byte order),
+   two-space indents, non-ASCII and control characters escaped as \uXXXX.
+   With one shard, the file is <prefix>.safetensors and there is no index
+   (transformers' rule too). safetensors_model_open reads either.
+
+   Shard assignment follows declaration order, filling each shard while
+   its tensors' bytes stay within max_shard_size (headers not counted); a
+   tensor larger than the limit gets a shard of its own. Metadata entries
+   go into every shard's __metadata__ (transformers puts {"format": "pt"}
+   in each).
+
+   STREAMING, as the single-file writer: declare, begin (which plans every
+   shard and creates its temporary file), then write the data tensor by
+   tensor in the order safetensors_shard_writer_tensor_at gives (shard by
+   shard, each in its writer's data order), then finish. Memory follows
+   the declarations, never the data.
+
+   ATOMICITY: until finish every shard is a temporary file beside its
+   final name, and destroy, or any error before finish, removes them all,
+   leaving the folder as it was. finish renames the shards into place, then
+   writes the index the same way (temporary file, rename) last, so a
+   reader that finds the index finds every shard it names. (A failure
+   during those renames, e.g. a full disk on the index, can leave new
+   shards beside an old index.) One open file per shard until finish.
+
+   ERRORS are the single-file writer's; a declaration or write that is
+   refused changes nothing. max_shard_size 0 gives SAFETENSORS_ERR_ARGUMENT.
+   THREADS: one thread at a time per shard writer. NULL: as the writer. */
+typedef struct safetensors_shard_writer safetensors_shard_writer;
+
+#ifndef SAFETENSORS_NO_STDIO
+/* opt: as for safetensors_writer_create (alignment and flags apply to
+   every shard). On success you own *out: call safetensors_shard_writer_destroy. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_create(const safetensors_write_options *opt,
+                                                                   uint64_t max_shard_size,
+                                                                   safetensors_shard_writer **out,
+                                                                   safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_metadata(safetensors_shard_writer *sw, const char *key,
+                                                                         size_t key_len, const char *value,
+                                                                         size_t value_len, safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_tensor(safetensors_shard_writer *sw, const char *name,
+                                                                       size_t name_len, safetensors_dtype dtype,
+                                                                       size_t ndim, const uint64_t *shape,
+                                                                       safetensors_error *err);
+/* Plans the shards and creates their temporary files in `dir` (UTF-8; ""
+   or NULL: the current folder; it must exist). `prefix` (NULL: "model")
+   names the files. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_begin(safetensors_shard_writer *sw, const char *dir,
+                                                                  const char *prefix, safetensors_error *err);
+/* After begin: the number of shards, and shard i's file name (owned by
+   sw, NUL-terminated; NULL when i >= count). */
+SAFETENSORS_API size_t safetensors_shard_writer_shard_count(const safetensors_shard_writer *sw);
+SAFETENSORS_API const char *safetensors_shard_writer_shard_name(const safetensors_shard_writer *sw, size_t i);
+/* After begin: tensor k in write order (0 <= k < tensor count), with its
+   offsets within its shard, and the shard that holds it (shard may be
+   NULL); NULL before begin or past the end. _declaration_index: which
+   add_tensor call declared it ((size_t)-1 likewise). */
+SAFETENSORS_API size_t safetensors_shard_writer_tensor_count(const safetensors_shard_writer *sw);
+SAFETENSORS_API const safetensors_tensor *safetensors_shard_writer_tensor_at(const safetensors_shard_writer *sw,
+                                                                             size_t k, size_t *shard);
+SAFETENSORS_API size_t safetensors_shard_writer_declaration_index(const safetensors_shard_writer *sw, size_t k);
+/* The next len bytes of tensor k, as safetensors_writer_write_tensor: the
+   tensors of a shard are written in order, and a shard's tensors before
+   the next shard's. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_write_tensor(safetensors_shard_writer *sw, size_t k,
+                                                                         const void *bytes, size_t len,
+                                                                         safetensors_error *err);
+/* Refuses (SAFETENSORS_ERR_SIZE, naming the tensor) while bytes are
+   missing; then commits every shard and the index, as above. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_finish(safetensors_shard_writer *sw,
+                                                                   safetensors_error *err);
+/* Before a successful finish, removes every temporary file. NULL: no-op. */
+SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *sw);
+#endif
+
 #endif /* SAFETENSORS_NO_WRITER */
 
 #ifdef __cplusplus
@@ -8292,6 +8382,547 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
     if (opt) a = opt->allocator;
     safetensors__free(&a, bytes, len);
 }
+
+
+/* --- sharded checkpoints --- */
+#ifndef SAFETENSORS_NO_STDIO
+/* A catalog writer takes every declaration (and so checks it as the file
+   writer would); begin reads the catalog's plan for sizes and names,
+   cuts the declarations into contiguous runs, one a shard, and gives each
+   run a writer of its own. Shard s holds declarations [first[s],
+   first[s + 1]), which are also its tensors' places in the write order. */
+struct safetensors_shard_writer {
+    safetensors_allocator alloc;
+    safetensors_write_options opt;
+    uint64_t max_shard;
+    safetensors_writer *catalog;
+    safetensors_writer **shards;
+    size_t shard_count;
+    size_t *first;    /* shard_count + 1 entries */
+    char **names;     /* file names of the shards */
+    size_t *name_sizes;
+    char *index_path; /* NULL with one shard */
+    size_t index_path_size;
+    char *dir;        /* "" or ending in a separator */
+    size_t dir_size;
+    int begun, finished;
+};
+
+static safetensors_result safetensors__sw_check(const safetensors_shard_writer *sw, int begun, safetensors_error *e)
+{
+    if (sw == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the shard writer is NULL");
+    if (sw->finished || sw->begun != begun)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                       begun ? "call safetensors_shard_writer_begin first"
+                                             : "the shard writer has already begun");
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_create(const safetensors_write_options *opt,
+                                                                   uint64_t max_shard_size,
+                                                                   safetensors_shard_writer **out,
+                                                                   safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_writer *catalog = NULL;
+    safetensors_shard_writer *sw;
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (out == NULL || max_shard_size == 0) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out ? "max_shard_size must be at least 1" : "out must not be NULL");
+        return safetensors__w_out(err, &e);
+    }
+    r = safetensors_writer_create(opt, &catalog, err);
+    if (r != SAFETENSORS_OK) return r;
+    sw = SAFETENSORS__CAST(safetensors_shard_writer *, safetensors__alloc(&catalog->alloc, sizeof *sw));
+    if (sw == NULL) {
+        safetensors_writer_destroy(catalog);
+        safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        return safetensors__w_out(err, &e);
+    }
+    memset(sw, 0, sizeof *sw);
+    sw->alloc = catalog->alloc;
+    if (opt) sw->opt = *opt;
+    sw->max_shard = max_shard_size;
+    sw->catalog = catalog;
+    *out = sw;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_metadata(safetensors_shard_writer *sw, const char *key,
+                                                                         size_t key_len, const char *value,
+                                                                         size_t value_len, safetensors_error *err)
+{
+    safetensors_error e;
+    if (safetensors__sw_check(sw, 0, &e) != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    return safetensors_writer_add_metadata(sw->catalog, key, key_len, value, value_len, err);
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_tensor(safetensors_shard_writer *sw, const char *name,
+                                                                       size_t name_len, safetensors_dtype dtype,
+                                                                       size_t ndim, const uint64_t *shape,
+                                                                       safetensors_error *err)
+{
+    safetensors_error e;
+    if (safetensors__sw_check(sw, 0, &e) != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    return safetensors_writer_add_tensor(sw->catalog, name, name_len, dtype, ndim, shape, err);
+}
+
+/* Everything begin made, given back; the temporary files are removed. */
+static void safetensors__sw_undo(safetensors_shard_writer *sw)
+{
+    const safetensors_allocator *a = &sw->alloc;
+    size_t s;
+    for (s = 0; s < sw->shard_count; s++) {
+        if (sw->shards) safetensors_writer_destroy(sw->shards[s]);
+        if (sw->names) safetensors__free(a, sw->names[s], sw->name_sizes[s]);
+    }
+    safetensors__free(a, sw->shards, sw->shard_count * sizeof *sw->shards);
+    safetensors__free(a, sw->names, sw->shard_count * sizeof *sw->names);
+    safetensors__free(a, sw->name_sizes, sw->shard_count * sizeof *sw->name_sizes);
+    safetensors__free(a, sw->first, (sw->shard_count + 1) * sizeof *sw->first);
+    safetensors__free(a, sw->index_path, sw->index_path_size);
+    safetensors__free(a, sw->dir, sw->dir_size);
+    sw->shards = NULL;
+    sw->names = NULL;
+    sw->name_sizes = NULL;
+    sw->first = NULL;
+    sw->index_path = sw->dir = NULL;
+    sw->shard_count = 0;
+    sw->begun = 0;
+}
+
+/* Decimal digits of v, at least `width` of them, into out; returns the
+   count (at most 20). */
+static size_t safetensors__sw_digits(char *out, uint64_t v, size_t width)
+{
+    char tmp[24];
+    size_t n = 0, k;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v != 0);
+    while (n < width) tmp[n++] = '0';
+    for (k = 0; k < n; k++) out[k] = tmp[n - 1 - k];
+    return n;
+}
+
+/* dir + the pieces, NUL-terminated, newly allocated; *size its size. */
+static char *safetensors__sw_join(const safetensors_allocator *a, const char *dir, const char *const *pieces,
+                                  const size_t *lens, size_t count, size_t *size)
+{
+    size_t n = strlen(dir), k, at;
+    char *p;
+    for (k = 0; k < count; k++) n += lens[k];
+    *size = n + 1;
+    p = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    if (p == NULL) return NULL;
+    at = strlen(dir);
+    memcpy(p, dir, at);
+    for (k = 0; k < count; k++) {
+        memcpy(p + at, pieces[k], lens[k]);
+        at += lens[k];
+    }
+    p[at] = '\0';
+    return p;
+}
+
+/* The shard's file name: prefix-00001-of-00004.safetensors, or
+   prefix.safetensors alone. */
+static char *safetensors__sw_shard_name(const safetensors_allocator *a, const char *prefix, size_t s, size_t count,
+                                        size_t *size)
+{
+    char number[24], total[24];
+    const char *pieces[6];
+    size_t lens[6];
+    pieces[0] = prefix;
+    lens[0] = strlen(prefix);
+    if (count == 1) {
+        pieces[1] = ".safetensors";
+        lens[1] = 12;
+        return safetensors__sw_join(a, "", pieces, lens, 2, size);
+    }
+    pieces[1] = "-";
+    lens[1] = 1;
+    pieces[2] = number;
+    lens[2] = safetensors__sw_digits(number, (uint64_t)s + 1u, 5);
+    pieces[3] = "-of-";
+    lens[3] = 4;
+    pieces[4] = total;
+    lens[4] = safetensors__sw_digits(total, (uint64_t)count, 5);
+    pieces[5] = ".safetensors";
+    lens[5] = 12;
+    return safetensors__sw_join(a, "", pieces, lens, 6, size);
+}
+
+/* Declarations first[s] .. first[s + 1] of the catalog into a new writer,
+   which then begins on its temporary file. by_decl maps a declaration to
+   its place in the catalog's data order. */
+static safetensors_result safetensors__sw_open_shard(safetensors_shard_writer *sw, const uint32_t *by_decl, size_t s,
+                                                     safetensors_error *e)
+{
+    const safetensors_writer *c = sw->catalog;
+    safetensors_writer *w = NULL;
+    char *path;
+    size_t k, path_size, name_len = sw->name_sizes[s] - 1;
+    const char *pieces[1];
+    safetensors_result r = safetensors_writer_create(&sw->opt, &w, e);
+    sw->shards[s] = w;
+    for (k = 0; r == SAFETENSORS_OK && k < c->meta_count; k++) {
+        const safetensors__w_meta *m = &c->metas[k];
+        r = safetensors_writer_add_metadata(w, c->arena + m->key_off, m->key_len, c->arena + m->value_off, m->value_len,
+                                            e);
+    }
+    for (k = sw->first[s]; r == SAFETENSORS_OK && k < sw->first[s + 1]; k++) {
+        const safetensors_tensor *t = &c->views[by_decl[k]];
+        r = safetensors_writer_add_tensor(w, t->name, t->name_len, t->dtype, t->ndim, t->shape, e);
+    }
+    if (r != SAFETENSORS_OK) return r;
+    pieces[0] = sw->names[s];
+    path = safetensors__sw_join(&sw->alloc, sw->dir, pieces, &name_len, 1, &path_size);
+    if (path == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    r = safetensors_writer_begin_file(w, path, e);
+    safetensors__free(&sw->alloc, path, path_size);
+    return r;
+}
+
+/* Cuts the declarations into shards: a shard takes tensors while their
+   bytes stay within the limit; a tensor over it alone fills one. */
+static size_t safetensors__sw_cut(const safetensors_shard_writer *sw, const uint32_t *by_decl, size_t n, size_t *first)
+{
+    size_t d, count = 0;
+    uint64_t used = 0;
+    if (first) first[0] = 0;
+    for (d = 0; d < n; d++) {
+        const safetensors_tensor *t = &sw->catalog->views[by_decl[d]];
+        uint64_t size = t->end - t->begin;
+        if (d > 0 && (used > sw->max_shard || size > sw->max_shard - used)) {
+            count++;
+            if (first) first[count] = d;
+            used = 0;
+        }
+        used += size;
+    }
+    count++;
+    if (first) first[count] = n;
+    return count;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_begin(safetensors_shard_writer *sw, const char *dir,
+                                                                  const char *prefix, safetensors_error *err)
+{
+    safetensors_error e;
+    const safetensors_allocator *a;
+    uint32_t *by_decl = NULL;
+    size_t n, k, count, dir_len;
+    safetensors_result r = safetensors__sw_check(sw, 0, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    a = &sw->alloc;
+    if (prefix == NULL) prefix = "model";
+    if (dir == NULL) dir = "";
+    r = safetensors_writer_plan(sw->catalog, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    n = sw->catalog->entry_count;
+    by_decl = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *by_decl));
+    if (by_decl == NULL) return safetensors__w_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory"), &e));
+    for (k = 0; k < n; k++) by_decl[sw->catalog->order[k]] = (uint32_t)k;
+    count = safetensors__sw_cut(sw, by_decl, n, NULL);
+    /* the folder, with a separator when it needs one */
+    dir_len = strlen(dir);
+    sw->dir_size = dir_len + 2;
+    sw->dir = SAFETENSORS__CAST(char *, safetensors__alloc(a, sw->dir_size));
+    sw->shards = SAFETENSORS__CAST(safetensors_writer **, safetensors__alloc(a, count * sizeof *sw->shards));
+    sw->names = SAFETENSORS__CAST(char **, safetensors__alloc(a, count * sizeof *sw->names));
+    sw->name_sizes = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, count * sizeof *sw->name_sizes));
+    sw->first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (count + 1) * sizeof *sw->first));
+    sw->shard_count = count;
+    sw->begun = 1;
+    if (sw->dir == NULL || sw->shards == NULL || sw->names == NULL || sw->name_sizes == NULL || sw->first == NULL) {
+        /* undo must not walk arrays that do not exist */
+        if (sw->shards == NULL || sw->names == NULL || sw->name_sizes == NULL) {
+            safetensors__free(a, sw->shards, count * sizeof *sw->shards);
+            safetensors__free(a, sw->names, count * sizeof *sw->names);
+            safetensors__free(a, sw->name_sizes, count * sizeof *sw->name_sizes);
+            sw->shards = NULL;
+            sw->names = NULL;
+            sw->name_sizes = NULL;
+        }
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        goto out;
+    }
+    for (k = 0; k < count; k++) {
+        sw->shards[k] = NULL;
+        sw->names[k] = NULL;
+        sw->name_sizes[k] = 0;
+    }
+    memcpy(sw->dir, dir, dir_len);
+    if (dir_len && dir[dir_len - 1] != '/' && dir[dir_len - 1] != '\\') sw->dir[dir_len++] = '/';
+    sw->dir[dir_len] = '\0';
+    safetensors__sw_cut(sw, by_decl, n, sw->first);
+    for (k = 0; r == SAFETENSORS_OK && k < count; k++) {
+        sw->names[k] = safetensors__sw_shard_name(a, prefix, k, count, &sw->name_sizes[k]);
+        if (sw->names[k] == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    if (r == SAFETENSORS_OK && count > 1) {
+        const char *pieces[2];
+        size_t lens[2];
+        pieces[0] = prefix;
+        lens[0] = strlen(prefix);
+        pieces[1] = ".safetensors.index.json";
+        lens[1] = 23;
+        sw->index_path = safetensors__sw_join(a, sw->dir, pieces, lens, 2, &sw->index_path_size);
+        if (sw->index_path == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    for (k = 0; r == SAFETENSORS_OK && k < count; k++) r = safetensors__sw_open_shard(sw, by_decl, k, &e);
+out:
+    safetensors__free(a, by_decl, n * sizeof *by_decl);
+    if (r != SAFETENSORS_OK) {
+        safetensors__sw_undo(sw);
+        return safetensors__w_out(err, &e);
+    }
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API size_t safetensors_shard_writer_shard_count(const safetensors_shard_writer *sw)
+{
+    return sw && sw->begun ? sw->shard_count : 0;
+}
+
+SAFETENSORS_API const char *safetensors_shard_writer_shard_name(const safetensors_shard_writer *sw, size_t i)
+{
+    return sw && sw->begun && i < sw->shard_count ? sw->names[i] : NULL;
+}
+
+SAFETENSORS_API size_t safetensors_shard_writer_tensor_count(const safetensors_shard_writer *sw)
+{
+    return sw ? safetensors_writer_tensor_count(sw->catalog) : 0;
+}
+
+/* The shard that holds write position k (k < tensor count): bisection
+   over the shards' first positions. */
+static size_t safetensors__sw_shard_of(const safetensors_shard_writer *sw, size_t k)
+{
+    size_t lo = 0, hi = sw->shard_count;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sw->first[mid] <= k) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+SAFETENSORS_API const safetensors_tensor *safetensors_shard_writer_tensor_at(const safetensors_shard_writer *sw,
+                                                                             size_t k, size_t *shard)
+{
+    size_t s;
+    if (sw == NULL || !sw->begun || k >= sw->first[sw->shard_count]) return NULL;
+    s = safetensors__sw_shard_of(sw, k);
+    if (shard) *shard = s;
+    return safetensors_writer_tensor_at(sw->shards[s], k - sw->first[s]);
+}
+
+SAFETENSORS_API size_t safetensors_shard_writer_declaration_index(const safetensors_shard_writer *sw, size_t k)
+{
+    size_t s;
+    if (sw == NULL || !sw->begun || k >= sw->first[sw->shard_count]) return (size_t)-1;
+    s = safetensors__sw_shard_of(sw, k);
+    return sw->first[s] + safetensors_writer_declaration_index(sw->shards[s], k - sw->first[s]);
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_write_tensor(safetensors_shard_writer *sw, size_t k,
+                                                                         const void *bytes, size_t len,
+                                                                         safetensors_error *err)
+{
+    safetensors_error e;
+    size_t s;
+    if (safetensors__sw_check(sw, 1, &e) != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    if (k >= sw->first[sw->shard_count]) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "no tensor has that index");
+        return safetensors__w_out(err, &e);
+    }
+    s = safetensors__sw_shard_of(sw, k);
+    return safetensors_writer_write_tensor(sw->shards[s], k - sw->first[s], bytes, len, err);
+}
+
+/* Appends bytes to a growable buffer; 0 when memory runs out. */
+static int safetensors__sw_put(const safetensors_allocator *a, char **buf, size_t *len, size_t *cap, const char *s,
+                               size_t n)
+{
+    char *fresh = SAFETENSORS__CAST(char *, safetensors__grow(a, *buf, cap, *len + n, 1));
+    if (fresh == NULL) return 0;
+    *buf = fresh;
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    return 1;
+}
+
+/* A JSON string as Python's json.dumps writes it with ensure_ascii: the
+   short escapes for " \ \n \r \t \b \f, \u00XX for the other bytes
+   below 0x20, and every code point from 0x7f up as \uXXXX (lowercase hex),
+   above U+FFFF as a surrogate pair. The text is valid UTF-8 (the writer
+   checked every name). */
+static int safetensors__sw_put_py_string(const safetensors_allocator *a, char **buf, size_t *len, size_t *cap,
+                                         const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    if (!safetensors__sw_put(a, buf, len, cap, "\"", 1)) return 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t cp = c;
+        size_t more = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3, k;
+        char esc[12];
+        const char *out = esc;
+        size_t out_len = 2;
+        for (k = 1; k <= more; k++) cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3fu);
+        if (more) cp &= more == 1 ? 0x7ffu : more == 2 ? 0xffffu : 0x1fffffu;
+        i += more + 1;
+        esc[0] = '\\';
+        if (cp == '"' || cp == '\\') esc[1] = (char)cp;
+        else if (cp == '\n') esc[1] = 'n';
+        else if (cp == '\r') esc[1] = 'r';
+        else if (cp == '\t') esc[1] = 't';
+        else if (cp == '\b') esc[1] = 'b';
+        else if (cp == '\f') esc[1] = 'f';
+        else if (cp >= 0x20 && cp < 0x7f) {
+            esc[0] = (char)cp;
+            out_len = 1;
+        } else {
+            uint32_t units[2];
+            size_t u, count = 1;
+            units[0] = cp;
+            if (cp > 0xffffu) {
+                units[0] = 0xd800u + ((cp - 0x10000u) >> 10);
+                units[1] = 0xdc00u + ((cp - 0x10000u) & 0x3ffu);
+                count = 2;
+            }
+            for (u = 0, out_len = 0; u < count; u++) {
+                esc[out_len++] = '\\';
+                esc[out_len++] = 'u';
+                for (k = 0; k < 4; k++) esc[out_len++] = hex[(units[u] >> (12 - 4 * k)) & 15u];
+            }
+        }
+        if (!safetensors__sw_put(a, buf, len, cap, out, out_len)) return 0;
+    }
+    return safetensors__sw_put(a, buf, len, cap, "\"", 1);
+}
+
+static const char *safetensors__sw_view_name(const void *table, size_t i, size_t *len)
+{
+    const safetensors_tensor *t = SAFETENSORS__CAST(const safetensors_tensor *, table) + i;
+    *len = t->name_len;
+    return t->name;
+}
+
+static int safetensors__sw_name_before(const void *ctx, uint32_t a, uint32_t b)
+{
+    size_t la, lb;
+    const char *na = safetensors__sw_view_name(ctx, a, &la), *nb = safetensors__sw_view_name(ctx, b, &lb);
+    return safetensors__name_compare(na, la, nb, lb) < 0;
+}
+
+/* The index text, json.dumps(index, indent=2, sort_keys=True) + "\n". */
+static safetensors_result safetensors__sw_index_text(const safetensors_shard_writer *sw, char **buf, size_t *len,
+                                                     size_t *cap, safetensors_error *e)
+{
+    const safetensors_allocator *a = &sw->alloc;
+    const safetensors_writer *c = sw->catalog;
+    size_t n = c->entry_count, k;
+    uint32_t *order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *order));
+    uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *tmp));
+    uint32_t *shard_of = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *shard_of));
+    char digits[24];
+    int ok = order && tmp && shard_of;
+    uint64_t total = 0;
+    for (k = 0; ok && k < n; k++) {
+        order[k] = (uint32_t)k;
+        total += c->views[k].end - c->views[k].begin;
+    }
+    for (k = 0; ok && k < sw->shard_count; k++) {
+        size_t d;
+        /* catalog data order -> shard: through the declaration index */
+        for (d = sw->first[k]; d < sw->first[k + 1]; d++) tmp[d] = (uint32_t)k;
+    }
+    for (k = 0; ok && k < n; k++) shard_of[k] = tmp[c->order[k]];
+    if (ok) safetensors__sort_indices(order, tmp, n, safetensors__sw_name_before, c->views);
+    ok = ok && safetensors__sw_put(a, buf, len, cap, "{\n  \"metadata\": {\n    \"total_size\": ", 36) &&
+         safetensors__sw_put(a, buf, len, cap, digits, safetensors__sw_digits(digits, total, 1)) &&
+         safetensors__sw_put(a, buf, len, cap, "\n  },\n  \"weight_map\": {", 23);
+    for (k = 0; ok && k < n; k++) {
+        const safetensors_tensor *t = &c->views[order[k]];
+        const char *shard = sw->names[shard_of[order[k]]];
+        ok = safetensors__sw_put(a, buf, len, cap, k ? ",\n    " : "\n    ", k ? 6 : 5) &&
+             safetensors__sw_put_py_string(a, buf, len, cap, t->name, t->name_len) &&
+             safetensors__sw_put(a, buf, len, cap, ": ", 2) &&
+             safetensors__sw_put_py_string(a, buf, len, cap, shard, strlen(shard));
+    }
+    ok = ok && safetensors__sw_put(a, buf, len, cap, n ? "\n  }\n}\n" : "}\n}\n", n ? 7 : 4);
+    safetensors__free(a, order, n * sizeof *order);
+    safetensors__free(a, tmp, n * sizeof *tmp);
+    safetensors__free(a, shard_of, n * sizeof *shard_of);
+    return ok ? SAFETENSORS_OK : safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+}
+
+/* The index through the file sink's own temporary file and rename, by a
+   writer that carries no tensors: the same durability as the shards. */
+static safetensors_result safetensors__sw_write_index(safetensors_shard_writer *sw, safetensors_error *e)
+{
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int sys = 0;
+    safetensors_writer *w = NULL;
+    safetensors_result r = safetensors__sw_index_text(sw, &text, &len, &cap, e);
+    if (r == SAFETENSORS_OK) r = safetensors_writer_create(&sw->opt, &w, e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_os_create(w, sw->index_path, e);
+    if (r == SAFETENSORS_OK) {
+        if (!safetensors__w_os_write(w, SAFETENSORS__CAST(const unsigned char *, text), len, &sys))
+            safetensors__w_fail_io(w, sys, "cannot write the index");
+        else safetensors__w_os_commit(w);
+        if (w->failed) {
+            *e = w->error;
+            r = e->code;
+        }
+    }
+    safetensors_writer_destroy(w);
+    safetensors__free(&sw->alloc, text, cap);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_finish(safetensors_shard_writer *sw,
+                                                                   safetensors_error *err)
+{
+    safetensors_error e;
+    size_t s;
+    safetensors_result r = safetensors__sw_check(sw, 1, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    /* first every shard whole, so that a refusal commits nothing */
+    for (s = 0; s < sw->shard_count; s++)
+        if (safetensors_writer_next_tensor(sw->shards[s]) < safetensors_writer_tensor_count(sw->shards[s]) ||
+            sw->shards[s]->failed)
+            return safetensors_writer_finish(sw->shards[s], err);
+    for (s = 0; s < sw->shard_count; s++) {
+        r = safetensors_writer_finish(sw->shards[s], err);
+        if (r != SAFETENSORS_OK) return r;
+    }
+    if (sw->index_path) {
+        r = safetensors__sw_write_index(sw, &e);
+        if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    }
+    sw->finished = 1;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *sw)
+{
+    safetensors_allocator a;
+    if (sw == NULL) return;
+    a = sw->alloc;
+    safetensors__sw_undo(sw);
+    safetensors_writer_destroy(sw->catalog);
+    safetensors__free(&a, sw, sizeof *sw);
+}
+#endif /* !SAFETENSORS_NO_STDIO */
 
 #endif /* SAFETENSORS_NO_WRITER */
 

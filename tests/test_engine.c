@@ -17,6 +17,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include "test_util.h"
 
 #define EDGE_ONE TU_CORPUS_DIR "edge_ok_one.safetensors"
@@ -384,6 +388,215 @@ static void test_slice_model(void **state) {
     free(bytes);
 }
 
+/* ---------------------------------------------------------------------
+   5. Sharded writing
+   --------------------------------------------------------------------- */
+
+#define SHARD_DIR "build/test-engine-shards"
+
+/* Files in a folder (not . and ..). */
+static int count_files(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static void empty_dir(const char *dir) {
+    DIR *d;
+    struct dirent *e;
+    char path[512];
+    mkdir("build", 0777);
+    mkdir(dir, 0777);
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    closedir(d);
+}
+
+/* Declares every tensor of src in file order into a new shard writer. */
+static safetensors_shard_writer *shard_writer_for(const safetensors_file *src, uint64_t limit) {
+    safetensors_shard_writer *sw = NULL;
+    size_t k;
+    assert_int_equal(safetensors_shard_writer_create(NULL, limit, &sw, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_add_metadata(sw, "format", 6, "pt", 2, NULL), SAFETENSORS_OK);
+    for (k = 0; k < safetensors_tensor_count(src); k++) {
+        const safetensors_tensor *t = safetensors_tensor_at(src, k);
+        assert_int_equal(safetensors_shard_writer_add_tensor(sw, t->name, t->name_len, t->dtype, t->ndim, t->shape, NULL),
+                         SAFETENSORS_OK);
+    }
+    return sw;
+}
+
+/* Writes every tensor's bytes in the writer's order, in pieces of 1000. */
+static void shard_writer_fill(safetensors_shard_writer *sw, const safetensors_file *src) {
+    size_t k;
+    for (k = 0; k < safetensors_shard_writer_tensor_count(sw); k++) {
+        const safetensors_tensor *t = safetensors_tensor_at(src, safetensors_shard_writer_declaration_index(sw, k));
+        uint64_t at;
+        for (at = 0; at < t->end - t->begin; at += 1000) {
+            uint64_t n = t->end - t->begin - at < 1000 ? t->end - t->begin - at : 1000;
+            assert_int_equal(safetensors_shard_writer_write_tensor(sw, k, (const unsigned char *)t->data + at,
+                                                                   (size_t)n, NULL),
+                             SAFETENSORS_OK);
+        }
+    }
+}
+
+static void test_shard_round_trip(void **state) {
+    safetensors_file *src = NULL;
+    safetensors_shard_writer *sw;
+    safetensors_model *m = NULL;
+    const uint64_t limit = 100000;
+    size_t k, want_shards = 1, len;
+    uint64_t used = 0, total = 0;
+    char *index;
+    char head[128];
+    (void)state;
+    assert_int_equal(safetensors_open(GPT2, NULL, &src, NULL), SAFETENSORS_OK);
+    /* the assignment worked out here: declaration (= file) order, a new
+       shard when the next tensor would pass the limit */
+    for (k = 0; k < safetensors_tensor_count(src); k++) {
+        const safetensors_tensor *t = safetensors_tensor_at(src, k);
+        uint64_t size = t->end - t->begin;
+        if (k && used + size > limit) {
+            want_shards++;
+            used = 0;
+        }
+        used += size;
+        total += size;
+    }
+    assert_true(want_shards > 2);
+    empty_dir(SHARD_DIR);
+    sw = shard_writer_for(src, limit);
+    assert_int_equal(safetensors_shard_writer_begin(sw, SHARD_DIR, NULL, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_shard_count(sw), want_shards);
+    snprintf(head, sizeof head, "model-00001-of-%05u.safetensors", (unsigned)want_shards);
+    assert_string_equal(safetensors_shard_writer_shard_name(sw, 0), head);
+    shard_writer_fill(sw, src);
+    /* nothing is in place before finish: the folder holds temporary files */
+    assert_int_equal(count_files(SHARD_DIR), (int)want_shards);
+    assert_int_equal(safetensors_shard_writer_finish(sw, NULL), SAFETENSORS_OK);
+    safetensors_shard_writer_destroy(sw);
+    assert_int_equal(count_files(SHARD_DIR), (int)want_shards + 1);
+
+    /* the index, as json.dumps(indent=2, sort_keys=True) lays it out */
+    index = (char *)tu_read_file(SHARD_DIR "/model.safetensors.index.json", &len);
+    assert_non_null(index);
+    snprintf(head, sizeof head, "{\n  \"metadata\": {\n    \"total_size\": %llu\n  },\n  \"weight_map\": {\n    \"",
+             (unsigned long long)total);
+    assert_memory_equal(index, head, strlen(head));
+    assert_memory_equal(index + len - 7, "\n  }\n}\n", 7);
+    assert_non_null(strstr(index, "\"transformer.wte.weight\": \"model-"));
+    free(index);
+
+    /* the round trip: every tensor, its bytes, each shard's metadata */
+    assert_int_equal(safetensors_model_open(SHARD_DIR, NULL, &m, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_model_shard_count(m), want_shards);
+    assert_int_equal(safetensors_model_tensor_count(m), safetensors_tensor_count(src));
+    for (k = 0; k < safetensors_tensor_count(src); k++) {
+        const safetensors_tensor *a = safetensors_tensor_at(src, k), *b = NULL;
+        size_t shard;
+        const safetensors_file *f = NULL;
+        assert_int_equal(safetensors_model_find(m, a->name, a->name_len, &b, &shard, NULL), SAFETENSORS_OK);
+        assert_int_equal(b->dtype, a->dtype);
+        assert_int_equal(b->end - b->begin, a->end - a->begin);
+        assert_memory_equal(b->data, a->data, (size_t)(a->end - a->begin));
+        assert_int_equal(safetensors_model_shard(m, shard, &f, NULL), SAFETENSORS_OK);
+        assert_non_null(safetensors_metadata_find(f, "format", 6));
+    }
+    safetensors_model_close(m);
+    safetensors_close(src);
+}
+
+/* A limit below every tensor: each alone in its shard. One shard: one
+   file and no index. */
+static void test_shard_limits(void **state) {
+    safetensors_file *src = NULL;
+    safetensors_shard_writer *sw;
+    (void)state;
+    assert_int_equal(safetensors_open(GPT2, NULL, &src, NULL), SAFETENSORS_OK);
+    empty_dir(SHARD_DIR);
+    sw = shard_writer_for(src, 1);
+    assert_int_equal(safetensors_shard_writer_begin(sw, SHARD_DIR "/", "tiny", NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_shard_count(sw), safetensors_tensor_count(src));
+    assert_string_equal(safetensors_shard_writer_shard_name(sw, 2), "tiny-00003-of-00028.safetensors");
+    safetensors_shard_writer_destroy(sw); /* before finish: nothing stays */
+    assert_int_equal(count_files(SHARD_DIR), 0);
+
+    sw = shard_writer_for(src, UINT64_MAX);
+    assert_int_equal(safetensors_shard_writer_begin(sw, SHARD_DIR, NULL, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_shard_count(sw), 1);
+    assert_string_equal(safetensors_shard_writer_shard_name(sw, 0), "model.safetensors");
+    /* finish refuses while bytes are missing, and commits nothing */
+    assert_int_equal(safetensors_shard_writer_finish(sw, NULL), SAFETENSORS_ERR_SIZE);
+    shard_writer_fill(sw, src);
+    assert_int_equal(safetensors_shard_writer_finish(sw, NULL), SAFETENSORS_OK);
+    safetensors_shard_writer_destroy(sw);
+    assert_int_equal(count_files(SHARD_DIR), 1);
+    {
+        /* the one shard is the reference writer's layout of the same
+           tensors: the source file itself, byte for byte */
+        size_t a_len, b_len;
+        unsigned char *a = tu_read_file(GPT2, &a_len), *b = tu_read_file(SHARD_DIR "/model.safetensors", &b_len);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(a_len, b_len);
+        assert_memory_equal(a, b, a_len);
+        free(a);
+        free(b);
+    }
+    /* refusals */
+    assert_int_equal(safetensors_shard_writer_create(NULL, 0, &sw, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_null(sw);
+    assert_int_equal(safetensors_shard_writer_begin(NULL, SHARD_DIR, NULL, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_int_equal(safetensors_shard_writer_write_tensor(NULL, 0, "", 0, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_null(safetensors_shard_writer_tensor_at(NULL, 0, NULL));
+    safetensors_shard_writer_destroy(NULL);
+    safetensors_close(src);
+}
+
+/* Names that json.dumps escapes, escaped by hand: e-acute is \u00e9, the
+   control byte 1 \u0001, the quote \", DEL \u007f, U+1F600 the pair
+   \ud83d\ude00, a newline \n. */
+static void test_shard_index_escapes(void **state) {
+    static const char name[] = "\xc3\xa9\x01\"\x7f\xf0\x9f\x98\x80\n";
+    static const char want[] = "\"\\u00e9\\u0001\\\"\\u007f\\ud83d\\ude00\\n\": \"model-00002-of-00002.safetensors\"";
+    safetensors_shard_writer *sw = NULL;
+    uint64_t shape[1] = {4};
+    unsigned char bytes[16] = {0};
+    size_t len;
+    char *index;
+    safetensors_model *m = NULL;
+    const safetensors_tensor *t;
+    (void)state;
+    empty_dir(SHARD_DIR);
+    assert_int_equal(safetensors_shard_writer_create(NULL, 16, &sw, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_add_tensor(sw, "a", 1, SAFETENSORS_F32, 1, shape, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_add_tensor(sw, name, sizeof name - 1, SAFETENSORS_F32, 1, shape, NULL),
+                     SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_begin(sw, SHARD_DIR, NULL, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_write_tensor(sw, 0, bytes, 16, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_write_tensor(sw, 1, bytes, 16, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_shard_writer_finish(sw, NULL), SAFETENSORS_OK);
+    safetensors_shard_writer_destroy(sw);
+    index = (char *)tu_read_file(SHARD_DIR "/model.safetensors.index.json", &len);
+    assert_non_null(index);
+    assert_non_null(strstr(index, want));
+    assert_non_null(strstr(index, "\"total_size\": 32\n"));
+    free(index);
+    assert_int_equal(safetensors_model_open(SHARD_DIR, NULL, &m, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_model_find(m, name, sizeof name - 1, &t, NULL, NULL), SAFETENSORS_OK);
+    safetensors_model_close(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alignment_query),
@@ -392,6 +605,9 @@ int main(void) {
         cmocka_unit_test(test_aligned_copy_nomem),
         cmocka_unit_test(test_slice_random),
         cmocka_unit_test(test_slice_model),
+        cmocka_unit_test(test_shard_round_trip),
+        cmocka_unit_test(test_shard_limits),
+        cmocka_unit_test(test_shard_index_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
