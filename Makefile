@@ -19,11 +19,12 @@ B       := build
 CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
+EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-convert
 SUITES   := unit conformance stream models sharded writer convert alloc index engine
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
-.PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert
+.PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert \
+        test-convert-tool
 all: $(EXAMPLES)
 
 $(B):
@@ -81,7 +82,7 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect
+test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect test-convert-tool
 	@set -e; for t in $(TESTBINS) $(COLLIDE); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
@@ -89,10 +90,7 @@ check: $(SUITES:%=$(B)/san_test_%)
 	@$(MAKE) --no-print-directory fuzz-check
 
 # ---- the writer ---------------------------------------------------------
-$(B)/safetensors-rewrite: examples/rewrite.c safetensors.h | $(B)
-	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
-
-$(B)/convert_f32_to_bf16: examples/convert_f32_to_bf16.c safetensors.h | $(B)
+$(B)/safetensors-convert: examples/convert.c examples/inspect/glob.c safetensors.h | $(B)
 	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
 
 # Not under the sanitizers: their shadow memory cannot live under RLIMIT_AS.
@@ -107,15 +105,21 @@ test-large: $(B)/test_large
 	./$(B)/test_large 6G $(B)/test_large.safetensors
 
 # Every reference-written file, read and written back through the streaming
-# writer, must come out byte for byte the same.
+# writer by safetensors-convert with no option, must come out byte for byte
+# the same.
 REWRITE_FILES := $(filter-out tests/writer/w_empty_meta.safetensors,$(wildcard tests/writer/w_*.safetensors)) \
                  $(wildcard tests/conformance/files/torch_*.safetensors tests/conformance/files/numpy_*.safetensors \
                             tests/conformance/files/model_*.safetensors)
-rewrite-check: $(B)/safetensors-rewrite
+rewrite-check: $(B)/safetensors-convert
 	@set -e; n=0; for f in $(REWRITE_FILES); do \
-	    ./$(B)/safetensors-rewrite $$f $(B)/rewrite-check.out > /dev/null; \
+	    ./$(B)/safetensors-convert $$f $(B)/rewrite-check.out > /dev/null; \
 	    cmp $$f $(B)/rewrite-check.out; n=$$((n + 1)); \
 	done; rm -f $(B)/rewrite-check.out; echo "rewrite-check: $$n reference-written files byte-identical"
+
+# safetensors-convert on the bundled models: every float dtype, sharding and
+# unsharding, the round trips that must be byte-identical, the refusals.
+test-convert-tool: $(B)/safetensors-convert $(B)/safetensors-inspect
+	sh tests/convert/run.sh $(B)/safetensors-convert $(B)/safetensors-inspect $(B)/convert-test
 
 # ---- conversions: the SIMD paths, SIMD compiled out, and the byte path that
 # big-endian hosts take, forced on this little-endian one

@@ -1155,6 +1155,7 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
    <prefix>-00001-of-0000N.safetensors ... and <prefix>.safetensors.index.json,
        {
          "metadata": {
+           "total_parameters": <the elements all tensors hold>,
            "total_size": <the bytes all tensors hold>
          },
          "weight_map": {
@@ -1165,6 +1166,8 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
    byte for byte as Python's json.dumps(index, indent=2, sort_keys=True)
    + "\n" gives it: keys sorted (by code point, which is UTF-8 byte order),
    two-space indents, non-ASCII and control characters escaped as \uXXXX.
+   (total_parameters is what transformers 4.5x writes beside total_size;
+   older versions wrote total_size alone, and readers take either.)
    With one shard, the file is <prefix>.safetensors and there is no index
    (transformers' rule too). safetensors_model_open reads either.
 
@@ -8834,10 +8837,11 @@ static safetensors_result safetensors__sw_index_text(const safetensors_shard_wri
     uint32_t *shard_of = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *shard_of));
     char digits[24];
     int ok = order && tmp && shard_of;
-    uint64_t total = 0;
+    uint64_t total = 0, parameters = 0;
     for (k = 0; ok && k < n; k++) {
         order[k] = (uint32_t)k;
         total += c->views[k].end - c->views[k].begin;
+        parameters += safetensors_tensor_element_count(&c->views[k]);
     }
     for (k = 0; ok && k < sw->shard_count; k++) {
         size_t d;
@@ -8846,7 +8850,9 @@ static safetensors_result safetensors__sw_index_text(const safetensors_shard_wri
     }
     for (k = 0; ok && k < n; k++) shard_of[k] = tmp[c->order[k]];
     if (ok) safetensors__sort_indices(order, tmp, n, safetensors__sw_name_before, c->views);
-    ok = ok && safetensors__sw_put(a, buf, len, cap, "{\n  \"metadata\": {\n    \"total_size\": ", 36) &&
+    ok = ok && safetensors__sw_put(a, buf, len, cap, "{\n  \"metadata\": {\n    \"total_parameters\": ", 42) &&
+         safetensors__sw_put(a, buf, len, cap, digits, safetensors__sw_digits(digits, parameters, 1)) &&
+         safetensors__sw_put(a, buf, len, cap, ",\n    \"total_size\": ", 20) &&
          safetensors__sw_put(a, buf, len, cap, digits, safetensors__sw_digits(digits, total, 1)) &&
          safetensors__sw_put(a, buf, len, cap, "\n  },\n  \"weight_map\": {", 23);
     for (k = 0; ok && k < n; k++) {

@@ -104,7 +104,7 @@ BINDIR   ?= $(PREFIX)/bin
 INCDIR   := $(PREFIX)/include
 PCDIR    := $(LIBDIR)/pkgconfig
 CMAKEDIR := $(LIBDIR)/cmake/safetensors
-TOOLS    := $(B)/safetensors-inspect $(B)/safetensors-rewrite
+TOOLS    := $(B)/safetensors-inspect $(B)/safetensors-convert
 # Fills the templates in packaging/ (CMake's configure_file fills the same
 # names for a CMake install).
 PKG_SUBST = sed -e 's|@PROJECT_VERSION@|$(ST_VERSION)|g' \

@@ -490,8 +490,10 @@ static void test_shard_round_trip(void **state) {
     /* the index, as json.dumps(indent=2, sort_keys=True) lays it out */
     index = (char *)tu_read_file(SHARD_DIR "/model.safetensors.index.json", &len);
     assert_non_null(index);
-    snprintf(head, sizeof head, "{\n  \"metadata\": {\n    \"total_size\": %llu\n  },\n  \"weight_map\": {\n    \"",
-             (unsigned long long)total);
+    snprintf(head, sizeof head,
+             "{\n  \"metadata\": {\n    \"total_parameters\": %llu,\n    \"total_size\": %llu\n  },\n"
+             "  \"weight_map\": {\n    \"",
+             (unsigned long long)(total / 4), (unsigned long long)total); /* F32: 4 bytes a parameter */
     assert_memory_equal(index, head, strlen(head));
     assert_memory_equal(index + len - 7, "\n  }\n}\n", 7);
     assert_non_null(strstr(index, "\"transformer.wte.weight\": \"model-"));
@@ -590,7 +592,7 @@ static void test_shard_index_escapes(void **state) {
     index = (char *)tu_read_file(SHARD_DIR "/model.safetensors.index.json", &len);
     assert_non_null(index);
     assert_non_null(strstr(index, want));
-    assert_non_null(strstr(index, "\"total_size\": 32\n"));
+    assert_non_null(strstr(index, "\"total_parameters\": 8,\n    \"total_size\": 32\n"));
     free(index);
     assert_int_equal(safetensors_model_open(SHARD_DIR, NULL, &m, NULL), SAFETENSORS_OK);
     assert_int_equal(safetensors_model_find(m, name, sizeof name - 1, &t, NULL, NULL), SAFETENSORS_OK);
