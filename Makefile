@@ -19,12 +19,12 @@ B       := build
 CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-convert
+EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-convert $(B)/load_parallel
 SUITES   := unit conformance stream models sharded writer convert alloc index engine
 TESTBINS := $(SUITES:%=$(B)/test_%)
 
 .PHONY: all demo deps test check bench clean install test-options test-cpp test-large test-large-small rewrite-check test-convert \
-        test-convert-tool
+        test-convert-tool test-load-parallel
 all: $(EXAMPLES)
 
 $(B):
@@ -60,6 +60,8 @@ $(B)/test_%_collide: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
 
 # The sharded suite starts threads against one lazy model.
 $(B)/test_sharded $(B)/san_test_sharded $(B)/m32/test_sharded: CMOCKA += -pthread
+# The engine suite reads one handle from many threads.
+$(B)/test_engine $(B)/san_test_engine $(B)/m32/test_engine: CMOCKA += -pthread
 
 # C++: the implementation compiled as C++, linked with a C caller.
 $(B)/test_cpp: tests/test_cpp.cpp tests/test_cpp_caller.c safetensors.h | $(B)
@@ -82,7 +84,8 @@ test-cpp: $(B)/test_cpp
 test-options: $(OPTBINS)
 	@for t in $(OPTBINS); do echo "== $$t"; ./$$t || exit 1; done
 
-test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect test-convert-tool
+test: $(TESTBINS) $(COLLIDE) $(EXAMPLES) test-cpp test-options test-portable test-large-small rewrite-check test-convert fuzz-replay test-inspect test-convert-tool \
+      test-load-parallel
 	@set -e; for t in $(TESTBINS) $(COLLIDE); do echo "== $$t"; ./$$t; done
 
 check: $(SUITES:%=$(B)/san_test_%)
@@ -116,6 +119,15 @@ rewrite-check: $(B)/safetensors-convert
 	    cmp $$f $(B)/rewrite-check.out; n=$$((n + 1)); \
 	done; rm -f $(B)/rewrite-check.out; echo "rewrite-check: $$n reference-written files byte-identical"
 
+$(B)/load_parallel: examples/load_parallel.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -pthread
+
+# Every tensor of the bundled files into one arena by 4 threads through
+# safetensors_read_tensor, checked against the mapped file.
+test-load-parallel: $(B)/load_parallel
+	@set -e; for f in tests/models/tiny-gpt2/model.safetensors tests/models/tiny-llama-bf16-sharded/model-0000*.safetensors; do \
+	    ./$(B)/load_parallel -j 4 --verify $$f 2> /dev/null; done
+
 # safetensors-convert on the bundled models: every float dtype, sharding and
 # unsharding, the round trips that must be byte-identical, the refusals.
 test-convert-tool: $(B)/safetensors-convert $(B)/safetensors-inspect
@@ -139,7 +151,11 @@ $(B)/bench_%: bench/bench_%.c bench/bench_util.h safetensors.h | $(B)
 $(B)/bench_convert_native: bench/bench_convert.c safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -march=native -I. $< -o $@
 
-bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native
+$(B)/bench_read: bench/bench_read.c bench/bench_util.h examples/load_parallel.c safetensors.h | $(B)
+	$(CC) -std=c99 -O2 -DNDEBUG -I. $< -o $@ -pthread
+
+bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native $(B)/bench_read
+	./$(B)/bench_read
 	./$(B)/bench_parse
 	./$(B)/bench_model
 	./$(B)/bench_convert

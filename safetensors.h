@@ -553,6 +553,47 @@ SAFETENSORS_API safetensors_result safetensors_tensor_slice(const safetensors_te
                                                             const uint64_t *stop, void *dst, size_t dst_size,
                                                             safetensors_error *err);
 
+/* ---------------------------------------------------------------------
+   Reading into your buffers
+   ---------------------------------------------------------------------
+   Copies of a tensor's bytes (little-endian, as stored) into memory you
+   own: a staging buffer, pinned memory, an arena. They work on every
+   handle f from safetensors_open or safetensors_open_memory, with or
+   without data:
+     - a view with data (mapped, read into memory, open_memory): memcpy;
+     - a SAFETENSORS_HEADER_ONLY handle: safetensors_open keeps the file
+       open for these calls (one descriptor or handle per file, closed by
+       safetensors_close) and reads at the tensor's file offset, pread on
+       POSIX, ReadFile with an OVERLAPPED offset on Windows; a HEADER_ONLY
+       open_memory reads from the caller's bytes. Where the C library
+       declares no pread (glibc in strict -std=c99 without
+       _POSIX_C_SOURCE >= 200809L or _XOPEN_SOURCE >= 500), the range is
+       mapped for the copy instead.
+   A handle from safetensors_parser_finish has neither: SAFETENSORS_ERR_ARGUMENT.
+
+   THREADS: any number of threads may read one handle at once, also a
+   HEADER_ONLY one: nothing shares a file position.
+   ERRORS (dst may be partly written when a read fails midway):
+     SAFETENSORS_ERR_ARGUMENT   f or t NULL; dst NULL with bytes to copy;
+                                a range that does not lie within the
+                                tensor, or a view whose bytes lie past f's
+                                data section (a view of another file); a
+                                handle with nothing to read from
+     SAFETENSORS_ERR_SIZE       dst_size smaller than what is asked
+     SAFETENSORS_ERR_IO         the read failed, or the file is now
+                                shorter than it was at open (sys_errno) */
+SAFETENSORS_API safetensors_result safetensors_read_tensor(const safetensors_file *f, const safetensors_tensor *t,
+                                                           void *dst, size_t dst_size, safetensors_error *err);
+/* Bytes [offset, offset + len) of the tensor, for staging in chunks. */
+SAFETENSORS_API safetensors_result safetensors_read_tensor_range(const safetensors_file *f,
+                                                                 const safetensors_tensor *t, uint64_t offset,
+                                                                 void *dst, size_t len, safetensors_error *err);
+/* safetensors_tensor_slice on any handle: the same spans, each copied
+   from the view's data or read from the file as above. */
+SAFETENSORS_API safetensors_result safetensors_read_slice(const safetensors_file *f, const safetensors_tensor *t,
+                                                          const uint64_t *start, const uint64_t *stop, void *dst,
+                                                          size_t dst_size, safetensors_error *err);
+
 /* >>api-model ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
    Sharded models (not with SAFETENSORS_NO_STDIO or SAFETENSORS_NO_MODEL)
@@ -3452,6 +3493,8 @@ struct safetensors_file {
     size_t owned_len;
     void *aligned_copies; /* SAFETENSORS_ALIGNED_COPY: the misaligned tensors, copied */
     size_t aligned_copies_len;
+    void *os_file; /* a HEADER_ONLY open keeps its file (a safetensors__os_file) for reads */
+    const unsigned char *held_data; /* a HEADER_ONLY open_memory: the caller's data section */
 };
 
 /* (begin, end, name): the reference's order, with names to make it total. */
@@ -3788,6 +3831,9 @@ SAFETENSORS_API safetensors_result safetensors_parser_finish(safetensors_parser 
 
 #ifndef SAFETENSORS_NO_STDIO
 static void safetensors__os_unmap(void *base, size_t len); /* >>os */
+static void safetensors__os_release(safetensors_file *f);  /* >>os */
+static safetensors_result safetensors__os_file_read(const safetensors_file *f, uint64_t offset, unsigned char *dst,
+                                                    size_t len, safetensors_error *e); /* >>os */
 #endif
 
 /* Gives back the data section: unmapped, or freed when it was read. */
@@ -3801,6 +3847,9 @@ static void safetensors__release_data(safetensors_file *f)
     f->owned = NULL;
     safetensors__free(&f->alloc, f->aligned_copies, f->aligned_copies_len);
     f->aligned_copies = NULL;
+#ifndef SAFETENSORS_NO_STDIO
+    safetensors__os_release(f);
+#endif
 }
 
 SAFETENSORS_API void safetensors_close(safetensors_file *f)
@@ -4125,15 +4174,22 @@ SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetenso
 /* Where a span's bytes come from: the view's data, or (f given and the
    view without data) the file, through the read path. Every slice copy
    goes through here. */
+static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, const safetensors_tensor *t,
+                                                    uint64_t offset, unsigned char *dst, size_t len,
+                                                    safetensors_error *e);
+
 static safetensors_result safetensors__span_bytes(const safetensors_file *f, const safetensors_tensor *t,
                                                   const safetensors_span *span, unsigned char *dst,
                                                   safetensors_error *e)
 {
-    (void)f;
-    if (span->data == NULL)
-        return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t, "the view has no data (a header-only open)");
-    memcpy(dst, span->data, (size_t)span->length);
-    return SAFETENSORS_OK;
+    if (span->data) {
+        memcpy(dst, span->data, (size_t)span->length);
+        return SAFETENSORS_OK;
+    }
+    if (f == NULL)
+        return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t,
+                                       "the view has no data (a header-only open): use safetensors_read_slice");
+    return safetensors__tensor_bytes(f, t, span->offset, dst, (size_t)span->length, e);
 }
 
 /* The slice into dst through its spans: the one copy behind
@@ -4168,6 +4224,77 @@ SAFETENSORS_API safetensors_result safetensors_tensor_slice(const safetensors_te
                                                             safetensors_error *err)
 {
     return safetensors__slice_copy(NULL, t, start, stop, dst, dst_size, err);
+}
+
+/* Bytes [offset, offset + len) of tensor t of f into dst, from wherever f
+   has them: the view's data, the caller's bytes, or the file. The range is
+   checked by the callers. */
+static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, const safetensors_tensor *t,
+                                                    uint64_t offset, unsigned char *dst, size_t len,
+                                                    safetensors_error *e)
+{
+    if (len == 0) return SAFETENSORS_OK;
+    if (t->data) {
+        memcpy(dst, SAFETENSORS__CAST(const unsigned char *, t->data) + (size_t)offset, len);
+        return SAFETENSORS_OK;
+    }
+    if (f->held_data) {
+        memcpy(dst, f->held_data + (size_t)(t->begin + offset), len);
+        return SAFETENSORS_OK;
+    }
+#ifndef SAFETENSORS_NO_STDIO
+    if (f->os_file) return safetensors__os_file_read(f, safetensors_data_start(f) + t->begin + offset, dst, len, e);
+#endif
+    return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t,
+                                   "the handle has neither data nor a file to read (made by the parser)");
+}
+
+SAFETENSORS_API safetensors_result safetensors_read_tensor_range(const safetensors_file *f,
+                                                                 const safetensors_tensor *t, uint64_t offset,
+                                                                 void *dst, size_t len, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = SAFETENSORS_OK;
+    if (f == NULL || t == NULL)
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, f ? "the tensor is NULL" : "the file is NULL");
+    else if (t->end < t->begin || t->end > f->data_size)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the view's bytes lie outside this file's data");
+    else if (offset > t->end - t->begin || (uint64_t)len > t->end - t->begin - offset)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the range does not lie within the tensor");
+    else if (dst == NULL && len > 0)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "dst is NULL");
+    if (r == SAFETENSORS_OK) r = safetensors__tensor_bytes(f, t, offset, SAFETENSORS__CAST(unsigned char *, dst), len, &e);
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_read_tensor(const safetensors_file *f, const safetensors_tensor *t,
+                                                           void *dst, size_t dst_size, safetensors_error *err)
+{
+    if (t && t->end >= t->begin && t->end - t->begin > (uint64_t)dst_size) {
+        safetensors_error e;
+        safetensors__slice_fail(&e, SAFETENSORS_ERR_SIZE, t, "it holds ");
+        safetensors__err_add_u64(&e, t->end - t->begin);
+        safetensors__err_add(&e, " bytes, dst only ");
+        safetensors__err_add_u64(&e, (uint64_t)dst_size);
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_SIZE;
+    }
+    return safetensors_read_tensor_range(f, t, 0, dst, t ? (size_t)(t->end - t->begin) : 0, err);
+}
+
+SAFETENSORS_API safetensors_result safetensors_read_slice(const safetensors_file *f, const safetensors_tensor *t,
+                                                          const uint64_t *start, const uint64_t *stop, void *dst,
+                                                          size_t dst_size, safetensors_error *err)
+{
+    if (f == NULL || (t && (t->end < t->begin || t->end > f->data_size))) {
+        safetensors_error e;
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                f ? "the view's bytes lie outside this file's data" : "the file is NULL");
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    return safetensors__slice_copy(f, t, start, stop, dst, dst_size, err);
 }
 
 /* The last step of every open that has data: the copies, when asked for.
@@ -4227,6 +4354,8 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
     }
     if (!(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)))
         safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, bytes) + used);
+    else
+        (*out)->held_data = SAFETENSORS__CAST(const unsigned char *, bytes) + used;
     r = safetensors__finish_open(opt, out, &e);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
@@ -4666,6 +4795,9 @@ out:
     return r;
 }
 
+static safetensors_result safetensors__os_keep(safetensors__os_file *of, safetensors_file **out,
+                                               safetensors_error *e); /* below */
+
 SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safetensors_options *opt,
                                                     safetensors_file **out, safetensors_error *err)
 {
@@ -4693,9 +4825,140 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
         r = safetensors__open_mapped(&of, &o, out, &e);
     if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, &o, out, &e);
     if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, out, &e);
-    safetensors__os_close(&of);
+    if (r == SAFETENSORS_OK && (o.flags & SAFETENSORS_HEADER_ONLY) && of.is_regular) r = safetensors__os_keep(&of, out, &e);
+    else safetensors__os_close(&of);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
+}
+
+/* Reads at an offset for safetensors_read_tensor on HEADER_ONLY handles,
+   with no shared file position, so that threads may read one handle at
+   once. 0 when all n bytes arrived; else -1 with *sys the system error (0:
+   the file ended first). */
+#ifdef _WIN32
+static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offset, unsigned char *buf, size_t n,
+                                   int *sys)
+{
+    while (n > 0) {
+        OVERLAPPED at;
+        DWORD got = 0, ask = n > ((size_t)1 << 30) ? (DWORD)1 << 30 : (DWORD)n;
+        memset(&at, 0, sizeof at);
+        at.Offset = (DWORD)(offset & 0xffffffffu);
+        at.OffsetHigh = (DWORD)(offset >> 32);
+        if (!ReadFile(of->handle, buf, ask, &got, &at)) {
+            DWORD code = GetLastError();
+            *sys = code == ERROR_HANDLE_EOF ? 0 : (int)code;
+            return -1;
+        }
+        if (got == 0) {
+            *sys = 0;
+            return -1;
+        }
+        buf += got;
+        n -= got;
+        offset += got;
+    }
+    return 0;
+}
+#else
+#if defined(__GLIBC__) && !defined(__USE_UNIX98) && !defined(__USE_XOPEN2K8)
+#define SAFETENSORS__NO_PREAD 1 /* glibc hides pread in strict C99 without feature macros */
+#endif
+static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offset, unsigned char *buf, size_t n,
+                                   int *sys)
+{
+#ifndef SAFETENSORS__NO_PREAD
+    while (n > 0) {
+        ssize_t got;
+        if (offset > (uint64_t)INT64_MAX || (uint64_t)(off_t)offset != offset) {
+            *sys = EOVERFLOW;
+            return -1;
+        }
+        do got = pread(of->fd, buf, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n, (off_t)offset);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+            *sys = got < 0 ? errno : 0;
+            return -1;
+        }
+        buf += got;
+        n -= (size_t)got;
+        offset += (uint64_t)got;
+    }
+    return 0;
+#elif !defined(SAFETENSORS_NO_MMAP)
+    /* a window over the range, from a multiple of 64 KiB (a multiple of
+       every page size in use), copied and unmapped */
+    while (n > 0) {
+        uint64_t base = offset & ~(uint64_t)0xffff;
+        size_t skip = (size_t)(offset - base), take = n > ((size_t)1 << 28) ? (size_t)1 << 28 : n;
+        void *view;
+        if ((uint64_t)(off_t)base != base) {
+            *sys = EOVERFLOW;
+            return -1;
+        }
+        if (offset + take > of->size) {
+            *sys = 0;
+            return -1;
+        }
+        view = mmap(NULL, skip + take, PROT_READ, MAP_PRIVATE, of->fd, (off_t)base);
+        if (view == MAP_FAILED) {
+            *sys = errno;
+            return -1;
+        }
+        memcpy(buf, SAFETENSORS__CAST(unsigned char *, view) + skip, take);
+        munmap(view, skip + take);
+        buf += take;
+        n -= take;
+        offset += take;
+    }
+    return 0;
+#else
+    (void)of;
+    (void)offset;
+    (void)buf;
+    (void)n;
+    *sys = ENOSYS;
+    return -1;
+#endif
+}
+#endif
+
+static safetensors_result safetensors__os_file_read(const safetensors_file *f, uint64_t offset, unsigned char *dst,
+                                                    size_t len, safetensors_error *e)
+{
+    int sys = 0;
+    if (safetensors__os_read_at(SAFETENSORS__CAST(const safetensors__os_file *, f->os_file), offset, dst, len, &sys) == 0)
+        return SAFETENSORS_OK;
+    if (sys) return safetensors__fail_io(e, sys, "cannot read the tensor from the file");
+    safetensors__err_set(e, SAFETENSORS_ERR_IO, offset);
+    safetensors__err_add(e, "the file ended before the tensor's bytes: it is shorter than at open");
+    return SAFETENSORS_ERR_IO;
+}
+
+/* A HEADER_ONLY open hands its file to the handle, for the reads above.
+   Consumes *of either way; on failure closes f and sets *out to NULL. */
+static safetensors_result safetensors__os_keep(safetensors__os_file *of, safetensors_file **out, safetensors_error *e)
+{
+    safetensors_file *f = *out;
+    safetensors__os_file *kept = SAFETENSORS__CAST(safetensors__os_file *, safetensors__alloc(&f->alloc, sizeof *kept));
+    if (kept == NULL) {
+        safetensors__os_close(of);
+        safetensors_close(f);
+        *out = NULL;
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    *kept = *of;
+    f->os_file = kept;
+    return SAFETENSORS_OK;
+}
+
+static void safetensors__os_release(safetensors_file *f)
+{
+    safetensors__os_file *of = SAFETENSORS__CAST(safetensors__os_file *, f->os_file);
+    if (of == NULL) return;
+    safetensors__os_close(of);
+    safetensors__free(&f->alloc, of, sizeof *of);
+    f->os_file = NULL;
 }
 
 #endif /* !SAFETENSORS_NO_STDIO (>>os) */

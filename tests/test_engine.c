@@ -18,6 +18,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -599,6 +601,219 @@ static void test_shard_index_escapes(void **state) {
     safetensors_model_close(m);
 }
 
+/* ---------------------------------------------------------------------
+   2. Reading into the caller's buffers
+   --------------------------------------------------------------------- */
+
+static const char *const READ_FILES[] = {
+    GPT2,
+    "tests/models/tiny-llama-bf16-sharded/model-00001-of-00004.safetensors",
+    "tests/models/tiny-llama-bf16-sharded/model-00004-of-00004.safetensors",
+    TU_CORPUS_DIR "edge_ok_one.safetensors",
+};
+
+/* Every tensor, whole and in chunks of 1000 bytes, through every kind of
+   handle, against the bytes at 8 + N + begin of the file read with stdio. */
+static void test_read_tensor_every_handle(void **state) {
+    size_t fi;
+    (void)state;
+    for (fi = 0; fi < sizeof READ_FILES / sizeof READ_FILES[0]; fi++) {
+        size_t len, k, mode;
+        unsigned char *bytes = tu_read_file(READ_FILES[fi], &len);
+        uint64_t start;
+        assert_non_null(bytes);
+        start = 8 + tu_get_le64(bytes);
+        for (mode = 0; mode < 4; mode++) {
+            safetensors_options opt;
+            safetensors_file *f = NULL;
+            memset(&opt, 0, sizeof opt);
+            opt.flags = mode == 1 ? SAFETENSORS_HEADER_ONLY : mode == 2 ? SAFETENSORS_READ_INTO_MEMORY : 0u;
+            if (mode == 3) {
+                opt.flags = SAFETENSORS_HEADER_ONLY;
+                assert_int_equal(safetensors_open_memory(bytes, len, &opt, &f, NULL), SAFETENSORS_OK);
+            } else {
+                assert_int_equal(safetensors_open(READ_FILES[fi], &opt, &f, NULL), SAFETENSORS_OK);
+            }
+            for (k = 0; k < safetensors_tensor_count(f); k++) {
+                const safetensors_tensor *t = safetensors_tensor_at(f, k);
+                size_t n = (size_t)(t->end - t->begin), at;
+                unsigned char *got = (unsigned char *)malloc(n + 1);
+                assert_non_null(got);
+                memset(got, 0xa5, n + 1);
+                assert_int_equal(safetensors_read_tensor(f, t, got, n, NULL), SAFETENSORS_OK);
+                assert_memory_equal(got, bytes + start + t->begin, n);
+                assert_int_equal(got[n], 0xa5);
+                for (at = 0; at < n; at += 1000) {
+                    size_t piece = n - at < 1000 ? n - at : 1000;
+                    memset(got, 0, piece);
+                    assert_int_equal(safetensors_read_tensor_range(f, t, at, got, piece, NULL), SAFETENSORS_OK);
+                    assert_memory_equal(got, bytes + start + t->begin + at, piece);
+                }
+                if (n) {
+                    safetensors_error err;
+                    assert_int_equal(safetensors_read_tensor(f, t, got, n - 1, &err), SAFETENSORS_ERR_SIZE);
+                    assert_non_null(strstr(err.message, t->name));
+                    assert_int_equal(safetensors_read_tensor_range(f, t, 1, got, n, NULL), SAFETENSORS_ERR_ARGUMENT);
+                    assert_int_equal(safetensors_read_tensor_range(f, t, 0, NULL, 1, NULL), SAFETENSORS_ERR_ARGUMENT);
+                }
+                assert_int_equal(safetensors_read_tensor_range(f, t, n, got, 0, NULL), SAFETENSORS_OK);
+                free(got);
+            }
+            assert_int_equal(safetensors_read_tensor(NULL, safetensors_tensor_at(f, 0), bytes, len, NULL),
+                             SAFETENSORS_ERR_ARGUMENT);
+            assert_int_equal(safetensors_read_tensor(f, NULL, bytes, len, NULL), SAFETENSORS_ERR_ARGUMENT);
+            safetensors_close(f);
+        }
+        free(bytes);
+    }
+}
+
+/* A slice read from a HEADER_ONLY handle equals the same slice of the
+   mapped file; random boxes of every tensor of the sharded BF16 model. */
+static void test_read_slice_header_only(void **state) {
+    const char *path = READ_FILES[1];
+    safetensors_options opt;
+    safetensors_file *mapped = NULL, *bare = NULL;
+    uint64_t rng = 99;
+    size_t k;
+    int trial;
+    (void)state;
+    memset(&opt, 0, sizeof opt);
+    opt.flags = SAFETENSORS_HEADER_ONLY;
+    assert_int_equal(safetensors_open(path, NULL, &mapped, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_open(path, &opt, &bare, NULL), SAFETENSORS_OK);
+    for (k = 0; k < safetensors_tensor_count(mapped); k++) {
+        const safetensors_tensor *a = safetensors_tensor_at(mapped, k), *b = safetensors_tensor_at(bare, k);
+        size_t n = (size_t)(a->end - a->begin);
+        unsigned char *x = (unsigned char *)malloc(n + 1), *y = (unsigned char *)malloc(n + 1);
+        assert_true(x && y);
+        for (trial = 0; trial < 20; trial++) {
+            uint64_t start[4] = {0}, stop[4] = {0};
+            size_t d;
+            for (d = 0; d < a->ndim; d++) {
+                start[d] = tu_xorshift64(&rng) % (a->shape[d] + 1);
+                stop[d] = start[d] + tu_xorshift64(&rng) % (a->shape[d] - start[d] + 1);
+            }
+            assert_int_equal(safetensors_tensor_slice(a, start, stop, x, n, NULL), SAFETENSORS_OK);
+            assert_int_equal(safetensors_read_slice(bare, b, start, stop, y, n, NULL), SAFETENSORS_OK);
+            assert_int_equal(safetensors_read_slice(mapped, a, start, stop, y + 0, n, NULL), SAFETENSORS_OK);
+            assert_int_equal(safetensors_read_slice(bare, b, start, stop, y, n, NULL), SAFETENSORS_OK);
+            {
+                safetensors_slice_iter it;
+                assert_int_equal(safetensors_slice_spans(&it, a, start, stop, NULL), SAFETENSORS_OK);
+                assert_memory_equal(x, y, (size_t)it.bytes);
+                /* without the file, a view without data cannot be sliced */
+                assert_int_equal(safetensors_tensor_slice(b, start, stop, y, n, NULL),
+                                 it.bytes ? SAFETENSORS_ERR_ARGUMENT : SAFETENSORS_OK);
+            }
+        }
+        free(x);
+        free(y);
+    }
+    safetensors_close(mapped);
+    safetensors_close(bare);
+}
+
+typedef struct reader_job {
+    const safetensors_file *f;
+    const unsigned char *bytes;
+    uint64_t start;
+    unsigned seed;
+    int bad;
+} reader_job;
+
+/* Reads every tensor in an order of its own, checking each. */
+static void *reader_thread(void *arg) {
+    reader_job *j = (reader_job *)arg;
+    size_t n = safetensors_tensor_count(j->f), i, round;
+    for (round = 0; round < 20; round++) {
+        for (i = 0; i < n; i++) {
+            const safetensors_tensor *t = safetensors_tensor_at(j->f, (i * 7 + j->seed + round) % n);
+            size_t len = (size_t)(t->end - t->begin);
+            unsigned char *buf = (unsigned char *)malloc(len ? len : 1);
+            if (buf == NULL || safetensors_read_tensor(j->f, t, buf, len, NULL) != SAFETENSORS_OK ||
+                memcmp(buf, j->bytes + j->start + t->begin, len) != 0)
+                j->bad++;
+            free(buf);
+        }
+    }
+    return NULL;
+}
+
+static void test_read_tensor_threads(void **state) {
+    safetensors_options opt;
+    safetensors_file *f = NULL;
+    pthread_t th[4];
+    reader_job jobs[4];
+    size_t len;
+    unsigned char *bytes = tu_read_file(GPT2, &len);
+    unsigned k;
+    (void)state;
+    assert_non_null(bytes);
+    memset(&opt, 0, sizeof opt);
+    opt.flags = SAFETENSORS_HEADER_ONLY;
+    assert_int_equal(safetensors_open(GPT2, &opt, &f, NULL), SAFETENSORS_OK);
+    for (k = 0; k < 4; k++) {
+        jobs[k].f = f;
+        jobs[k].bytes = bytes;
+        jobs[k].start = 8 + tu_get_le64(bytes);
+        jobs[k].seed = k * 5;
+        jobs[k].bad = 0;
+        assert_int_equal(pthread_create(&th[k], NULL, reader_thread, &jobs[k]), 0);
+    }
+    for (k = 0; k < 4; k++) {
+        assert_int_equal(pthread_join(th[k], NULL), 0);
+        assert_int_equal(jobs[k].bad, 0);
+    }
+    safetensors_close(f);
+    free(bytes);
+}
+
+/* A file cut short after the open: the read says so (IO), and a handle
+   made by the parser has nothing to read. */
+static void test_read_tensor_failures(void **state) {
+    const char *copy = "build/test-engine-cut.safetensors";
+    size_t len;
+    unsigned char *bytes = tu_read_file(GPT2, &len);
+    FILE *fp;
+    safetensors_options opt;
+    safetensors_file *f = NULL;
+    safetensors_parser *p = NULL;
+    safetensors_error err;
+    const safetensors_tensor *last;
+    unsigned char buf[16];
+    size_t used;
+    int done;
+    (void)state;
+    assert_non_null(bytes);
+    mkdir("build", 0777);
+    fp = fopen(copy, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, len, fp), len);
+    fclose(fp);
+    memset(&opt, 0, sizeof opt);
+    opt.flags = SAFETENSORS_HEADER_ONLY;
+    assert_int_equal(safetensors_open(copy, &opt, &f, NULL), SAFETENSORS_OK);
+    assert_int_equal(truncate(copy, (off_t)(len - 100)), 0);
+    last = safetensors_tensor_at(f, safetensors_tensor_count(f) - 1);
+    assert_int_equal(safetensors_read_tensor_range(f, last, last->end - last->begin - 16, buf, 16, &err),
+                     SAFETENSORS_ERR_IO);
+    assert_int_equal(err.code, SAFETENSORS_ERR_IO);
+    assert_int_equal(safetensors_read_tensor_range(f, last, 0, buf, 16, NULL), SAFETENSORS_OK);
+    assert_memory_equal(buf, bytes + 8 + tu_get_le64(bytes) + last->begin, 16);
+    safetensors_close(f);
+    remove(copy);
+
+    assert_int_equal(safetensors_parser_create(NULL, &p, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_parser_feed(p, bytes, len, &used, &done, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_parser_finish(p, len - used, &f, NULL), SAFETENSORS_OK);
+    safetensors_parser_destroy(p);
+    assert_int_equal(safetensors_read_tensor(f, safetensors_tensor_at(f, 0), bytes, len, &err),
+                     SAFETENSORS_ERR_ARGUMENT);
+    safetensors_close(f);
+    free(bytes);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alignment_query),
@@ -610,6 +825,10 @@ int main(void) {
         cmocka_unit_test(test_shard_round_trip),
         cmocka_unit_test(test_shard_limits),
         cmocka_unit_test(test_shard_index_escapes),
+        cmocka_unit_test(test_read_tensor_every_handle),
+        cmocka_unit_test(test_read_slice_header_only),
+        cmocka_unit_test(test_read_tensor_threads),
+        cmocka_unit_test(test_read_tensor_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1356,6 +1356,108 @@ static int run_large4g(const char *path)
    main
    --------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------
+   Reads into caller buffers, slices and BF16 <-> F16: the byte order,
+   file offsets and OS calls they depend on (pread, or a mapped window
+   where strict C99 hides pread; ReadFile with an offset on Windows)
+   --------------------------------------------------------------------- */
+
+/* The box [start, stop) of a tensor whose elements are `size` bytes,
+   element by element, from the file's bytes. */
+static void slice_by_elements(const unsigned char *src, size_t size, const safetensors_tensor *t,
+                              const uint64_t *start, const uint64_t *stop, unsigned char *out)
+{
+    uint64_t total = 1, idx;
+    size_t d;
+    for (d = 0; d < t->ndim; d++) total *= stop[d] - start[d];
+    for (idx = 0; idx < total; idx++) {
+        uint64_t rest = idx, lin = 0, stride = 1;
+        for (d = t->ndim; d-- > 0;) {
+            uint64_t extent = stop[d] - start[d];
+            lin += (start[d] + rest % extent) * stride;
+            rest /= extent;
+            stride *= t->shape[d];
+        }
+        memcpy(out + idx * size, src + lin * size, size);
+    }
+}
+
+static void check_engine(void)
+{
+    size_t m, k;
+    uint64_t rng = 7;
+    static unsigned char codes[2 * 65536], direct[2 * 65536], detour[2 * 65536];
+    static float wide[65536];
+    for (m = 0; m < sizeof model_paths / sizeof model_paths[0]; m++) {
+        size_t len;
+        unsigned char *bytes = read_file(model_paths[m], &len);
+        safetensors_options opt;
+        safetensors_file *f = NULL;
+        safetensors_error err;
+        uint64_t start;
+        case_begin("read_tensor and read_slice, HEADER_ONLY");
+        memset(&opt, 0, sizeof opt);
+        opt.flags = SAFETENSORS_HEADER_ONLY;
+        if (!check(bytes != NULL, "%s: cannot read", model_paths[m]) ||
+            !check(safetensors_open(model_paths[m], &opt, &f, &err) == SAFETENSORS_OK, "%s: %s", model_paths[m],
+                   err.message)) {
+            free(bytes);
+            case_end();
+            continue;
+        }
+        start = safetensors_data_start(f);
+        for (k = 0; k < safetensors_tensor_count(f); k++) {
+            const safetensors_tensor *t = safetensors_tensor_at(f, k);
+            size_t n = (size_t)(t->end - t->begin), size = safetensors_dtype_bits(t->dtype) / 8, d;
+            unsigned char *got = (unsigned char *)malloc(n + 1), *want = (unsigned char *)malloc(n + 1);
+            uint64_t lo[8], hi[8];
+            int trial;
+            if (!check(got && want && t->ndim <= 8, "out of memory")) break;
+            check(safetensors_read_tensor(f, t, got, n, &err) == SAFETENSORS_OK &&
+                      memcmp(got, bytes + start + t->begin, n) == 0,
+                  "%s: tensor \"%s\": read_tensor differs from the file", model_paths[m], t->name);
+            for (trial = 0; trial < 8; trial++) {
+                for (d = 0; d < t->ndim; d++) {
+                    lo[d] = xorshift64(&rng) % (t->shape[d] + 1);
+                    hi[d] = lo[d] + xorshift64(&rng) % (t->shape[d] - lo[d] + 1);
+                }
+                slice_by_elements(bytes + start + t->begin, size, t, lo, hi, want);
+                memset(got, 0, n);
+                if (check(safetensors_read_slice(f, t, lo, hi, got, n, &err) == SAFETENSORS_OK, "%s: %s",
+                          model_paths[m], err.message)) {
+                    uint64_t count = 1;
+                    for (d = 0; d < t->ndim; d++) count *= hi[d] - lo[d];
+                    check(memcmp(got, want, (size_t)count * size) == 0, "%s: tensor \"%s\": a slice differs",
+                          model_paths[m], t->name);
+                }
+            }
+            free(got);
+            free(want);
+        }
+        safetensors_close(f);
+        free(bytes);
+        case_end();
+    }
+    case_begin("BF16 <-> F16, every code, against the F32 detour");
+    for (k = 0; k < 65536; k++) {
+        codes[2 * k] = (unsigned char)(k & 0xff);
+        codes[2 * k + 1] = (unsigned char)(k >> 8);
+    }
+    check(safetensors_convert(SAFETENSORS_BF16, codes, 65536, SAFETENSORS_F16, direct) == SAFETENSORS_OK &&
+              safetensors_convert_to_f32(SAFETENSORS_BF16, codes, 65536, wide) == SAFETENSORS_OK &&
+              safetensors_convert_from_f32(SAFETENSORS_F16, wide, 65536, detour) == SAFETENSORS_OK &&
+              memcmp(direct, detour, sizeof direct) == 0,
+          "BF16 -> F16 differs from the detour");
+    check(safetensors_convert(SAFETENSORS_F16, codes, 65536, SAFETENSORS_BF16, direct) == SAFETENSORS_OK &&
+              safetensors_convert_to_f32(SAFETENSORS_F16, codes, 65536, wide) == SAFETENSORS_OK &&
+              safetensors_convert_from_f32(SAFETENSORS_BF16, wide, 65536, detour) == SAFETENSORS_OK &&
+              memcmp(direct, detour, sizeof direct) == 0,
+          "F16 -> BF16 differs from the detour");
+    /* 1.0 in BF16 (bytes 80 3f) is 3c00 in F16: byte order on this host */
+    check(direct[2 * 0x3c00] == 0x80 && direct[2 * 0x3c00 + 1] == 0x3f, "F16 1.0 is not BF16 1.0");
+    case_end();
+}
+
 int main(int argc, char **argv)
 {
     expected ex;
@@ -1385,6 +1487,7 @@ int main(int argc, char **argv)
         check_models(&ex);
         check_utf8_path(&ex, tmp);
         check_sharded(tmp);
+        check_engine();
         expected_free(&ex);
     }
     printf("portable: %lu passed, %lu failed\n", g_passed, g_failed);
