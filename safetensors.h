@@ -365,7 +365,12 @@ typedef struct safetensors_options {
        case fast against crafted names. */
     uint64_t hash_seed;
     uint64_t reserved[6];
-    void *reserved_ptr[4];
+    /* safetensors_model_open only: read the index and the shards through
+       these callbacks instead of the file system (see "Custom I/O"). NULL:
+       the file system. It took the place of reserved_ptr[0]: the struct's
+       size and layout are those of 0.1.0 on every host. */
+    const struct safetensors_model_io *model_io;
+    void *reserved_ptr[3];
 } safetensors_options;
 
 #define SAFETENSORS_DEFAULT_MAX_HEADER_SIZE 100000000u
@@ -593,6 +598,63 @@ SAFETENSORS_API safetensors_result safetensors_read_tensor_range(const safetenso
 SAFETENSORS_API safetensors_result safetensors_read_slice(const safetensors_file *f, const safetensors_tensor *t,
                                                           const uint64_t *start, const uint64_t *stop, void *dst,
                                                           size_t dst_size, safetensors_error *err);
+
+/* ---------------------------------------------------------------------
+   Custom I/O
+   ---------------------------------------------------------------------
+   Files that are not files: an asset pack, an archive member, a virtual
+   file system, a network cache. The library asks for bytes at offsets and
+   for the size, through callbacks and a context pointer of yours (as
+   stb_image's stbi_io_callbacks and cgltf's file options do).
+
+   safetensors_open_io(io, opt, &f, &err) opens one such file: the header
+   is read in 64 KiB pieces through io->read and parsed as any other; then
+     - by default the data section is read into memory owned by f (its
+       size is what io->size reported, checked against the table first);
+     - with SAFETENSORS_HEADER_ONLY nothing more is read, f keeps a copy of
+       *io, and safetensors_read_tensor / _range / read_slice read through
+       io->read: ctx must then stay valid until safetensors_close(f), and
+       read may be called from several threads at once if the caller
+       reads from several threads.
+   Other flags as for safetensors_open (READ_INTO_MEMORY is what it does
+   anyway; PREFETCH is ignored).
+
+   A model: set opt.model_io for safetensors_model_open. Its open callback
+   gives an io for a name: first `path` itself (an index ending in .json,
+   or a single .safetensors file; folders are not listed through it), then
+   each shard as the index's folder part of `path` followed by the shard's
+   name ("pak/llama/model.safetensors.index.json" gives
+   "pak/llama/model-00001-of-00002.safetensors"). The index's shard names
+   are checked exactly as on disk (no separator, no "..") before any
+   callback sees them. close, if not NULL, is called once for every io
+   that open filled, when the library is done with it: at once for the
+   index, when its file closes for a shard (at model close; a HEADER_ONLY
+   shard keeps its io to read tensors until then).
+
+   ERRORS: io NULL or read/size NULL gives SAFETENSORS_ERR_ARGUMENT; a
+   read that returns less than asked, or size returning nonzero, gives
+   SAFETENSORS_ERR_IO (sys_errno 0), and so does open returning nonzero,
+   with the name in the message; the file's own problems as for
+   safetensors_open_memory. Nothing is leaked on any failure. */
+typedef struct safetensors_io {
+    /* Reads len > 0 bytes at `offset` into dst; returns len, or fewer when
+       it fails or the file ends first. */
+    size_t (*read)(void *ctx, uint64_t offset, void *dst, size_t len);
+    /* The file's size in bytes into *size; 0 on success. */
+    int (*size)(void *ctx, uint64_t *size);
+    void *ctx;
+} safetensors_io;
+
+typedef struct safetensors_model_io {
+    /* Fills *io for the file `name` (UTF-8, NUL-terminated); 0 on success. */
+    int (*open)(void *ctx, const char *name, safetensors_io *io);
+    /* Releases what open made for *io; may be NULL. */
+    void (*close)(void *ctx, safetensors_io *io);
+    void *ctx;
+} safetensors_model_io;
+
+SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io, const safetensors_options *opt,
+                                                       safetensors_file **out, safetensors_error *err);
 
 /* >>api-model ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
@@ -1377,15 +1439,24 @@ static int safetensors__allocator_is_valid(const safetensors_allocator *a)
    the caller asked for something this library cannot do. */
 static const char *safetensors__options_problem(const safetensors_allocator *a, uint32_t flags, uint32_t known,
                                                 uint32_t reserved32, const uint64_t *reserved,
-                                                void *const *reserved_ptr)
+                                                void *const *reserved_ptr, size_t reserved_ptrs)
 {
     size_t k;
     if (!safetensors__allocator_is_valid(a)) return "the allocator needs both allocate and deallocate";
     if (flags & ~known) return "unknown flags: this library is older than the header the program was built with";
     for (k = 0; k < 6; k++) reserved32 |= (reserved[k] != 0);
-    for (k = 0; k < 4; k++) reserved32 |= (reserved_ptr[k] != NULL);
+    for (k = 0; k < reserved_ptrs; k++) reserved32 |= (reserved_ptr[k] != NULL);
     return reserved32 ? "the reserved option fields must be zero" : NULL;
 }
+
+/* model_io took reserved_ptr[0]'s place: the options keep the size and
+   layout of 0.1.0 (allocator, 72 bytes of integers, four pointers) on
+   32- and 64-bit hosts alike, so a shared library and its callers agree. */
+typedef char safetensors__options_layout_check[(sizeof(safetensors_options) == 8 * sizeof(void *) + 72 &&
+                                                offsetof(safetensors_options, model_io) ==
+                                                    sizeof(safetensors_options) - 4 * sizeof(void *))
+                                                   ? 1
+                                                   : -1];
 
 /* Copies the caller's options (NULL: the defaults) and checks them. */
 static const char *safetensors__open_options(const safetensors_options *opt, safetensors_options *out)
@@ -1393,7 +1464,7 @@ static const char *safetensors__open_options(const safetensors_options *opt, saf
     if (opt) *out = *opt;
     else memset(out, 0, sizeof *out);
     return safetensors__options_problem(&out->allocator, out->flags, SAFETENSORS__OPEN_FLAGS_KNOWN, out->reserved32,
-                                        out->reserved, out->reserved_ptr);
+                                        out->reserved, out->reserved_ptr, 3);
 }
 
 static void *safetensors__alloc(const safetensors_allocator *a, size_t size)
@@ -3495,6 +3566,8 @@ struct safetensors_file {
     size_t aligned_copies_len;
     void *os_file; /* a HEADER_ONLY open keeps its file (a safetensors__os_file) for reads */
     const unsigned char *held_data; /* a HEADER_ONLY open_memory: the caller's data section */
+    safetensors_io io;                    /* a HEADER_ONLY open_io reads through it (io.read set) */
+    const safetensors_model_io *io_owner; /* whose close releases io, for a model's shards */
 };
 
 /* (begin, end, name): the reference's order, with names to make it total. */
@@ -3850,6 +3923,9 @@ static void safetensors__release_data(safetensors_file *f)
 #ifndef SAFETENSORS_NO_STDIO
     safetensors__os_release(f);
 #endif
+    if (f->io_owner && f->io_owner->close) f->io_owner->close(f->io_owner->ctx, &f->io);
+    f->io_owner = NULL;
+    f->io.read = NULL;
 }
 
 SAFETENSORS_API void safetensors_close(safetensors_file *f)
@@ -4177,6 +4253,8 @@ SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetenso
 static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, const safetensors_tensor *t,
                                                     uint64_t offset, unsigned char *dst, size_t len,
                                                     safetensors_error *e);
+static safetensors_result safetensors__io_read(const safetensors_io *io, uint64_t offset, unsigned char *dst,
+                                               size_t len, safetensors_error *e); /* >>memory */
 
 static safetensors_result safetensors__span_bytes(const safetensors_file *f, const safetensors_tensor *t,
                                                   const safetensors_span *span, unsigned char *dst,
@@ -4245,6 +4323,7 @@ static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, c
 #ifndef SAFETENSORS_NO_STDIO
     if (f->os_file) return safetensors__os_file_read(f, safetensors_data_start(f) + t->begin + offset, dst, len, e);
 #endif
+    if (f->io.read) return safetensors__io_read(&f->io, safetensors_data_start(f) + t->begin + offset, dst, len, e);
     return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t,
                                    "the handle has neither data nor a file to read (made by the parser)");
 }
@@ -4359,6 +4438,109 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
     r = safetensors__finish_open(opt, out, &e);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
+}
+
+/* Custom I/O: the caller's read-at-offset and size callbacks. */
+
+/* len bytes at offset through the callbacks, in pieces of at most 1 GiB so
+   that a callback never sees a length its own types may not hold. */
+static safetensors_result safetensors__io_read(const safetensors_io *io, uint64_t offset, unsigned char *dst,
+                                               size_t len, safetensors_error *e)
+{
+    while (len > 0) {
+        size_t ask = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
+        if (io->read(io->ctx, offset, dst, ask) != ask) {
+            safetensors__err_set(e, SAFETENSORS_ERR_IO, offset);
+            safetensors__err_add(e, "the read callback gave fewer bytes than asked at offset ");
+            safetensors__err_add_u64(e, offset);
+            return SAFETENSORS_ERR_IO;
+        }
+        dst += ask;
+        len -= ask;
+        offset += ask;
+    }
+    return SAFETENSORS_OK;
+}
+
+/* The file's first bytes into the parser, piece by piece from offset 0,
+   until the parser is done or the size is reached. */
+static safetensors_result safetensors__io_feed(const safetensors_io *io, uint64_t size, safetensors_parser *p,
+                                               safetensors_error *e)
+{
+    unsigned char chunk[4096];
+    uint64_t at = 0;
+    int done = 0;
+    safetensors_result r = SAFETENSORS_OK;
+    while (r == SAFETENSORS_OK && !done && at < size) {
+        size_t ask = size - at < sizeof chunk ? (size_t)(size - at) : sizeof chunk;
+        r = safetensors__io_read(io, at, chunk, ask, e);
+        if (r == SAFETENSORS_OK) r = safetensors_parser_feed(p, chunk, ask, NULL, &done, e);
+        at += ask;
+    }
+    return r;
+}
+
+/* The header through the parser, then the table. */
+static safetensors_result safetensors__io_parse(const safetensors_io *io, uint64_t size, const safetensors_options *opt,
+                                                safetensors_file **out, safetensors_error *e)
+{
+    safetensors_parser *p;
+    safetensors_result r = safetensors_parser_create(opt, &p, e);
+    if (r != SAFETENSORS_OK) return r;
+    safetensors_parser_expect_size(p, size);
+    r = safetensors__io_feed(io, size, p, e);
+    if (r == SAFETENSORS_OK) {
+        uint64_t end = p->header_end;
+        r = safetensors_parser_finish(p, size >= end ? size - end : 0, out, e);
+    }
+    safetensors_parser_destroy(p);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io, const safetensors_options *opt,
+                                                       safetensors_file **out, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_options o;
+    const char *problem = safetensors__open_options(opt, &o);
+    uint64_t size = 0;
+    safetensors_file *f = NULL;
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (out == NULL || io == NULL || io->read == NULL || io->size == NULL || problem) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out == NULL                           ? "out must not be NULL"
+                                : io == NULL                          ? "io must not be NULL"
+                                : io->read == NULL || io->size == NULL ? "io needs both read and size"
+                                                                       : problem);
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    if (io->size(io->ctx, &size) != 0) r = safetensors__err_simple(&e, SAFETENSORS_ERR_IO, 0, "the size callback failed");
+    else r = safetensors__io_parse(io, size, &o, &f, &e);
+    if (r == SAFETENSORS_OK && (o.flags & SAFETENSORS_HEADER_ONLY)) {
+        f->io = *io;
+    } else if (r == SAFETENSORS_OK && f->data_size > (uint64_t)((size_t)-1 / 2)) {
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_TOO_LARGE, 0,
+                                    "the data section does not fit in this host's memory (SAFETENSORS_HEADER_ONLY still works)");
+    } else if (r == SAFETENSORS_OK) {
+        /* the coverage check compared the table with the reported size:
+           this is the size of bytes that exist */
+        f->owned_len = f->data_size ? (size_t)f->data_size : 1;
+        f->owned = safetensors__alloc(&f->alloc, f->owned_len);
+        if (f->owned == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        else r = safetensors__io_read(io, safetensors_data_start(f), SAFETENSORS__CAST(unsigned char *, f->owned),
+                                      (size_t)f->data_size, &e);
+        if (r == SAFETENSORS_OK) safetensors__attach_data(f, SAFETENSORS__CAST(const unsigned char *, f->owned));
+    }
+    if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, &f, &e);
+    if (r != SAFETENSORS_OK) {
+        safetensors_close(f);
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    *out = f;
+    return SAFETENSORS_OK;
 }
 
 /* >>os ---------------------------------------------------------------- */
@@ -4891,12 +5073,19 @@ static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offs
     while (n > 0) {
         uint64_t base = offset & ~(uint64_t)0xffff;
         size_t skip = (size_t)(offset - base), take = n > ((size_t)1 << 28) ? (size_t)1 << 28 : n;
+        struct stat st;
         void *view;
         if ((uint64_t)(off_t)base != base) {
             *sys = EOVERFLOW;
             return -1;
         }
-        if (offset + take > of->size) {
+        /* the size now, not at open: a file cut short since must not be
+           read through a mapping past its end */
+        if (fstat(of->fd, &st) != 0) {
+            *sys = errno;
+            return -1;
+        }
+        if (st.st_size < 0 || offset + take > (uint64_t)st.st_size) {
             *sys = 0;
             return -1;
         }
@@ -5529,6 +5718,58 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
 
 /* Reads and checks the index JSON: syntax, strings, a weight_map, no name
    twice, plain shard names. */
+/* Custom I/O for models: the io for `name` from opt.model_io, or an error
+   naming it. */
+static safetensors_result safetensors__model_io_open(const safetensors_model *m, const char *name, safetensors_io *io,
+                                                     safetensors_error *e)
+{
+    const safetensors_model_io *mio = m->opt.model_io;
+    memset(io, 0, sizeof *io);
+    if (mio->open == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "model_io needs an open callback");
+    if (mio->open(mio->ctx, name, io) == 0) return SAFETENSORS_OK;
+    safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the open callback failed for ");
+    safetensors__err_add_name(e, name, strlen(name));
+    return SAFETENSORS_ERR_IO;
+}
+
+/* The index through the callbacks into the parser. */
+static safetensors_result safetensors__model_feed_io(const safetensors_model *m, const char *path, safetensors_parser *p,
+                                                     safetensors_error *e)
+{
+    safetensors_io io;
+    uint64_t size = 0;
+    safetensors_result r = safetensors__model_io_open(m, path, &io, e);
+    if (r != SAFETENSORS_OK) return r;
+    if (io.read == NULL || io.size == NULL)
+        r = safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the io from the open callback needs read and size");
+    else if (io.size(io.ctx, &size) != 0)
+        r = safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the size callback failed for the index");
+    else
+        r = safetensors__io_feed(&io, size, p, e);
+    if (m->opt.model_io->close) m->opt.model_io->close(m->opt.model_io->ctx, &io);
+    return r;
+}
+
+/* A file of the model (a shard, or the single file): through opt.model_io
+   when it is set, else from the file system. A HEADER_ONLY file keeps its
+   io for reads, and releases it when it closes. */
+static safetensors_result safetensors__model_open_file(const safetensors_model *m, const char *path,
+                                                       safetensors_file **out, safetensors_error *e)
+{
+    safetensors_io io;
+    safetensors_result r;
+    if (m->opt.model_io == NULL) return safetensors_open(path, &m->opt, out, e);
+    r = safetensors__model_io_open(m, path, &io, e);
+    if (r != SAFETENSORS_OK) return r;
+    r = safetensors_open_io(&io, &m->opt, out, e);
+    if (r == SAFETENSORS_OK && (*out)->io.read) {
+        (*out)->io_owner = m->opt.model_io;
+        return SAFETENSORS_OK;
+    }
+    if (m->opt.model_io->close) m->opt.model_io->close(m->opt.model_io->ctx, &io);
+    return r;
+}
+
 static safetensors_result safetensors__model_read_index(safetensors_model *m, const char *path,
                                                         safetensors_error *e)
 {
@@ -5544,6 +5785,10 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     m->seed = p->seed; /* the metadata index is built with the parser's seed */
     memset(&doc, 0, sizeof doc);
     safetensors__parser_bare(p, &safetensors__index_schema, &doc);
+    if (m->opt.model_io) {
+        r = safetensors__model_feed_io(m, path, p, e);
+        goto fed;
+    }
     r = safetensors__os_open(path, &m->alloc, &of, e);
     if (r != SAFETENSORS_OK) {
         safetensors_parser_destroy(p);
@@ -5557,6 +5802,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     }
     safetensors__free(&m->alloc, chunk, SAFETENSORS__READ_CHUNK);
     safetensors__os_close(&of);
+fed:
     memset(&names, 0, sizeof names);
     memset(&keys, 0, sizeof keys);
     if (r == SAFETENSORS_OK) {
@@ -5675,7 +5921,7 @@ static safetensors_result safetensors__model_load_shard(const safetensors_model 
     char *path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
     *out = NULL;
     if (path == NULL) return safetensors__model_nomem(e);
-    r = safetensors_open(path, &m->opt, out, e);
+    r = safetensors__model_open_file(m, path, out, e);
     safetensors__free(&m->alloc, path, size);
     if (r != SAFETENSORS_OK) {
         safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
@@ -5795,7 +6041,7 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
     const safetensors_allocator *a = &m->alloc;
     size_t len = strlen(path + base_at), k;
     safetensors_file *f;
-    safetensors_result r = safetensors_open(path, &m->opt, &f, e);
+    safetensors_result r = safetensors__model_open_file(m, path, &f, e);
     if (r != SAFETENSORS_OK) return r;
     m->strings_cap = len + 1;
     m->strings = SAFETENSORS__CAST(char *, safetensors__alloc(a, m->strings_cap));
@@ -5926,7 +6172,7 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
     m->opt = o;
     m->seed = safetensors__pick_seed(o.hash_seed, m);
     len = strlen(path);
-    if (safetensors__os_is_directory(path, &a)) {
+    if (!o.model_io && safetensors__os_is_directory(path, &a)) {
         int needs_separator = len > 0 && !safetensors__is_separator(path[len - 1]);
         m->dir_len = len + (size_t)needs_separator;
         m->dir = SAFETENSORS__CAST(char *, safetensors__alloc(&a, m->dir_len + 1));
@@ -7751,7 +7997,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
     else memset(&o, 0, sizeof o);
     a = o.allocator;
     problem = safetensors__options_problem(&a, o.flags, SAFETENSORS__WRITE_FLAGS_KNOWN, o.reserved32, o.reserved,
-                                           o.reserved_ptr);
+                                           o.reserved_ptr, 4);
     if (problem == NULL && ((o.alignment & (o.alignment - 1u)) != 0 || o.alignment > SAFETENSORS_MAX_ALIGNMENT))
         problem = "the alignment must be a power of two no larger than 65536";
     if (out) *out = NULL;
@@ -9145,7 +9391,8 @@ static safetensors_result safetensors__sw_write_index(safetensors_shard_writer *
     if (r == SAFETENSORS_OK) r = safetensors_writer_create(&sw->opt, &w, e);
     if (r == SAFETENSORS_OK) r = safetensors__w_os_create(w, sw->index_path, e);
     if (r == SAFETENSORS_OK) {
-        if (!safetensors__w_os_write(w, SAFETENSORS__CAST(const unsigned char *, text), len, &sys))
+        if (!safetensors__w_os_write(w, SAFETENSORS__CAST(const unsigned char *, SAFETENSORS__CAST(const void *, text)), len,
+                                     &sys))
             safetensors__w_fail_io(w, sys, "cannot write the index");
         else safetensors__w_os_commit(w);
         if (w->failed) {

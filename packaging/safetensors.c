@@ -3,5 +3,8 @@
    implementation. Built with SAFETENSORS_BUILD_SHARED and
    -fvisibility=hidden, so that the API is all it exports: the rest of the
    implementation can change without touching the ABI. */
+/* pread (safetensors_read_tensor on HEADER_ONLY handles) and
+   posix_madvise (SAFETENSORS_PREFETCH), which strict C99 hides */
+#define _POSIX_C_SOURCE 200809L
 #define SAFETENSORS_IMPLEMENTATION
 #include "safetensors.h"

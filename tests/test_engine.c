@@ -814,6 +814,292 @@ static void test_read_tensor_failures(void **state) {
     free(bytes);
 }
 
+/* ---------------------------------------------------------------------
+   4. Custom I/O
+   --------------------------------------------------------------------- */
+
+/* A pack of files held in memory, served by name, with a call counter
+   that can make the k-th call (open, size or read) fail. */
+typedef struct pak_file {
+    const char *name;
+    unsigned char *bytes;
+    size_t len;
+} pak_file;
+
+typedef struct pak {
+    pak_file files[8];
+    size_t count;
+    long calls, fail_at; /* fail_at 0: never */
+    long opened;         /* open calls not yet closed */
+} pak;
+
+static int pak_fails(pak *k) { return ++k->calls == k->fail_at; }
+
+/* The io handed out points at a slot holding the pack and the file, so
+   that every call can count. */
+typedef struct pak_slot {
+    pak *owner;
+    pak_file *file;
+} pak_slot;
+
+static size_t slot_read(void *ctx, uint64_t offset, void *dst, size_t len) {
+    pak_slot *s = (pak_slot *)ctx;
+    if (pak_fails(s->owner)) return len - 1;
+    if (offset > s->file->len || len > s->file->len - offset) return 0;
+    memcpy(dst, s->file->bytes + offset, len);
+    return len;
+}
+
+static int slot_size(void *ctx, uint64_t *size) {
+    pak_slot *s = (pak_slot *)ctx;
+    if (pak_fails(s->owner)) return 1;
+    *size = s->file->len;
+    return 0;
+}
+
+static int pak_open(void *ctx, const char *name, safetensors_io *io) {
+    pak *k = (pak *)ctx;
+    size_t i;
+    pak_slot *slot;
+    if (pak_fails(k)) return 1;
+    for (i = 0; i < k->count && strcmp(k->files[i].name, name) != 0; i++) continue;
+    if (i == k->count) return 1;
+    slot = (pak_slot *)malloc(sizeof *slot);
+    if (slot == NULL) return 1;
+    slot->owner = k;
+    slot->file = &k->files[i];
+    io->read = slot_read;
+    io->size = slot_size;
+    io->ctx = slot;
+    k->opened++;
+    return 0;
+}
+
+static void pak_close(void *ctx, safetensors_io *io) {
+    pak *k = (pak *)ctx;
+    free(io->ctx);
+    k->opened--;
+}
+
+static void pak_add(pak *k, const char *name, const char *path) {
+    pak_file *f = &k->files[k->count++];
+    f->name = name;
+    f->bytes = tu_read_file(path, &f->len);
+    assert_non_null(f->bytes);
+}
+
+static void pak_free(pak *k) {
+    size_t i;
+    for (i = 0; i < k->count; i++) free(k->files[i].bytes);
+}
+
+#define LLAMA_DIR "tests/models/tiny-llama-bf16-sharded/"
+
+static void pak_llama(pak *k) {
+    static const char *const names[] = {"model.safetensors.index.json", "model-00001-of-00004.safetensors",
+                                        "model-00002-of-00004.safetensors", "model-00003-of-00004.safetensors",
+                                        "model-00004-of-00004.safetensors"};
+    static char keys[5][64];
+    size_t i;
+    memset(k, 0, sizeof *k);
+    for (i = 0; i < 5; i++) {
+        char path[128];
+        snprintf(keys[i], sizeof keys[i], "pak/llama/%s", names[i]);
+        snprintf(path, sizeof path, LLAMA_DIR "%s", names[i]);
+        pak_add(k, keys[i], path);
+    }
+    pak_add(k, "pak/gpt2.safetensors", GPT2);
+}
+
+/* Every tensor of `got` equals the same tensor of the model on disk. */
+static void same_as_disk_model(const safetensors_model *got) {
+    safetensors_model *disk = NULL;
+    size_t i;
+    assert_int_equal(safetensors_model_open(LLAMA_DIR, NULL, &disk, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_model_tensor_count(got), safetensors_model_tensor_count(disk));
+    for (i = 0; i < safetensors_model_tensor_count(disk); i++) {
+        const safetensors_tensor *a = NULL, *b = NULL;
+        const safetensors_file *f = NULL;
+        size_t shard;
+        unsigned char *buf;
+        assert_int_equal(safetensors_model_tensor_at(disk, i, &a, NULL, NULL), SAFETENSORS_OK);
+        assert_int_equal(safetensors_model_find(got, a->name, a->name_len, &b, &shard, NULL), SAFETENSORS_OK);
+        assert_int_equal(safetensors_model_shard(got, shard, &f, NULL), SAFETENSORS_OK);
+        buf = (unsigned char *)malloc((size_t)(a->end - a->begin) + 1);
+        assert_non_null(buf);
+        assert_int_equal(safetensors_read_tensor(f, b, buf, (size_t)(a->end - a->begin), NULL), SAFETENSORS_OK);
+        assert_memory_equal(buf, a->data, (size_t)(a->end - a->begin));
+        free(buf);
+    }
+    safetensors_model_close(disk);
+}
+
+static void test_io_single_file(void **state) {
+    pak k;
+    safetensors_io io;
+    pak_slot slot;
+    safetensors_options opt;
+    safetensors_file *a = NULL, *b = NULL;
+    size_t i;
+    unsigned flags[2] = {0u, SAFETENSORS_HEADER_ONLY};
+    unsigned fl;
+    (void)state;
+    memset(&k, 0, sizeof k);
+    pak_add(&k, "gpt2", GPT2);
+    slot.owner = &k;
+    slot.file = &k.files[0];
+    io.read = slot_read;
+    io.size = slot_size;
+    io.ctx = &slot;
+    assert_int_equal(safetensors_open(GPT2, NULL, &a, NULL), SAFETENSORS_OK);
+    for (fl = 0; fl < 2; fl++) {
+        memset(&opt, 0, sizeof opt);
+        opt.flags = flags[fl];
+        assert_int_equal(safetensors_open_io(&io, &opt, &b, NULL), SAFETENSORS_OK);
+        assert_int_equal(safetensors_tensor_count(b), safetensors_tensor_count(a));
+        assert_int_equal(safetensors_data_start(b), safetensors_data_start(a));
+        for (i = 0; i < safetensors_tensor_count(a); i++) {
+            const safetensors_tensor *x = safetensors_tensor_at(a, i), *y = safetensors_tensor_at(b, i);
+            unsigned char *buf = (unsigned char *)malloc((size_t)(x->end - x->begin) + 1);
+            assert_non_null(buf);
+            assert_int_equal(y->name_len, x->name_len);
+            assert_memory_equal(y->name, x->name, x->name_len);
+            assert_true(fl ? y->data == NULL : y->data != NULL);
+            assert_int_equal(safetensors_read_tensor(b, y, buf, (size_t)(x->end - x->begin), NULL), SAFETENSORS_OK);
+            assert_memory_equal(buf, x->data, (size_t)(x->end - x->begin));
+            free(buf);
+        }
+        safetensors_close(b);
+    }
+    /* refusals */
+    assert_int_equal(safetensors_open_io(NULL, NULL, &b, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_null(b);
+    io.size = NULL;
+    assert_int_equal(safetensors_open_io(&io, NULL, &b, NULL), SAFETENSORS_ERR_ARGUMENT);
+    io.size = slot_size;
+    assert_int_equal(safetensors_open_io(&io, NULL, NULL, NULL), SAFETENSORS_ERR_ARGUMENT);
+    /* the options keep 0.1.0's layout: model_io is where reserved_ptr[0] was */
+    assert_int_equal(sizeof(safetensors_options), 8 * sizeof(void *) + 72);
+    assert_int_equal(offsetof(safetensors_options, reserved_ptr) - offsetof(safetensors_options, model_io),
+                     sizeof(void *));
+    safetensors_close(a);
+    pak_free(&k);
+}
+
+/* Every call that can fail, failing in turn: the k-th call fails for
+   k = 1, 2, ... until an open goes through. Each failure is an error with
+   nothing left open and no io left unclosed (and no leak under ASan). */
+static void test_io_fail_every_call(void **state) {
+    pak k;
+    safetensors_io io;
+    pak_slot slot;
+    safetensors_options opt;
+    unsigned mode;
+    (void)state;
+    pak_llama(&k);
+    slot.owner = &k;
+    slot.file = &k.files[5];
+    io.read = slot_read;
+    io.size = slot_size;
+    io.ctx = &slot;
+    for (mode = 0; mode < 2; mode++) {
+        long fail_at;
+        int opened = 0;
+        memset(&opt, 0, sizeof opt);
+        opt.flags = mode ? SAFETENSORS_HEADER_ONLY : 0u;
+        for (fail_at = 1; !opened; fail_at++) {
+            safetensors_file *f = (safetensors_file *)&k;
+            safetensors_error err;
+            safetensors_result r;
+            k.calls = 0;
+            k.fail_at = fail_at;
+            r = safetensors_open_io(&io, &opt, &f, &err);
+            if (r == SAFETENSORS_OK) {
+                /* past the open, a HEADER_ONLY read can fail too */
+                const safetensors_tensor *t = safetensors_tensor_at(f, 0);
+                unsigned char buf[64];
+                opened = k.calls < fail_at;
+                if (!opened) assert_int_equal(safetensors_read_tensor_range(f, t, 0, buf, 64, NULL), SAFETENSORS_OK);
+                safetensors_close(f);
+                if (mode && opened) {
+                    k.calls = 0;
+                    k.fail_at = 1;
+                    assert_int_equal(safetensors_open_io(&io, &opt, &f, NULL), SAFETENSORS_ERR_IO);
+                }
+                continue;
+            }
+            assert_int_equal(r, SAFETENSORS_ERR_IO);
+            assert_null(f);
+            assert_true(k.calls >= fail_at);
+        }
+    }
+    /* a model through the pack, failing at every call in turn, eager and
+       HEADER_ONLY (reads then go through the callbacks) */
+    for (mode = 0; mode < 3; mode++) {
+        safetensors_model_io mio;
+        long fail_at;
+        int opened = 0;
+        mio.open = pak_open;
+        mio.close = pak_close;
+        mio.ctx = &k;
+        memset(&opt, 0, sizeof opt);
+        opt.model_io = &mio;
+        opt.flags = mode == 1 ? SAFETENSORS_HEADER_ONLY : mode == 2 ? SAFETENSORS_MODEL_LAZY : 0u;
+        for (fail_at = 1; !opened; fail_at++) {
+            safetensors_model *m = NULL;
+            safetensors_result r;
+            k.calls = 0;
+            k.fail_at = fail_at;
+            k.opened = 0;
+            r = safetensors_model_open("pak/llama/model.safetensors.index.json", &opt, &m, NULL);
+            if (r == SAFETENSORS_OK && k.calls < fail_at) {
+                opened = 1;
+                k.fail_at = 0;
+                same_as_disk_model(m);
+                safetensors_model_close(m);
+                assert_int_equal(k.opened, 0);
+                break;
+            }
+            if (r == SAFETENSORS_OK) {
+                /* the failure came after the open: a lazy shard or a read */
+                safetensors_model_close(m);
+            } else {
+                assert_null(m);
+            }
+            assert_int_equal(k.opened, 0);
+        }
+        assert_true(opened);
+    }
+    pak_free(&k);
+}
+
+/* The single-file model through the pack, and names the pack lacks. */
+static void test_io_model_names(void **state) {
+    pak k;
+    safetensors_model_io mio;
+    safetensors_options opt;
+    safetensors_model *m = NULL;
+    safetensors_error err;
+    const safetensors_tensor *t = NULL;
+    (void)state;
+    pak_llama(&k);
+    mio.open = pak_open;
+    mio.close = pak_close;
+    mio.ctx = &k;
+    memset(&opt, 0, sizeof opt);
+    opt.model_io = &mio;
+    assert_int_equal(safetensors_model_open("pak/gpt2.safetensors", &opt, &m, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_model_tensor_count(m), 28);
+    assert_int_equal(safetensors_model_find(m, "transformer.wte.weight", 22, &t, NULL, NULL), SAFETENSORS_OK);
+    safetensors_model_close(m);
+    assert_int_equal(k.opened, 0);
+    assert_int_equal(safetensors_model_open("pak/nothing.safetensors", &opt, &m, &err), SAFETENSORS_ERR_IO);
+    assert_non_null(strstr(err.message, "pak/nothing.safetensors"));
+    mio.open = NULL;
+    assert_int_equal(safetensors_model_open("pak/gpt2.safetensors", &opt, &m, NULL), SAFETENSORS_ERR_ARGUMENT);
+    pak_free(&k);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alignment_query),
@@ -829,6 +1115,9 @@ int main(void) {
         cmocka_unit_test(test_read_slice_header_only),
         cmocka_unit_test(test_read_tensor_threads),
         cmocka_unit_test(test_read_tensor_failures),
+        cmocka_unit_test(test_io_single_file),
+        cmocka_unit_test(test_io_fail_every_call),
+        cmocka_unit_test(test_io_model_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
