@@ -82,6 +82,15 @@
        from _write_memory is freed with safetensors_write_memory_free.
    safetensors_convert_to_f32 / _from_f32, safetensors_tensor_to_f32 / _range_to_f32
        Pure functions on caller buffers: no state, no allocation.
+   safetensors_open_io(io, opt, &f, &err)
+       Like safetensors_open, through your read/size callbacks; with
+       HEADER_ONLY, io->ctx must outlive f.
+   safetensors_read_tensor / _range, safetensors_read_slice, safetensors_tensor_slice
+       Copies into your buffers, from any handle (HEADER_ONLY ones read the
+       file). safetensors_slice_spans hands out a slice's byte spans instead.
+   safetensors_shard_writer_create ... _finish / _destroy
+       Sharded checkpoints with their index; as the writer: you own it and
+       must call _destroy.
 
    THREADS: there is no global or static mutable state. A safetensors_file is
    immutable once open, so any number of threads may read one at the same
