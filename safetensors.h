@@ -7320,34 +7320,38 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
 
 /* BF16 <-> F16 element by element on the bits: F32's bit pattern is BF16's
    shifted, so the F32 element functions apply without an F32 array, and the
-   loop stays one pass that vectorises. */
-static void safetensors__cv_bf16_to_f16(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
-                                        unsigned char *SAFETENSORS__CV_RESTRICT dst)
-{
-    size_t i = 0, j;
-    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
-        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
-            safetensors__cv_store_u16le(dst + 2 * (i + j),
-                                        safetensors__cv_f32_to_f16_bits(safetensors__cv_load_u16le(src + 2 * (i + j))
-                                                                        << 16));
-    for (; i < count; i++)
-        safetensors__cv_store_u16le(dst + 2 * i, safetensors__cv_f32_to_f16_bits(safetensors__cv_load_u16le(src + 2 * i)
-                                                                                 << 16));
-}
-
-static void safetensors__cv_f16_to_bf16(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
-                                        unsigned char *SAFETENSORS__CV_RESTRICT dst)
-{
-    size_t i = 0, j;
-    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
-        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
-            safetensors__cv_store_u16le(dst + 2 * (i + j),
-                                        safetensors__cv_f32_to_bf16_bits(safetensors__cv_f16_to_f32_bits(
-                                            safetensors__cv_load_u16le(src + 2 * (i + j)))));
-    for (; i < count; i++)
-        safetensors__cv_store_u16le(dst + 2 * i, safetensors__cv_f32_to_bf16_bits(safetensors__cv_f16_to_f32_bits(
-                                                     safetensors__cv_load_u16le(src + 2 * i))));
-}
+   loop stays one pass that vectorises (the element inlined, as for F8).
+   `head` runs first and may take a multiple of 8 elements with intrinsics. */
+#define SAFETENSORS__CV_HALF_TO_HALF(name, element, head) \
+    static void name(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count, \
+                     unsigned char *SAFETENSORS__CV_RESTRICT dst) \
+    { \
+        size_t i = 0, j; \
+        head \
+        for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) \
+            for (j = 0; j < SAFETENSORS__CV_BLOCK; j++) \
+                safetensors__cv_store_u16le(dst + 2 * (i + j), element(safetensors__cv_load_u16le(src + 2 * (i + j)))); \
+        for (; i < count; i++) safetensors__cv_store_u16le(dst + 2 * i, element(safetensors__cv_load_u16le(src + 2 * i))); \
+    }
+#define SAFETENSORS__CV_BF16_TO_F16_BITS(h) safetensors__cv_f32_to_f16_bits((h) << 16)
+#define SAFETENSORS__CV_F16_TO_BF16_BITS(h) safetensors__cv_f32_to_bf16_bits(safetensors__cv_f16_to_f32_bits(h))
+#ifdef SAFETENSORS__CV_F16C
+/* Eight BF16 become eight F32 by interleaving them above zero halves, and
+   F16C narrows those as safetensors_convert_from_f32 does (same bits). */
+#define SAFETENSORS__CV_BF16_TO_F16_HEAD \
+    for (; count - i >= 8; i += 8) { \
+        __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i)); \
+        __m128 lo = _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h)); \
+        __m128 hi = _mm_castsi128_ps(_mm_unpackhi_epi16(_mm_setzero_si128(), h)); \
+        __m256 wide = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1); \
+        _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(wide, 0)); \
+    }
+#else
+#define SAFETENSORS__CV_BF16_TO_F16_HEAD
+#endif
+SAFETENSORS__CV_HALF_TO_HALF(safetensors__cv_bf16_to_f16, SAFETENSORS__CV_BF16_TO_F16_BITS,
+                             SAFETENSORS__CV_BF16_TO_F16_HEAD)
+SAFETENSORS__CV_HALF_TO_HALF(safetensors__cv_f16_to_bf16, SAFETENSORS__CV_F16_TO_BF16_BITS, (void)0;)
 
 SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, const void *src, size_t count,
                                                        safetensors_dtype to, void *dst)
