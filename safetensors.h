@@ -8,6 +8,20 @@
 
    Every other file includes it without the define and sees only the API.
 
+   CONTENTS (each part is marked with a tag you can search for)
+     this comment   WHAT IT DOES, QUICK START, REFERENCE, CONFORMANCE,
+                    LIMITS, BUILD OPTIONS
+     the API        >>api-config  versions, linkage (SAFETENSORS_API)
+                    >>api-types   dtypes, results, errors, views, options
+                    >>api-file    opening, tensors, metadata, file layout
+                    >>api-model   sharded checkpoints
+                    >>api-parser  the streaming parser
+                    >>api-dtype   dtype and result helpers, the version
+                    >>api-convert dtype conversions
+                    >>api-writer  the streaming writer
+     the implementation (after SAFETENSORS_IMPLEMENTATION): its own table
+                    of contents, >>config to >>writer
+
    ======================================================================
    WHAT IT DOES
    ======================================================================
@@ -48,7 +62,7 @@
                   safetensors_dtype_name(t->dtype),
                   (unsigned long long)(t->end - t->begin));
        }
-       const safetensors_tensor *w = safetensors_find(f, "lm_head.weight", 14);
+       const safetensors_tensor *w = safetensors_find(f, "transformer.wte.weight", 22);
        if (w && w->dtype == SAFETENSORS_F32 && safetensors_tensor_is_aligned(w, 0))
            use((const float *)w->data);   // the cast needs the alignment: see Alignment
        safetensors_close(f);       // every view above is gone after this
@@ -106,6 +120,13 @@
    offset in the file where the fault was seen, errno for I/O failures, and
    one line naming the tensor, if there is one, and what is wrong with it:
        tensor "w": data_offsets [0, 96] hold 96 bytes but F32 [4, 5] needs 80
+   An I/O failure names the path and gives the system's words, where the
+   platform has them (strerror_r, which a strict ISO C build on glibc does
+   not declare; FormatMessageW), and the number:
+       cannot open "models/x.safetensors": No such file or directory (errno 2)
+   The line is valid UTF-8 and fits the 192 bytes: a long name is cut short
+   with "..." between two characters, a long path loses its start, and
+   bytes that are not UTF-8 (or are control bytes) appear as \xNN.
    The offset is an absolute position in the file (the 8 length bytes count):
      HEADER_TOO_SMALL  the number of bytes there were (0..7)
      HEADER_TOO_LARGE  0, where the length is
@@ -154,6 +175,8 @@
    LIMITS
    ======================================================================
    - Header: max_header_size bytes (default 100,000,000, the reference's).
+   - Counts: at most 2^32 - 2 tensors and 2^32 - 2 metadata entries in a
+     file, a model or a writer (SAFETENSORS_ERR_TOO_LARGE past that).
    - Memory: proportional to the header bytes read (decoded names, shapes,
      the table and its hash index); never sized by a number the file
      declares. The data section is mapped, not copied, unless you ask.
@@ -163,6 +186,12 @@
    - A mapped file that another process truncates raises SIGBUS on POSIX
      when a view past the new end is touched. For files on shared or
      network storage that may change, use SAFETENSORS_READ_INTO_MEMORY.
+   - Mappings: each open file of 64 KiB or more is one memory mapping, and
+     a process has a limited number of them (Linux: vm.max_map_count,
+     65530 by default, shared with malloc, thread stacks and libraries).
+     Smaller files are read into memory instead, so a model of many tiny
+     shards does not use them up; for tens of thousands of larger shards
+     open the model SAFETENSORS_MODEL_LAZY, or raise the limit.
 
    ======================================================================
    BUILD OPTIONS (define before including the implementation)
@@ -173,8 +202,20 @@
    SAFETENSORS_NO_STDIO         no file-system access at all (no open, read,
                                 mmap): safetensors_open is not declared; use
                                 safetensors_open_memory or the parser
+   SAFETENSORS_NO_WRITER        no writer: safetensors_writer_* and
+                                safetensors_write_* are neither declared nor
+                                compiled
+   SAFETENSORS_NO_MODEL         no sharded models (safetensors_model_*)
+   SAFETENSORS_NO_CONVERT       no dtype conversions (safetensors_convert_*,
+                                safetensors_tensor_to_f32 / _range_to_f32)
+                                All three with SAFETENSORS_NO_STDIO leave the
+                                reader alone, for microcontrollers (code sizes
+                                in the README)
    SAFETENSORS_NO_SIMD          conversions use portable C only, even where
                                 F16C/AVX2 are enabled
+   SAFETENSORS_BUILD_SHARED / SAFETENSORS_USE_SHARED / SAFETENSORS_API
+                                exporting the API from a shared library or
+                                DLL: see >>api-config
    SAFETENSORS_MALLOC(sz) / SAFETENSORS_REALLOC(p, sz) / SAFETENSORS_FREE(p)
                                 the default allocator; define all three or
                                 none (the run-time allocator in the options
@@ -393,8 +434,8 @@ typedef struct safetensors_options {
 
 #ifndef SAFETENSORS_NO_STDIO
 /* Opens `path` (UTF-8, also on Windows), validates it and maps it. Files that
-   cannot be mapped (pipes, character devices) are read into memory instead.
-   On failure *out is NULL. */
+   cannot be mapped (pipes, character devices) and files under 64 KiB are
+   read into memory instead. On failure *out is NULL. */
 SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safetensors_options *opt,
                                                     safetensors_file **out, safetensors_error *err);
 #endif
@@ -419,8 +460,9 @@ SAFETENSORS_API size_t safetensors_tensor_count(const safetensors_file *f);
 /* i-th tensor in ascending `begin`, ties broken by name bytes; NULL when
    i >= count. */
 SAFETENSORS_API const safetensors_tensor *safetensors_tensor_at(const safetensors_file *f, size_t i);
-/* O(1) on average through a hash index built at open. `name` need not be
-   NUL-terminated and may contain NUL. NULL if absent. */
+/* O(1) on average through a hash index built at open, and O(log n) at
+   worst whatever the names (crafted collisions included). `name` need not
+   be NUL-terminated and may contain NUL. NULL if absent. */
 SAFETENSORS_API const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name,
                                                           size_t name_len);
 /* Product of the dims (1 for a scalar). Cannot overflow for a view from an
@@ -690,17 +732,26 @@ SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io,
        strings, and names no tensor or metadata key twice;
      - a shard name must be a plain file name in the index's folder: no
        separator of any OS ('/', '\'), no drive (':'), no control byte,
-       not "." or ".." (ERR_SCHEMA). An index can never make the library
-       open a file outside its folder.
+       not "." or "..", not a name Windows keeps for a device (CON, PRN,
+       AUX, NUL, CONIN$, CONOUT$, COM0-9, LPT0-9, in any case, with any
+       extension: "nul.safetensors" too) on any OS, so that an index means
+       the same everywhere (ERR_SCHEMA). An index can never make the
+       library open a file outside its folder;
+     - the index and every shard must be regular files: a FIFO, a device,
+       a socket or a folder is refused at once, without being read or
+       waited on (ERR_IO, sys_errno 0, the message says what it is).
    With SAFETENSORS_MODEL_LAZY only the index is read at open; a shard is
    opened, validated and checked against the index on first use, by
    whichever thread asks first.
 
    Order: shards sorted by file name; tensors by shard, then by name bytes.
-   Lookup by name is O(1) over the whole model. Memory is the tables; the
-   data stay mapped (or read, as the options say) per shard.
-   Metadata are the index's "metadata" object: each value is its raw JSON
-   text as written (a number's digits, a string with its quotes).
+   Lookup by name is O(1) on average over the whole model (O(log n) at
+   worst, whatever the names). Memory is the tables; the data stay mapped
+   (or read, as the options say) per shard.
+   Metadata are the index's "metadata" object, in its order. A string value
+   is decoded, as a file's metadata are; any other value (total_size is a
+   number) has value NULL, and safetensors_model_metadata_json gives every
+   value's JSON text as written.
    Everything a model hands out lives until safetensors_model_close.
    Thread-safety: a model may be read from many threads at once. */
 typedef struct safetensors_model safetensors_model;
@@ -1019,8 +1070,14 @@ SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, c
                <path> (rename / MoveFileExW with MOVEFILE_REPLACE_EXISTING),
                so a reader holding the old file open or mapped keeps
                reading the old bytes, and nobody sees a half-written file
-               at <path>. The permission bits of a file already at <path>
-               are carried over (POSIX). On any error, and on destroy before
+               at <path>. While it is written only its owner can read the
+               temporary file (POSIX: created 0600; Windows: opened with no
+               sharing); just before the rename it gets the permission bits
+               of the file at <path>, or, for a new file, those any new file
+               gets there: 0666 less the umask (or the folder's default
+               ACL), learnt at begin_file from an empty probe file made and
+               removed at once, since reading the umask means changing it
+               under every other thread. On any error, and on destroy before
                finish, the temporary file is removed and <path> is left as
                it was. A symbolic link at <path> is itself replaced, not
                followed. (Windows refuses to replace a file that another
@@ -1088,7 +1145,8 @@ SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, c
                                 65536, a memory buffer too small, a call out
                                 of order
      SAFETENSORS_ERR_NOMEM      an allocation failed (the writer is intact)
-     SAFETENSORS_ERR_IO         opening, writing, syncing or renaming failed
+     SAFETENSORS_ERR_IO         creating, writing, syncing, setting the
+                                permissions of or renaming the file failed
    Every message names the tensor or metadata key concerned, for example
        tensor "w": the write of 40 bytes runs past its end: F32 [2, 3] holds 24 bytes, 0 written so far
    Everything the writer finishes is a file safetensors_open accepts with
@@ -1384,7 +1442,6 @@ SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *
 
 /* >>config ------------------------------------------------------------ */
 #include <string.h>
-#include <float.h>
 
 #if defined(SAFETENSORS_MALLOC) || defined(SAFETENSORS_REALLOC) || defined(SAFETENSORS_FREE)
 #if !defined(SAFETENSORS_MALLOC) || !defined(SAFETENSORS_REALLOC) || !defined(SAFETENSORS_FREE)
@@ -1407,6 +1464,8 @@ SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+#include <errno.h>
+#include <io.h>
 #else
 #include <errno.h>
 #include <fcntl.h>
@@ -1417,6 +1476,17 @@ SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *
 #ifndef SAFETENSORS_NO_MMAP
 #include <sys/mman.h>
 #endif
+#endif
+#endif
+
+/* The conversions' intrinsic paths, where the compiler enables them. */
+#if !defined(SAFETENSORS_NO_CONVERT) && !defined(SAFETENSORS_NO_SIMD) && (defined(__F16C__) || defined(__AVX2__))
+#include <immintrin.h>
+#ifdef __F16C__
+#define SAFETENSORS__CV_F16C 1
+#endif
+#ifdef __AVX2__
+#define SAFETENSORS__CV_AVX2 1
 #endif
 #endif
 
@@ -1535,14 +1605,24 @@ static void safetensors__err_set(safetensors_error *e, safetensors_result code, 
     e->message[0] = '\0';
 }
 
-static void safetensors__err_add(safetensors_error *e, const char *text)
+/* Appends at most `most` bytes of text, as many as fit, and never part of a
+   UTF-8 character: the message stays valid UTF-8 when it is cut. */
+static void safetensors__err_add_part(safetensors_error *e, const char *text, size_t most)
 {
     size_t used = strlen(e->message);
-    size_t room = sizeof e->message - 1 - used;
     size_t n = strlen(text);
-    if (n > room) n = room;
+    if (most > sizeof e->message - 1 - used) most = sizeof e->message - 1 - used;
+    if (n > most) {
+        n = most;
+        while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80) n--;
+    }
     memcpy(e->message + used, text, n);
     e->message[used + n] = '\0';
+}
+
+static void safetensors__err_add(safetensors_error *e, const char *text)
+{
+    safetensors__err_add_part(e, text, (size_t)-1);
 }
 
 static void safetensors__err_add_u64(safetensors_error *e, uint64_t v)
@@ -1555,36 +1635,6 @@ static void safetensors__err_add_u64(safetensors_error *e, uint64_t v)
         v /= 10;
     } while (v != 0);
     safetensors__err_add(e, digits + at);
-}
-
-/* A name in quotes, escaped so the message stays one printable line, and cut
-   short with "..." so that the rest of the message still fits. */
-static void safetensors__err_add_name(safetensors_error *e, const char *name, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    char quoted[100];
-    size_t out = 0, i;
-    quoted[out++] = '"';
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (out + 8 >= sizeof quoted) {
-            memcpy(quoted + out, "...", 3);
-            out += 3;
-            break;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            quoted[out++] = '\\';
-            quoted[out++] = 'x';
-            quoted[out++] = hex[c >> 4];
-            quoted[out++] = hex[c & 15];
-        } else {
-            if (c == '"' || c == '\\') quoted[out++] = '\\';
-            quoted[out++] = (char)c;
-        }
-    }
-    quoted[out++] = '"';
-    quoted[out] = '\0';
-    safetensors__err_add(e, quoted);
 }
 
 /* A UTF-8 lead byte (0x80 and above): how many continuation bytes follow,
@@ -1608,6 +1658,92 @@ static int safetensors__utf8_rules(unsigned c, unsigned *need, unsigned char *lo
     return 1;
 }
 
+/* The length of the UTF-8 character that s[0, n) (n > 0) starts with, or 0
+   when s[0] does not start one that Rust's str would accept. */
+static size_t safetensors__utf8_char(const unsigned char *s, size_t n)
+{
+    unsigned need;
+    unsigned char lo, hi;
+    size_t k;
+    if (s[0] < 0x80) return 1;
+    if (!safetensors__utf8_rules(s[0], &need, &lo, &hi) || n - 1 < need || s[1] < lo || s[1] > hi) return 0;
+    for (k = 2; k <= need; k++)
+        if ((s[k] & 0xc0) != 0x80) return 0;
+    return need + 1;
+}
+
+/* How many bytes of s[0, n) the next unit of a quoted name takes, and in
+   *width how many it takes quoted: a whole UTF-8 character as it is, `"`
+   and `\` after a backslash, a control byte or a byte that starts no UTF-8
+   character as \xNN. */
+static size_t safetensors__quote_unit(const unsigned char *s, size_t n, size_t *width)
+{
+    size_t k = safetensors__utf8_char(s, n);
+    if (k == 0 || s[0] < 0x20 || s[0] == 0x7f) {
+        *width = 4;
+        return 1;
+    }
+    *width = s[0] == '"' || s[0] == '\\' ? 2 : k;
+    return k;
+}
+
+/* A name in quotes, escaped so that the message stays one printable line of
+   valid UTF-8 whatever the name holds. When quoting it takes more than
+   `room` bytes, whole units are left out for "...": at the end for a name
+   (its start says most), at the start for a path (its file name does). */
+static void safetensors__err_add_quoted(safetensors_error *e, const char *name, size_t len, size_t room,
+                                        int keep_end)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, (const void *)name);
+    char quoted[sizeof e->message];
+    size_t total = 0, from = 0, to = len, budget, i, k, w, out = 0;
+    if (room > sizeof quoted - 1) room = sizeof quoted - 1;
+    for (i = 0; i < len; i += k, total += w) k = safetensors__quote_unit(s + i, len - i, &w);
+    if (total + 2 > room) {
+        budget = room > 5 ? room - 5 : 0; /* two quotes and "..." */
+        if (keep_end) {
+            for (; total > budget; from += k, total -= w) k = safetensors__quote_unit(s + from, len - from, &w);
+        } else {
+            for (to = 0, total = 0;; to += k, total += w) {
+                k = safetensors__quote_unit(s + to, len - to, &w);
+                if (total + w > budget) break;
+            }
+        }
+    }
+    quoted[out++] = '"';
+    if (from > 0) {
+        memcpy(quoted + out, "...", 3);
+        out += 3;
+    }
+    for (i = from; i < to; i += k) {
+        k = safetensors__quote_unit(s + i, len - i, &w);
+        if (k == 1 && w == 4) {
+            quoted[out++] = '\\';
+            quoted[out++] = 'x';
+            quoted[out++] = hex[s[i] >> 4];
+            quoted[out++] = hex[s[i] & 15];
+        } else {
+            if (k == 1 && w == 2) quoted[out++] = '\\';
+            memcpy(quoted + out, s + i, k);
+            out += k;
+        }
+    }
+    if (to < len) {
+        memcpy(quoted + out, "...", 3);
+        out += 3;
+    }
+    quoted[out++] = '"';
+    quoted[out] = '\0';
+    safetensors__err_add(e, quoted);
+}
+
+/* A name in quotes, cut short so that the rest of the message still fits. */
+static void safetensors__err_add_name(safetensors_error *e, const char *name, size_t len)
+{
+    safetensors__err_add_quoted(e, name, len, 100, 0);
+}
+
 static safetensors_result safetensors__err_simple(safetensors_error *e, safetensors_result code, uint64_t offset,
                                                   const char *text)
 {
@@ -1620,6 +1756,65 @@ static void safetensors__err_copy_out(safetensors_error *out, const safetensors_
 {
     if (out) *out = *e;
 }
+
+#if !defined(SAFETENSORS_NO_STDIO) || !defined(SAFETENSORS_NO_WRITER)
+/* Where a system error number comes from: the OS (errno on POSIX,
+   GetLastError() on Windows), or the C library's errno (on POSIX the same). */
+#define SAFETENSORS__SYS_OS 0
+#define SAFETENSORS__SYS_CRT 1
+
+#ifndef SAFETENSORS_NO_STDIO
+static const char *safetensors__os_error_text(int sys, int source, char *out, size_t cap); /* >>os */
+#endif
+
+/* An I/O failure: `what "path": words (errno N)`, where the words are the
+   system's for `sys` (where it has them), or `why` when sys is 0; the path
+   and the words may be absent. The number is kept whole at the end, the
+   words get at most half the line, and the path gives up its start (its
+   file name says most) to what is left. sys_errno is sys. */
+static safetensors_result safetensors__err_io(safetensors_error *e, int sys, int source, const char *what,
+                                              const char *path, size_t path_len, const char *why)
+{
+#ifndef SAFETENSORS_NO_STDIO
+    char text[800];
+#endif
+    const char *words = why ? why : "";
+    safetensors_error number;
+    size_t line = sizeof e->message - 1, tail;
+    safetensors__err_set(&number, SAFETENSORS_ERR_IO, 0);
+    (void)source;
+    if (sys != 0) {
+        const char *label = "errno";
+#ifndef SAFETENSORS_NO_STDIO
+        label = safetensors__os_error_text(sys, source, text, sizeof text);
+        words = text;
+#endif
+        safetensors__err_add(&number, " (");
+        safetensors__err_add(&number, label);
+        safetensors__err_add(&number, " ");
+        /* as unsigned: a Windows error is a DWORD, and nothing is negated */
+        safetensors__err_add_u64(&number, (uint64_t)(unsigned)sys);
+        safetensors__err_add(&number, ")");
+    }
+    tail = strlen(words) < line / 2 ? strlen(words) : line / 2;
+    tail = (tail ? tail + 2 : 0) + strlen(number.message);
+    safetensors__err_set(e, SAFETENSORS_ERR_IO, 0);
+    e->sys_errno = sys;
+    safetensors__err_add(e, what);
+    if (path) {
+        size_t used = strlen(e->message) + 1 + tail;
+        safetensors__err_add(e, " ");
+        safetensors__err_add_quoted(e, path, path_len, used < line ? line - used : 0, 1);
+    }
+    if (words[0]) {
+        size_t used = strlen(e->message) + 2 + strlen(number.message);
+        safetensors__err_add(e, ": ");
+        safetensors__err_add_part(e, words, used < line ? line - used : 0);
+    }
+    safetensors__err_add(e, number.message);
+    return SAFETENSORS_ERR_IO;
+}
+#endif
 
 /* >>dtype ------------------------------------------------------------- */
 
@@ -1786,7 +1981,10 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
 /* The name index, one for every table of names: tensors and metadata keys
    of a file, a model's tensors, its shard names, the writer's declarations.
    Open addressing with linear probing over (hash, i + 1) slots, at most
-   half full; 0 marks an empty slot. The index keeps no names: a table's
+   two thirds full; 0 marks an empty slot. The capacity is not a power of
+   two: a hash maps to a slot by a multiply and a shift, so the table is
+   sized to its names (8 bytes a slot, 12 a name) instead of up to twice
+   that. The index keeps no names: a table's
    name_fn gives the name of entry i, so that tables may move as they grow.
 
    Names crafted to collide cannot make it slow. A name that finds no free
@@ -1797,7 +1995,7 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
    log^2 n) whatever the names are and whatever an attacker knows of the
    seed; a sealed index merges its runs into one, for O(log n) lookups. */
 
-#define SAFETENSORS__PROBE_LIMIT 32u
+#define SAFETENSORS__PROBE_LIMIT 16u
 
 typedef struct safetensors__slot {
     uint32_t hash;
@@ -1806,7 +2004,7 @@ typedef struct safetensors__slot {
 
 typedef struct safetensors__index {
     safetensors__slot *slots;
-    size_t mask;              /* capacity - 1; capacity is a power of two, or 0 */
+    size_t cap;               /* slots; 0 before init */
     safetensors__slot *spill; /* runs sorted by (hash, name), largest first */
     size_t spill_count, spill_cap;
     int sealed;               /* the spill is one run */
@@ -1885,25 +2083,24 @@ static uint64_t safetensors__pick_seed(uint64_t given, const void *addr)
 
 static void safetensors__index_free(const safetensors_allocator *a, safetensors__index *ix)
 {
-    safetensors__free(a, ix->slots, ix->slots ? (ix->mask + 1) * sizeof *ix->slots : 0);
+    safetensors__free(a, ix->slots, ix->cap * sizeof *ix->slots);
     safetensors__free(a, ix->spill, ix->spill_cap * sizeof *ix->spill);
     memset(ix, 0, sizeof *ix);
 }
 
-/* Sized once for `count` names, at most half full. Returns 0 when memory
-   runs out. */
+/* Sized once for `count` names, at most two thirds full. Returns 0 when
+   memory runs out. */
 static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count)
 {
-    size_t cap = 16;
+    size_t cap;
     memset(ix, 0, sizeof *ix);
-    while (cap / 2 < count) {
-        if (cap > ((size_t)-1 / 2) / sizeof *ix->slots) return 0;
-        cap *= 2;
-    }
+    if (count > ((size_t)UINT32_MAX - 16u) / 3u * 2u) return 0; /* slots are found by a 32-bit multiply */
+    cap = count + count / 2u + 16u;
+    if (cap > (size_t)-1 / sizeof *ix->slots) return 0;
     ix->slots = SAFETENSORS__CAST(safetensors__slot *, safetensors__alloc(a, cap * sizeof *ix->slots));
     if (ix->slots == NULL) return 0;
     memset(ix->slots, 0, cap * sizeof *ix->slots);
-    ix->mask = cap - 1;
+    ix->cap = cap;
     return 1;
 }
 
@@ -1937,10 +2134,11 @@ static size_t safetensors__run_find(const safetensors__slot *run, size_t lo, siz
 static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
                                        safetensors__name_fn name_of, const void *table, size_t *free_slot)
 {
-    size_t at = hash & ix->mask, step, run_end, found;
+    size_t at, step, run_end, found;
     if (free_slot) *free_slot = (size_t)-1;
     if (ix->slots == NULL) return (size_t)-1;
-    for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = (at + 1) & ix->mask) {
+    at = (size_t)(((uint64_t)hash * ix->cap) >> 32); /* hash / 2^32 of the way along */
+    for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = at + 1 == ix->cap ? 0 : at + 1) {
         const safetensors__slot *x = &ix->slots[at];
         size_t len;
         const char *name;
@@ -2060,7 +2258,7 @@ static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn
 static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *new_of_old)
 {
     size_t k;
-    for (k = 0; ix->slots && k <= ix->mask; k++)
+    for (k = 0; k < ix->cap; k++)
         if (ix->slots[k].index_plus_one) ix->slots[k].index_plus_one = new_of_old[ix->slots[k].index_plus_one - 1u] + 1u;
     for (k = 0; k < ix->spill_count; k++) ix->spill[k].index_plus_one = new_of_old[ix->spill[k].index_plus_one - 1u] + 1u;
 }
@@ -2156,6 +2354,14 @@ typedef struct safetensors__entry {
     unsigned char fields; /* SAFETENSORS__FIELD_* seen */
 } safetensors__entry;
 
+/* One row of the table: an entry while the header is read, turned in place
+   into the tensor view that the file hands out, so that the table is built
+   once and never copied. */
+typedef union safetensors__row {
+    safetensors__entry e;
+    safetensors_tensor t;
+} safetensors__row;
+
 typedef struct safetensors__meta {
     size_t key_off, key_len, value_off, value_len;
     uint64_t key_offset; /* file offset of the key's opening quote */
@@ -2207,7 +2413,7 @@ struct safetensors_parser {
     /* the table being built */
     char *arena;
     size_t arena_len, arena_cap;
-    safetensors__entry *entries;
+    safetensors__row *entries; /* entries while reading, the file's tensors once finished */
     size_t entry_count, entry_cap;
     uint64_t *dims;
     size_t dim_count, dim_cap;
@@ -2256,40 +2462,6 @@ struct safetensors__schema {
                           uint64_t base);
     /* A captured value's JSON text is arena[off, off + len). */
     void (*captured)(safetensors_parser *p, size_t off, size_t len);
-};
-
-static const double safetensors__pow10[309] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-    1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29,
-    1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39,
-    1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46, 1e47, 1e48, 1e49,
-    1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59,
-    1e60, 1e61, 1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69,
-    1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76, 1e77, 1e78, 1e79,
-    1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89,
-    1e90, 1e91, 1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99,
-    1e100, 1e101, 1e102, 1e103, 1e104, 1e105, 1e106, 1e107, 1e108, 1e109,
-    1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118, 1e119,
-    1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129,
-    1e130, 1e131, 1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139,
-    1e140, 1e141, 1e142, 1e143, 1e144, 1e145, 1e146, 1e147, 1e148, 1e149,
-    1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157, 1e158, 1e159,
-    1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169,
-    1e170, 1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179,
-    1e180, 1e181, 1e182, 1e183, 1e184, 1e185, 1e186, 1e187, 1e188, 1e189,
-    1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196, 1e197, 1e198, 1e199,
-    1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209,
-    1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219,
-    1e220, 1e221, 1e222, 1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229,
-    1e230, 1e231, 1e232, 1e233, 1e234, 1e235, 1e236, 1e237, 1e238, 1e239,
-    1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248, 1e249,
-    1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259,
-    1e260, 1e261, 1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269,
-    1e270, 1e271, 1e272, 1e273, 1e274, 1e275, 1e276, 1e277, 1e278, 1e279,
-    1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287, 1e288, 1e289,
-    1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299,
-    1e300, 1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308,
 };
 
 static void safetensors__fail(safetensors_parser *p, safetensors_result code, uint64_t offset, const char *text)
@@ -2361,13 +2533,13 @@ static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t
 {
     safetensors__entry *e;
     if (p->entry_count == p->entry_cap) {
-        safetensors__entry *fresh = SAFETENSORS__CAST(
-            safetensors__entry *,
+        safetensors__row *fresh = SAFETENSORS__CAST(
+            safetensors__row *,
             safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
         if (fresh == NULL) return NULL;
         p->entries = fresh;
     }
-    e = &p->entries[p->entry_count];
+    e = &p->entries[p->entry_count].e;
     memset(e, 0, sizeof *e);
     e->name_off = name_off;
     e->name_len = name_len;
@@ -2809,16 +2981,26 @@ static size_t safetensors__string_run(safetensors_parser *p, const unsigned char
 
 /* --- numbers --- */
 
-/* serde_json turns a significand and a decimal exponent into a double with
-   one multiplication by a power of ten, and refuses a result that is
-   infinite. Only that refusal matters here, so only it is reproduced. */
+/* serde_json refuses a number when (double)significand * 1e<exponent>,
+   rounded twice, is infinite. That grows with the significand, so each
+   exponent has a least significand that overflows: none below 289 (2^64 x
+   1e288 is finite), any but 0 above 308, and in between the limit below,
+   worked out in exact rational arithmetic: the significand rounded to 53
+   bits times 10^exponent rounded to 53 bits, at or above 2^1024 - 2^970,
+   where rounding goes to infinity. tests/test_numbers.c finds each limit
+   again from serde's algorithm run in doubles. Integers only: no soft-float
+   and no table of doubles where there is no FPU. */
+static const uint64_t safetensors__overflow_limit[20] = {
+    17976931348623156225u, 1797693134862315649u, 179769313486231600u, 17976931348623158u, 1797693134862316u,
+    179769313486232u,      17976931348624u,      1797693134863u,      179769313487u,      17976931349u,
+    1797693135u,           179769314u,           17976932u,           1797694u,           179770u,
+    17977u,                1798u,                180u,                18u,                2u};
+
 static int safetensors__number_out_of_range(uint64_t significand, int32_t exponent)
 {
-    volatile double product; /* rounded to double even on x87 */
-    if (significand == 0 || exponent < 0) return 0;
-    if (exponent > 308) return 1;
-    product = (double)significand * safetensors__pow10[exponent];
-    return product > DBL_MAX;
+    if (exponent < 289) return 0;
+    if (exponent > 308) return significand != 0;
+    return significand >= safetensors__overflow_limit[exponent - 289];
 }
 
 static int safetensors__u64_times_ten_plus_overflows(uint64_t v, unsigned digit)
@@ -3094,7 +3276,7 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
    there. `c` is the value's first byte. */
 static void safetensors__header_wrong_type(safetensors_parser *p, unsigned c, uint64_t at)
 {
-    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current].e : NULL;
     const char *text;
     switch (p->role) {
     case SAFETENSORS__R_ROOT: safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "the header must be a JSON object"); return;
@@ -3121,7 +3303,7 @@ static void safetensors__header_wrong_type(safetensors_parser *p, unsigned c, ui
 static int safetensors__header_value_begin(safetensors_parser *p, unsigned type, unsigned c, uint64_t at)
 {
     int role = p->role, allowed;
-    safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    safetensors__entry *e = p->entry_count ? &p->entries[p->current].e : NULL;
     if (role == SAFETENSORS__R_OFFSET && p->offset_count >= 2) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, "data_offsets must hold exactly two integers");
         return SAFETENSORS__VALUE_REFUSED;
@@ -3202,7 +3384,7 @@ static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta
 
 static void safetensors__field_key_end(safetensors_parser *p)
 {
-    safetensors__entry *e = &p->entries[p->current];
+    safetensors__entry *e = &p->entries[p->current].e;
     unsigned bit;
     int role;
     const char *name;
@@ -3233,7 +3415,7 @@ static void safetensors__field_key_end(safetensors_parser *p)
 
 static void safetensors__dtype_end(safetensors_parser *p)
 {
-    safetensors__entry *e = &p->entries[p->current];
+    safetensors__entry *e = &p->entries[p->current].e;
     safetensors_dtype d;
     if (p->scratch_len > SAFETENSORS__SCRATCH ||
         safetensors_dtype_from_name(p->scratch, p->scratch_len, &d) != SAFETENSORS_OK) {
@@ -3264,7 +3446,7 @@ static void safetensors__header_string_end(safetensors_parser *p)
 
 static void safetensors__header_number_end(safetensors_parser *p, int is_u64, uint64_t value)
 {
-    safetensors__entry *e = &p->entries[p->current];
+    safetensors__entry *e = &p->entries[p->current].e;
     if (!is_u64) {
         safetensors__header_wrong_type(p, '0', p->number_start);
         return;
@@ -3346,7 +3528,7 @@ bail:
 
 static int safetensors__header_container_end(safetensors_parser *p, int role, uint64_t at)
 {
-    const safetensors__entry *e = p->entry_count ? &p->entries[p->current] : NULL;
+    const safetensors__entry *e = p->entry_count ? &p->entries[p->current].e : NULL;
     if (role == SAFETENSORS__R_TENSOR) {
         const char *missing = !(e->fields & SAFETENSORS__FIELD_DTYPE)     ? "missing field dtype"
                               : !(e->fields & SAFETENSORS__FIELD_SHAPE)   ? "missing field shape"
@@ -3468,6 +3650,25 @@ SAFETENSORS_API safetensors_result safetensors_parser_expect_size(safetensors_pa
     return SAFETENSORS_OK;
 }
 
+/* With the header's bytes known to be there (the file's size was given),
+   the table is reserved once for as many entries as N bytes can hold, so
+   that it rarely moves while it fills: growing by doubling would copy it
+   and fault in fresh pages again at every step. A hint: when the
+   reservation fails, the table grows as usual. One row per 96 header bytes
+   (what a checkpoint's entries take with their long names), not per 48 (the
+   smallest entry), so that what is reserved for a header of metadata or of
+   long names stays under the header's own size. */
+static void safetensors__reserve_rows(safetensors_parser *p, uint64_t n)
+{
+    uint64_t rows = n / 96u + 1u;
+    safetensors__row *fresh;
+    if (p->entry_cap != 0 || rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
+    fresh = SAFETENSORS__CAST(safetensors__row *, safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
+    if (fresh == NULL) return;
+    p->entries = fresh;
+    p->entry_cap = (size_t)rows;
+}
+
 /* The 8 length bytes are in: check N before a single header byte is read. */
 static void safetensors__length_end(safetensors_parser *p)
 {
@@ -3484,6 +3685,7 @@ static void safetensors__length_end(safetensors_parser *p)
     }
     p->header_end = SAFETENSORS__LENGTH_BYTES + n;
     if (p->header_end > p->file_size) safetensors__fail_header_length(p, p->file_size);
+    else if (p->file_size != SAFETENSORS_SIZE_UNKNOWN) safetensors__reserve_rows(p, n);
 }
 
 /* The last header byte is in: the JSON value must be complete. */
@@ -3558,7 +3760,7 @@ struct safetensors_file {
     safetensors_allocator alloc;
     uint64_t seed;
     safetensors_tensor *tensors;
-    size_t tensor_count;
+    size_t tensor_count, tensors_size; /* tensors_size: the bytes allocated for them */
     safetensors_metadata_entry *metas;
     size_t meta_count;
     safetensors__index tensor_index, meta_index;
@@ -3617,7 +3819,7 @@ static void safetensors__sort_indices(uint32_t *order, uint32_t *tmp, size_t n,
 static int safetensors__entry_index_before(const void *ctx, uint32_t a, uint32_t b)
 {
     const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, ctx);
-    return safetensors__entry_before(p, &p->entries[a], &p->entries[b]);
+    return safetensors__entry_before(p, &p->entries[a].e, &p->entries[b].e);
 }
 
 /* An entry's "F32 [4, 5]", for the parser's messages. */
@@ -3684,12 +3886,12 @@ static void safetensors__order_by_begin_then_name(const safetensors_parser *p, u
         size_t last = run, at;
         uint32_t moving;
         const safetensors__entry *m;
-        while (last + 1 < n && p->entries[order[last + 1]].begin == p->entries[order[run]].begin) last++;
+        while (last + 1 < n && p->entries[order[last + 1]].e.begin == p->entries[order[run]].e.begin) last++;
         moving = order[last];
-        m = &p->entries[moving];
+        m = &p->entries[moving].e;
         at = last;
         while (at > run) {
-            const safetensors__entry *before = &p->entries[order[at - 1]];
+            const safetensors__entry *before = &p->entries[order[at - 1]].e;
             if (safetensors__name_compare(p->arena + before->name_off, before->name_len, p->arena + m->name_off,
                                           m->name_len) < 0)
                 break;
@@ -3707,7 +3909,7 @@ static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint
     uint64_t start = 0;
     int sorted = 1;
     for (k = 0; k < n; k++) order[k] = (uint32_t)k;
-    for (k = 1; k < n && sorted; k++) sorted = !safetensors__entry_before(p, &p->entries[k], &p->entries[k - 1]);
+    for (k = 1; k < n && sorted; k++) sorted = !safetensors__entry_before(p, &p->entries[k].e, &p->entries[k - 1].e);
     if (!sorted) {
         uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, n * sizeof *tmp));
         if (tmp == NULL) {
@@ -3718,7 +3920,7 @@ static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint
         safetensors__free(&p->alloc, tmp, n * sizeof *tmp);
     }
     for (k = 0; k < n; k++) {
-        const safetensors__entry *e = &p->entries[order[k]];
+        const safetensors__entry *e = &p->entries[order[k]].e;
         if (!safetensors__check_entry(p, e, start)) return 0;
         start = e->end;
     }
@@ -3743,8 +3945,8 @@ static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len,
 static const char *safetensors__entry_name(const void *table, size_t i, size_t *len)
 {
     const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
-    *len = p->entries[i].name_len;
-    return p->arena + p->entries[i].name_off;
+    *len = p->entries[i].e.name_len;
+    return p->arena + p->entries[i].e.name_off;
 }
 
 static const char *safetensors__meta_key(const void *table, size_t i, size_t *len)
@@ -3775,7 +3977,7 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
             safetensors__fail_nomem(p, p->header_end);
             return 0;
         }
-        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[k].key_offset : p->entries[k].key_offset, what);
+        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[k].key_offset : p->entries[k].e.key_offset, what);
         safetensors__err_add_name(&p->error, name, len);
         safetensors__err_add(&p->error, " appears twice");
         return 0;
@@ -3786,39 +3988,79 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
 
 /* Hands the table over. The tensor index was built in file order: its slots
    are renumbered to the sorted order. */
+/* The rows become the file's tensor views where they stand, then move into
+   sorted order by following the permutation's cycles (sorted_at[i] is where
+   row i goes; it is used up), then close up to the view's own stride. */
+static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, uint32_t *sorted_at)
+{
+    safetensors__row *rows = p->entries;
+    size_t n = p->entry_count, k;
+    for (k = 0; k < n; k++) {
+        safetensors__entry e = rows[k].e;
+        safetensors_tensor *t = &rows[k].t;
+        t->name = p->arena + e.name_off;
+        t->name_len = e.name_len;
+        t->dtype = (safetensors_dtype)e.dtype;
+        t->ndim = e.ndim;
+        t->shape = p->dims ? p->dims + e.shape_off : NULL;
+        t->begin = e.begin;
+        t->end = e.end;
+        t->data = NULL;
+    }
+    for (k = 0; k < n; k++) {
+        while (sorted_at[k] != k) {
+            uint32_t j = sorted_at[k], swap_at = sorted_at[j];
+            safetensors__row swap = rows[j];
+            rows[j] = rows[k];
+            rows[k] = swap;
+            sorted_at[j] = j;
+            sorted_at[k] = swap_at;
+        }
+    }
+    if (sizeof(safetensors__row) != sizeof(safetensors_tensor)) /* a view is smaller: 32-bit hosts */
+        for (k = 1; k < n; k++) memmove((char *)rows + k * sizeof(safetensors_tensor), &rows[k].t, sizeof(safetensors_tensor));
+    return rows ? &rows[0].t : NULL;
+}
+
+/* Hands the table over. The tensor index was built in file order: its slots
+   are renumbered to the sorted order. */
 static safetensors_result safetensors__file_from_table(safetensors_parser *p, const uint32_t *order,
                                                        uint64_t data_len, safetensors__index *tensor_index,
                                                        safetensors__index *meta_index, safetensors_file **out)
 {
     const safetensors_allocator *a = &p->alloc;
-    size_t n = p->entry_count, k;
+    size_t n = p->entry_count, k, rows_size = p->entry_cap * sizeof(safetensors__row);
     uint32_t *sorted_at = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *sorted_at));
     safetensors_file *f = SAFETENSORS__CAST(safetensors_file *, safetensors__alloc(a, sizeof *f));
     if (f) memset(f, 0, sizeof *f);
     if (f == NULL || sorted_at == NULL) goto nomem;
     f->alloc = *a;
     f->seed = p->seed;
-    f->tensors = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *f->tensors));
     f->metas = SAFETENSORS__CAST(safetensors_metadata_entry *,
                                  safetensors__alloc(a, p->meta_count * sizeof *f->metas));
-    if (f->tensors == NULL || f->metas == NULL) goto nomem;
-    /* from here on nothing can fail: the arena, dims and indices change hands */
+    if (f->metas == NULL) goto nomem;
+    /* from here on nothing can fail: the rows, arena, dims and indices change hands */
     for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
     for (k = 0; k < n && order[k] == k; k++) continue;
     if (k < n) safetensors__index_renumber(tensor_index, sorted_at);
+    f->tensors = safetensors__rows_to_tensors(p, sorted_at);
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
-    for (k = 0; k < n; k++) {
-        const safetensors__entry *e = &p->entries[order[k]];
-        safetensors_tensor *t = &f->tensors[k];
-        t->name = p->arena + e->name_off;
-        t->name_len = e->name_len;
-        t->dtype = (safetensors_dtype)e->dtype;
-        t->ndim = e->ndim;
-        t->shape = p->dims ? p->dims + e->shape_off : NULL;
-        t->begin = e->begin;
-        t->end = e->end;
-        t->data = NULL;
+    f->tensors_size = rows_size;
+    if (n == 0) { /* a reservation nothing filled */
+        safetensors__free(a, p->entries, rows_size);
+        f->tensors = NULL;
+        f->tensors_size = 0;
+    } else if (rows_size > n * sizeof(safetensors_tensor)) {
+        /* give back the growth slack; keeping it is harmless if that fails */
+        safetensors_tensor *fit = SAFETENSORS__CAST(
+            safetensors_tensor *, safetensors__realloc(a, f->tensors, rows_size, n * sizeof(safetensors_tensor)));
+        if (fit) {
+            f->tensors = fit;
+            f->tensors_size = n * sizeof(safetensors_tensor);
+        }
     }
+    p->entries = NULL;
+    p->entry_cap = 0;
     for (k = 0; k < p->meta_count; k++) {
         f->metas[k].key = p->arena + p->metas[k].key_off;
         f->metas[k].key_len = p->metas[k].key_len;
@@ -3845,7 +4087,6 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
 nomem:
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
     if (f) {
-        safetensors__free(a, f->tensors, n * sizeof *f->tensors);
         safetensors__free(a, f->metas, p->meta_count * sizeof *f->metas);
         safetensors__free(a, f, sizeof *f);
     }
@@ -3943,7 +4184,7 @@ SAFETENSORS_API void safetensors_close(safetensors_file *f)
     if (f == NULL) return;
     a = f->alloc;
     safetensors__release_data(f);
-    safetensors__free(&a, f->tensors, f->tensor_count * sizeof *f->tensors);
+    safetensors__free(&a, f->tensors, f->tensors_size);
     safetensors__free(&a, f->metas, f->meta_count * sizeof *f->metas);
     safetensors__index_free(&a, &f->tensor_index);
     safetensors__index_free(&a, &f->meta_index);
@@ -4553,32 +4794,68 @@ SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io,
 }
 
 /* >>os ---------------------------------------------------------------- */
-/* Each platform provides open, size, read, map, unmap and close; the
-   opening logic above them is shared. */
+/* Every call into the operating system is here, once for POSIX and once for
+   Windows: reading (open, read, map, unmap, close, what a path is, listing
+   a folder) and writing (create exclusively, write, sync, set the mode,
+   close, rename, remove). What is built on them is shared. */
 
 #ifndef SAFETENSORS_NO_STDIO
 
 #define SAFETENSORS__READ_CHUNK ((size_t)1 << 16)
+/* Smaller files are read, not mapped: every mapping is one of the few a
+   process may have (vm.max_map_count), and copying a few pages costs about
+   what mapping them does. It stays below malloc's own mapping threshold
+   (128 KiB in glibc), or the copy would be a mapping too. */
+#define SAFETENSORS__MAP_MIN ((uint64_t)64 << 10)
+
+#ifdef _WIN32
+typedef HANDLE safetensors__os_handle;
+typedef wchar_t safetensors__os_char; /* a path as the OS takes it */
+#define SAFETENSORS__OS_NO_HANDLE INVALID_HANDLE_VALUE
+#else
+typedef int safetensors__os_handle;
+typedef char safetensors__os_char;
+#define SAFETENSORS__OS_NO_HANDLE (-1)
+#endif
 
 typedef struct safetensors__os_file {
-#ifdef _WIN32
-    HANDLE handle;
-#else
-    int fd;
-#endif
-    uint64_t size;  /* meaningful when is_regular */
-    int is_regular; /* a file on disk, which can be mapped */
+    safetensors__os_handle handle;
+    const char *path; /* as given, for messages */
+    uint64_t size;    /* meaningful when is_regular */
+    int is_regular;   /* a file on disk, which can be mapped */
 } safetensors__os_file;
 
+#ifndef SAFETENSORS_NO_MODEL /* for reading the index */
 static safetensors_result safetensors__fail_io(safetensors_error *e, int sys_errno, const char *what)
 {
-    safetensors__err_set(e, SAFETENSORS_ERR_IO, 0);
-    e->sys_errno = sys_errno;
-    safetensors__err_add(e, what);
-    safetensors__err_add(e, " (system error ");
-    safetensors__err_add_u64(e, (uint64_t)(sys_errno < 0 ? -sys_errno : sys_errno));
-    safetensors__err_add(e, ")");
-    return SAFETENSORS_ERR_IO;
+    return safetensors__err_io(e, sys_errno, SAFETENSORS__SYS_OS, what, NULL, 0, NULL);
+}
+#endif
+
+static safetensors_result safetensors__os_cannot_open(safetensors_error *e, int sys, const char *path, const char *why)
+{
+    return safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot open", path, strlen(path), why);
+}
+
+static safetensors_result safetensors__os_cannot_read(safetensors_error *e, const safetensors__os_file *of, int sys)
+{
+    return safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot read", of->path, strlen(of->path), NULL);
+}
+
+/* The system's words for an error, made fit for a message: empty unless
+   they are valid UTF-8 (a locale may give another encoding), with line
+   breaks as spaces and without the final period. */
+static void safetensors__os_clean_text(char *text)
+{
+    unsigned char *s = SAFETENSORS__CAST(unsigned char *, (void *)text);
+    size_t n = strlen(text), i, k;
+    for (i = 0; i < n; i += k) {
+        k = safetensors__utf8_char(s + i, n - i);
+        if (k == 0) n = 0;
+        else if (s[i] < 0x20) s[i] = ' ';
+    }
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '.')) n--;
+    text[n] = '\0';
 }
 
 #ifdef _WIN32
@@ -4601,23 +4878,59 @@ static wchar_t *safetensors__widen(const char *path, const char *suffix, const s
     return wide;
 }
 
+static const char *safetensors__os_error_text(int sys, int source, char *out, size_t cap)
+{
+    wchar_t wide[256];
+    DWORD n;
+    int got = 0;
+    if (source == SAFETENSORS__SYS_CRT) {
+        const char *text = strerror(sys); /* the CRT keeps it per thread */
+        size_t len = strlen(text) < cap ? strlen(text) : cap - 1;
+        memcpy(out, text, len);
+        out[len] = '\0';
+        safetensors__os_clean_text(out);
+        return "errno";
+    }
+    n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS | FORMAT_MESSAGE_MAX_WIDTH_MASK,
+                       NULL, (DWORD)sys, 0, wide, (DWORD)(sizeof wide / sizeof wide[0]), NULL);
+    /* a UTF-16 unit takes at most 3 bytes of UTF-8, so with room for that
+       the words are never cut inside a character */
+    if (n > 0 && cap > 3 * (size_t)n)
+        got = WideCharToMultiByte(CP_UTF8, 0, wide, (int)n, out, (int)cap - 1, NULL, NULL);
+    out[got > 0 ? got : 0] = '\0';
+    safetensors__os_clean_text(out);
+    return "Windows error";
+}
+
 static safetensors_result safetensors__os_open(const char *path, const safetensors_allocator *a,
-                                               safetensors__os_file *of, safetensors_error *e)
+                                               safetensors__os_file *of, safetensors_error *e, int regular_only)
 {
     size_t wide_bytes;
     wchar_t *wide = safetensors__widen(path, NULL, a, &wide_bytes);
     LARGE_INTEGER size;
     DWORD sys;
+    of->path = path;
     if (wide == NULL)
         return wide_bytes ? safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory")
-                          : safetensors__fail_io(e, (int)GetLastError(), "the path is not valid UTF-8");
+                          : safetensors__os_cannot_open(e, (int)GetLastError(), path, NULL);
+    if (regular_only) {
+        DWORD attributes = GetFileAttributesW(wide);
+        if (attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY)) {
+            safetensors__free(a, wide, wide_bytes);
+            return safetensors__os_cannot_open(e, 0, path, "a folder, not a regular file");
+        }
+    }
     of->handle = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                              OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
     sys = GetLastError();
     safetensors__free(a, wide, wide_bytes);
-    if (of->handle == INVALID_HANDLE_VALUE) return safetensors__fail_io(e, (int)sys, "cannot open the file");
+    if (of->handle == INVALID_HANDLE_VALUE) return safetensors__os_cannot_open(e, (int)sys, path, NULL);
     of->is_regular = GetFileType(of->handle) == FILE_TYPE_DISK && GetFileSizeEx(of->handle, &size);
     of->size = of->is_regular ? (uint64_t)size.QuadPart : 0;
+    if (regular_only && !of->is_regular) {
+        CloseHandle(of->handle);
+        return safetensors__os_cannot_open(e, 0, path, "a device or a pipe, not a regular file");
+    }
     return SAFETENSORS_OK;
 }
 
@@ -4696,7 +5009,9 @@ static safetensors_result safetensors__os_list(const char *dir, const safetensor
     if (pattern == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
     search = FindFirstFileW(pattern, &entry);
     safetensors__free(a, pattern, bytes);
-    if (search == INVALID_HANDLE_VALUE) return safetensors__fail_io(e, (int)GetLastError(), "cannot list the folder");
+    if (search == INVALID_HANDLE_VALUE)
+        return safetensors__err_io(e, (int)GetLastError(), SAFETENSORS__SYS_OS, "cannot list the folder", dir,
+                                   strlen(dir), NULL);
     do {
         char name[MAX_PATH * 4];
         if (WideCharToMultiByte(CP_UTF8, 0, entry.cFileName, -1, name, (int)sizeof name, NULL, NULL) > 0)
@@ -4707,22 +5022,177 @@ static safetensors_result safetensors__os_list(const char *dir, const safetensor
 }
 #endif
 
+#ifndef SAFETENSORS_NO_WRITER
+/* The path as the OS takes it, allocated: NULL when memory runs out (*size
+   nonzero) or when it is not UTF-8 (*size 0, *sys why). */
+static safetensors__os_char *safetensors__os_native(const char *path, const safetensors_allocator *a, size_t *size,
+                                                    int *sys)
+{
+    wchar_t *wide = safetensors__widen(path, NULL, a, size);
+    if (wide == NULL && *size == 0) *sys = (int)GetLastError();
+    return wide;
+}
+
+/* Creates name for writing, failing if it exists: 0, or the system's error.
+   Nobody else may open it, to read or otherwise, while it is open here;
+   permission bits are POSIX only. */
+static int safetensors__os_create_new(const safetensors__os_char *name, unsigned mode, safetensors__os_handle *h)
+{
+    (void)mode;
+    *h = CreateFileW(name, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+    return *h == INVALID_HANDLE_VALUE ? (int)GetLastError() : 0;
+}
+
+static int safetensors__os_already_exists(int sys)
+{
+    return sys == ERROR_FILE_EXISTS || sys == ERROR_ALREADY_EXISTS;
+}
+
+/* Bytes written (up to n), or -1 with *sys set. */
+static long safetensors__os_write(safetensors__os_handle h, const void *bytes, size_t n, int *sys)
+{
+    DWORD put = 0;
+    if (!WriteFile(h, bytes, n > ((size_t)1 << 30) ? (DWORD)1 << 30 : (DWORD)n, &put, NULL)) {
+        *sys = (int)GetLastError();
+        return -1;
+    }
+    return (long)put;
+}
+
+/* The same through a C runtime descriptor (its errno in *sys). */
+static long safetensors__os_write_fd(int fd, const void *bytes, size_t n, int *sys)
+{
+    int put = _write(fd, bytes, n > ((size_t)1 << 30) ? 1u << 30 : (unsigned)n);
+    if (put < 0) *sys = errno;
+    return put;
+}
+
+static int safetensors__os_sync(safetensors__os_handle h)
+{
+    return FlushFileBuffers(h) ? 0 : (int)GetLastError();
+}
+
+static int safetensors__os_set_mode(safetensors__os_handle h, unsigned mode)
+{
+    (void)h;
+    (void)mode;
+    return 0;
+}
+
+/* 1 and the permission bits of the regular file at path, if there is one:
+   never on Windows, which has no such bits. */
+static int safetensors__os_file_mode(const safetensors__os_char *path, unsigned *mode)
+{
+    (void)path;
+    (void)mode;
+    return 0;
+}
+
+static int safetensors__os_close_handle(safetensors__os_handle h)
+{
+    return CloseHandle(h) ? 0 : (int)GetLastError();
+}
+
+/* Over an existing file too; durable once it returns. */
+static int safetensors__os_rename(const safetensors__os_char *from, const safetensors__os_char *to)
+{
+    return MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) ? 0 : (int)GetLastError();
+}
+
+static void safetensors__os_remove(const safetensors__os_char *name)
+{
+    DeleteFileW(name);
+}
+
+static void safetensors__os_sync_folder(safetensors__os_char *path)
+{
+    (void)path; /* MOVEFILE_WRITE_THROUGH did it */
+}
+
+/* Differs between processes and over time: for temporary names. */
+static uint64_t safetensors__os_salt(void)
+{
+    return (uint64_t)GetCurrentProcessId() ^ ((uint64_t)GetTickCount() << 20);
+}
+#endif /* SAFETENSORS_NO_WRITER */
+
 #else /* POSIX */
 
+/* glibc declares fchmod only to programs that ask for POSIX, which a strict
+   ISO C build does not; the C library has it all the same. */
+#if !defined(SAFETENSORS_NO_WRITER) && defined(__GLIBC__) && !defined(__USE_POSIX199309) && \
+    !defined(__USE_XOPEN_EXTENDED)
+extern int fchmod(int, mode_t);
+#endif
+
+/* strerror_r comes in two kinds: glibc's GNU one (with _GNU_SOURCE, which
+   g++ always defines, and Android's from API 23) returns the text; the XSI
+   one (musl whatever is defined, macOS, the BSDs, glibc otherwise) fills
+   the buffer and returns 0. A strict ISO C build on glibc or musl declares
+   neither, and then messages give the number alone. */
+#if defined(__USE_GNU) && (defined(__GLIBC__) || (defined(__ANDROID_API__) && __ANDROID_API__ >= 23))
+#define SAFETENSORS__STRERROR_GNU
+#elif defined(__GLIBC__)
+#ifdef __USE_XOPEN2K
+#define SAFETENSORS__STRERROR_XSI
+#endif
+#elif defined(_POSIX_C_SOURCE) || defined(_XOPEN_SOURCE) || defined(_BSD_SOURCE) || defined(_GNU_SOURCE) || \
+    defined(__ANDROID__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) ||            \
+    defined(__OpenBSD__) || defined(__DragonFly__)
+#define SAFETENSORS__STRERROR_XSI
+#endif
+
+static const char *safetensors__os_error_text(int sys, int source, char *out, size_t cap)
+{
+    (void)source;
+    out[0] = '\0';
+#if defined(SAFETENSORS__STRERROR_GNU)
+    {
+        const char *text = strerror_r(sys, out, cap);
+        size_t len = strlen(text) < cap ? strlen(text) : cap - 1;
+        if (text != out) memcpy(out, text, len);
+        out[len] = '\0';
+    }
+#elif defined(SAFETENSORS__STRERROR_XSI)
+    if (strerror_r(sys, out, cap) != 0) out[0] = '\0';
+#else
+    (void)sys;
+    (void)cap;
+#endif
+    safetensors__os_clean_text(out);
+    return "errno";
+}
+
+static safetensors_result safetensors__os_not_regular(safetensors_error *e, const char *path, mode_t mode)
+{
+    return safetensors__os_cannot_open(e, 0, path,
+                                       S_ISDIR(mode)    ? "a folder, not a regular file"
+                                       : S_ISFIFO(mode) ? "a FIFO, not a regular file"
+                                                        : "a device or a socket, not a regular file");
+}
+
 static safetensors_result safetensors__os_open(const char *path, const safetensors_allocator *a,
-                                               safetensors__os_file *of, safetensors_error *e)
+                                               safetensors__os_file *of, safetensors_error *e, int regular_only)
 {
     struct stat st;
-    int flags = O_RDONLY;
+    int flags = O_RDONLY, status;
     (void)a;
 #ifdef O_CLOEXEC
     flags |= O_CLOEXEC;
 #endif
-    do of->fd = open(path, flags);
-    while (of->fd < 0 && errno == EINTR);
-    if (of->fd < 0 || fstat(of->fd, &st) != 0) {
+    of->path = path;
+    /* open() waits on a FIFO until a writer comes, and opening a device can
+       have effects: look first, then open without waiting and look at what
+       was opened (the path may have changed in between) */
+    if (regular_only) {
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return safetensors__os_not_regular(e, path, st.st_mode);
+        flags |= O_NONBLOCK;
+    }
+    do of->handle = open(path, flags);
+    while (of->handle < 0 && errno == EINTR);
+    if (of->handle < 0 || fstat(of->handle, &st) != 0) {
         int sys = errno;
-        if (of->fd >= 0) close(of->fd);
+        if (of->handle >= 0) close(of->handle);
 #ifdef EOVERFLOW
         if (sys == EOVERFLOW) {
             safetensors__err_simple(e, SAFETENSORS_ERR_TOO_LARGE, 0,
@@ -4732,7 +5202,17 @@ static safetensors_result safetensors__os_open(const char *path, const safetenso
             return SAFETENSORS_ERR_TOO_LARGE;
         }
 #endif
-        return safetensors__fail_io(e, sys, "cannot open the file");
+        return safetensors__os_cannot_open(e, sys, path, NULL);
+    }
+    if (regular_only && !S_ISREG(st.st_mode)) {
+        close(of->handle);
+        return safetensors__os_not_regular(e, path, st.st_mode);
+    }
+    if (regular_only && ((status = fcntl(of->handle, F_GETFL)) == -1 ||
+                         fcntl(of->handle, F_SETFL, status & ~O_NONBLOCK) == -1)) {
+        int sys = errno;
+        close(of->handle);
+        return safetensors__os_cannot_open(e, sys, path, NULL);
     }
     of->is_regular = S_ISREG(st.st_mode) ? 1 : 0;
     of->size = of->is_regular && st.st_size > 0 ? (uint64_t)st.st_size : 0;
@@ -4743,7 +5223,7 @@ static long safetensors__os_read(safetensors__os_file *of, void *buf, size_t n, 
 {
     ssize_t got;
     if (n > ((size_t)1 << 30)) n = (size_t)1 << 30;
-    do got = read(of->fd, buf, n);
+    do got = read(of->handle, buf, n);
     while (got < 0 && errno == EINTR);
     if (got < 0) *sys_errno = errno;
     return (long)got;
@@ -4757,7 +5237,7 @@ static void *safetensors__os_map(safetensors__os_file *of, size_t len, int prefe
     (void)prefetch;
     return NULL;
 #else
-    void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE, of->fd, 0);
+    void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE, of->handle, 0);
     if (base == MAP_FAILED) return NULL;
 #ifdef POSIX_MADV_WILLNEED
     if (prefetch) (void)posix_madvise(base, len, POSIX_MADV_WILLNEED);
@@ -4780,7 +5260,7 @@ static void safetensors__os_unmap(void *base, size_t len)
 
 static void safetensors__os_close(safetensors__os_file *of)
 {
-    close(of->fd);
+    close(of->handle);
 }
 
 #ifndef SAFETENSORS_NO_MODEL /* folders: only models look into them */
@@ -4807,14 +5287,231 @@ static safetensors_result safetensors__os_list(const char *dir, const safetensor
     DIR *d = opendir(dir[0] ? dir : ".");
     struct dirent *entry;
     (void)a;
-    if (d == NULL) return safetensors__fail_io(e, errno, "cannot list the folder");
+    if (d == NULL)
+        return safetensors__err_io(e, errno, SAFETENSORS__SYS_OS, "cannot list the folder", dir, strlen(dir), NULL);
     while ((entry = readdir(d)) != NULL) found(ctx, entry->d_name);
     closedir(d);
     return SAFETENSORS_OK;
 }
 #endif
 
+#ifndef SAFETENSORS_NO_WRITER
+static safetensors__os_char *safetensors__os_native(const char *path, const safetensors_allocator *a, size_t *size,
+                                                    int *sys)
+{
+    char *copy;
+    (void)sys; /* every byte string is a POSIX path */
+    *size = strlen(path) + 1;
+    copy = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    if (copy) memcpy(copy, path, *size);
+    return copy;
+}
+
+static int safetensors__os_create_new(const safetensors__os_char *name, unsigned mode, safetensors__os_handle *h)
+{
+    int flags = O_WRONLY | O_CREAT | O_EXCL;
+#ifdef O_CLOEXEC
+    flags |= O_CLOEXEC;
+#endif
+    do *h = open(name, flags, (mode_t)mode);
+    while (*h < 0 && errno == EINTR);
+    return *h < 0 ? errno : 0;
+}
+
+static int safetensors__os_already_exists(int sys)
+{
+    return sys == EEXIST;
+}
+
+static long safetensors__os_write(safetensors__os_handle h, const void *bytes, size_t n, int *sys)
+{
+    ssize_t put;
+    do put = write(h, bytes, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
+    while (put < 0 && errno == EINTR);
+    if (put < 0) *sys = errno;
+    return (long)put;
+}
+
+static long safetensors__os_write_fd(int fd, const void *bytes, size_t n, int *sys)
+{
+    return safetensors__os_write(fd, bytes, n, sys);
+}
+
+static int safetensors__os_sync(safetensors__os_handle h)
+{
+    return fsync(h) == 0 ? 0 : errno;
+}
+
+static int safetensors__os_set_mode(safetensors__os_handle h, unsigned mode)
+{
+    return fchmod(h, (mode_t)mode) == 0 ? 0 : errno;
+}
+
+/* 1 and the permission bits of the regular file at path, if there is one. */
+static int safetensors__os_file_mode(const safetensors__os_char *path, unsigned *mode)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    *mode = (unsigned)(st.st_mode & 07777);
+    return 1;
+}
+
+/* An interrupted close has closed the descriptor all the same (Linux,
+   and POSIX leaves it open to be so), so it is not an error. */
+static int safetensors__os_close_handle(safetensors__os_handle h)
+{
+    return close(h) == 0 || errno == EINTR ? 0 : errno;
+}
+
+static int safetensors__os_rename(const safetensors__os_char *from, const safetensors__os_char *to)
+{
+    return rename(from, to) == 0 ? 0 : errno;
+}
+
+static void safetensors__os_remove(const safetensors__os_char *name)
+{
+    unlink(name);
+}
+
+/* Makes a rename into path's folder durable. Best effort: the file is
+   already whole, and some file systems refuse to sync a folder. path is
+   cut at its last slash for the call, then mended. */
+static void safetensors__os_sync_folder(safetensors__os_char *path)
+{
+    char *slash = strrchr(path, '/');
+    const char *folder = slash == NULL ? "." : slash == path ? "/" : path;
+    int fd;
+    if (folder == path) *slash = '\0';
+    do fd = open(folder, O_RDONLY);
+    while (fd < 0 && errno == EINTR);
+    if (folder == path) *slash = '/';
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+static uint64_t safetensors__os_salt(void)
+{
+    return (uint64_t)(uint32_t)getpid();
+}
+#endif /* SAFETENSORS_NO_WRITER */
+
 #endif /* POSIX */
+
+#ifndef SAFETENSORS_NO_MODEL
+/* Whether Windows takes a file name for a device, in every folder: CON,
+   PRN, AUX, NUL, CONIN$, CONOUT$, COM0-9 and LPT0-9 (and COM or LPT with a
+   superscript 1, 2 or 3), in any case, before the first dot, and with
+   spaces after it ignored. Opening "NUL.safetensors" there opens no file. */
+static int safetensors__os_device_name(const char *s, size_t n)
+{
+    static const char *const names[6] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+    char up[8];
+    size_t len = 0, k;
+    while (len < n && s[len] != '.') len++;
+    while (len > 0 && s[len - 1] == ' ') len--;
+    if (len >= sizeof up) return 0;
+    for (k = 0; k < len; k++) up[k] = s[k] >= 'a' && s[k] <= 'z' ? (char)(s[k] - 'a' + 'A') : s[k];
+    up[len] = '\0';
+    for (k = 0; k < 6; k++)
+        if (strcmp(up, names[k]) == 0) return 1;
+    if (len < 4 || (memcmp(up, "COM", 3) != 0 && memcmp(up, "LPT", 3) != 0)) return 0;
+    if (len == 4) return up[3] >= '0' && up[3] <= '9';
+    /* U+00B9, U+00B2, U+00B3 */
+    return len == 5 && up[3] == '\xc2' && (up[4] == '\xb9' || up[4] == '\xb2' || up[4] == '\xb3');
+}
+#endif
+
+#ifndef SAFETENSORS_NO_WRITER
+/* A temporary file next to the file it is to replace. */
+typedef struct safetensors__os_temp {
+    safetensors__os_handle handle;
+    char *name; /* "<path>.tmp-<16 hex digits>", UTF-8 */
+    size_t name_size;
+    safetensors__os_char *native; /* the same name as the OS takes it */
+    size_t native_size;
+} safetensors__os_temp;
+
+#define SAFETENSORS__TEMP_SUFFIX 21u /* ".tmp-" and 16 hex digits */
+
+static void safetensors__os_temp_free(safetensors__os_temp *t, const safetensors_allocator *a)
+{
+    safetensors__free(a, t->name, t->name_size);
+    safetensors__free(a, t->native, t->native_size);
+    t->name = NULL;
+    t->native = NULL;
+    t->name_size = t->native_size = 0;
+}
+
+/* Creates "<path>.tmp-<16 hex digits>" with the permission bits `mode`
+   (POSIX; on Windows nobody else may open it while it is open). Creating
+   it exclusively makes the name ours; the random digits only spare
+   retries. */
+static safetensors_result safetensors__os_create_temp(safetensors__os_temp *t, const char *path, unsigned mode,
+                                                      uint64_t seed, const safetensors_allocator *a,
+                                                      safetensors_error *e)
+{
+    size_t n = strlen(path), k;
+    unsigned attempt;
+    int sys = 0;
+    safetensors_result r;
+    memset(t, 0, sizeof *t);
+    t->handle = SAFETENSORS__OS_NO_HANDLE;
+    if (n > (size_t)-1 - SAFETENSORS__TEMP_SUFFIX - 1u)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    t->name = SAFETENSORS__CAST(char *, safetensors__alloc(a, n + SAFETENSORS__TEMP_SUFFIX + 1u));
+    if (t->name == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    t->name_size = n + SAFETENSORS__TEMP_SUFFIX + 1u;
+    memcpy(t->name, path, n);
+    memcpy(t->name + n, ".tmp-", 5);
+    for (attempt = 0; attempt < 100u; attempt++) {
+        uint64_t salt = seed ^ (safetensors__os_salt() << 20) ^ ((uint64_t)attempt << 52);
+        uint64_t bits = ((uint64_t)safetensors__hash(salt, path, n) << 32) | safetensors__hash(~salt, path, n);
+        for (k = 0; k < 16u; k++) t->name[n + 5u + k] = "0123456789abcdef"[(bits >> (60u - 4u * k)) & 15u];
+        t->name[n + SAFETENSORS__TEMP_SUFFIX] = '\0';
+        t->native = safetensors__os_native(t->name, a, &t->native_size, &sys);
+        if (t->native == NULL) break;
+        sys = safetensors__os_create_new(t->native, mode, &t->handle);
+        if (sys == 0) return SAFETENSORS_OK;
+        safetensors__free(a, t->native, t->native_size);
+        t->native = NULL;
+        t->native_size = 0;
+        if (!safetensors__os_already_exists(sys)) break;
+    }
+    if (t->native_size != 0) r = safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    else
+        r = safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot create the temporary file next to", path, n, NULL);
+    safetensors__os_temp_free(t, a);
+    return r;
+}
+
+/* The permission bits a new file gets next to path: those of a probe made
+   with 0666 and removed at once, empty, so that the umask (or the folder's
+   default ACL) applies as it would. The umask cannot be read without
+   setting it, which races with every thread that creates a file meanwhile.
+   Windows has no such bits. */
+static safetensors_result safetensors__os_new_file_mode(const char *path, uint64_t seed,
+                                                        const safetensors_allocator *a, unsigned *mode,
+                                                        safetensors_error *e)
+{
+#ifdef _WIN32
+    (void)path;
+    (void)seed;
+    (void)a;
+    (void)e;
+    *mode = 0;
+#else
+    safetensors__os_temp probe;
+    safetensors_result r = safetensors__os_create_temp(&probe, path, 0666u, ~seed, a, e);
+    if (r != SAFETENSORS_OK) return r;
+    (void)safetensors__os_close_handle(probe.handle);
+    if (!safetensors__os_file_mode(probe.native, mode)) *mode = 0600u; /* the safe side */
+    safetensors__os_remove(probe.native);
+    safetensors__os_temp_free(&probe, a);
+#endif
+    return SAFETENSORS_OK;
+}
+#endif /* SAFETENSORS_NO_WRITER */
 
 static safetensors_result safetensors__fail_too_large(safetensors_error *e, uint64_t size)
 {
@@ -4869,7 +5566,7 @@ static safetensors_result safetensors__read_data(safetensors__os_file *of, const
         }
         ask = *cap - *have < limit - *have ? *cap - *have : limit - *have;
         got = safetensors__os_read(of, *data + *have, ask, &sys);
-        if (got < 0) return safetensors__fail_io(e, sys, "cannot read the file");
+        if (got < 0) return safetensors__os_cannot_read(e, of, sys);
         if (got == 0) break;
         *have += (size_t)got;
     }
@@ -4902,7 +5599,7 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
     while (!done) {
         long got = safetensors__os_read(of, chunk, SAFETENSORS__READ_CHUNK, &sys);
         if (got < 0) {
-            r = safetensors__fail_io(e, sys, "cannot read the file");
+            r = safetensors__os_cannot_read(e, of, sys);
             goto out;
         }
         if (got == 0) break;
@@ -4922,7 +5619,7 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
             actual = leftover;
             while ((got = safetensors__os_read(of, chunk, SAFETENSORS__READ_CHUNK, &sys)) > 0) actual += (uint64_t)got;
             if (got < 0) {
-                r = safetensors__fail_io(e, sys, "cannot read the file");
+                r = safetensors__os_cannot_read(e, of, sys);
                 goto out;
             }
         }
@@ -4989,8 +5686,10 @@ out:
 static safetensors_result safetensors__os_keep(safetensors__os_file *of, safetensors_file **out,
                                                safetensors_error *e); /* below */
 
-SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safetensors_options *opt,
-                                                    safetensors_file **out, safetensors_error *err)
+/* safetensors_open, and with regular_only what a model opens: the index and
+   its shards must be regular files, never waited on (see safetensors__os_open). */
+static safetensors_result safetensors__open_file(const char *path, const safetensors_options *opt,
+                                                 safetensors_file **out, safetensors_error *err, int regular_only)
 {
     safetensors_error e;
     safetensors__os_file of;
@@ -5007,12 +5706,13 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
         safetensors__err_copy_out(err, &e);
         return SAFETENSORS_ERR_ARGUMENT;
     }
-    r = safetensors__os_open(path, &o.allocator, &of, &e);
+    r = safetensors__os_open(path, &o.allocator, &of, &e, regular_only);
     if (r != SAFETENSORS_OK) {
         safetensors__err_copy_out(err, &e);
         return r;
     }
-    if (of.is_regular && !(o.flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
+    if (of.is_regular && of.size >= SAFETENSORS__MAP_MIN &&
+        !(o.flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
         r = safetensors__open_mapped(&of, &o, out, &e);
     if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, &o, out, &e);
     if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, out, &e);
@@ -5065,7 +5765,7 @@ static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offs
             *sys = EOVERFLOW;
             return -1;
         }
-        do got = pread(of->fd, buf, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n, (off_t)offset);
+        do got = pread(of->handle, buf, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n, (off_t)offset);
         while (got < 0 && errno == EINTR);
         if (got <= 0) {
             *sys = got < 0 ? errno : 0;
@@ -5090,7 +5790,7 @@ static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offs
         }
         /* the size now, not at open: a file cut short since must not be
            read through a mapping past its end */
-        if (fstat(of->fd, &st) != 0) {
+        if (fstat(of->handle, &st) != 0) {
             *sys = errno;
             return -1;
         }
@@ -5098,7 +5798,7 @@ static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offs
             *sys = 0;
             return -1;
         }
-        view = mmap(NULL, skip + take, PROT_READ, MAP_PRIVATE, of->fd, (off_t)base);
+        view = mmap(NULL, skip + take, PROT_READ, MAP_PRIVATE, of->handle, (off_t)base);
         if (view == MAP_FAILED) {
             *sys = errno;
             return -1;
@@ -5127,7 +5827,8 @@ static safetensors_result safetensors__os_file_read(const safetensors_file *f, u
     int sys = 0;
     if (safetensors__os_read_at(SAFETENSORS__CAST(const safetensors__os_file *, f->os_file), offset, dst, len, &sys) == 0)
         return SAFETENSORS_OK;
-    if (sys) return safetensors__fail_io(e, sys, "cannot read the tensor from the file");
+    if (sys)
+        return safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot read the tensor from the file", NULL, 0, NULL);
     safetensors__err_set(e, SAFETENSORS_ERR_IO, offset);
     safetensors__err_add(e, "the file ended before the tensor's bytes: it is shorter than at open");
     return SAFETENSORS_ERR_IO;
@@ -5146,6 +5847,7 @@ static safetensors_result safetensors__os_keep(safetensors__os_file *of, safeten
         return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
     }
     *kept = *of;
+    kept->path = NULL; /* the caller's string, gone after the open */
     f->os_file = kept;
     return SAFETENSORS_OK;
 }
@@ -5157,6 +5859,12 @@ static void safetensors__os_release(safetensors_file *f)
     safetensors__os_close(of);
     safetensors__free(&f->alloc, of, sizeof *of);
     f->os_file = NULL;
+}
+
+SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safetensors_options *opt,
+                                                    safetensors_file **out, safetensors_error *err)
+{
+    return safetensors__open_file(path, opt, out, err, 0);
 }
 
 #endif /* !SAFETENSORS_NO_STDIO (>>os) */
@@ -5417,7 +6125,8 @@ static int safetensors__is_separator(char c)
 
 /* A shard must be a plain file name in the index's own folder, whatever the
    OS: no separator of any OS, no drive, no NUL or control byte, not "." or
-   "..". So an index can never make the library open a file elsewhere. */
+   "..", no Windows device name. So an index can never make the library open
+   a file elsewhere, or a device. */
 static int safetensors__shard_name_is_plain(const char *s, size_t n)
 {
     size_t i;
@@ -5426,7 +6135,7 @@ static int safetensors__shard_name_is_plain(const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == '/' || c == '\\' || c == ':') return 0;
     }
-    return 1;
+    return !safetensors__os_device_name(s, n);
 }
 
 /* dir + name, NUL-terminated, from the allocator; NULL when memory runs out. */
@@ -5767,7 +6476,7 @@ static safetensors_result safetensors__model_open_file(const safetensors_model *
 {
     safetensors_io io;
     safetensors_result r;
-    if (m->opt.model_io == NULL) return safetensors_open(path, &m->opt, out, e);
+    if (m->opt.model_io == NULL) return safetensors__open_file(path, &m->opt, out, e, 1);
     r = safetensors__model_io_open(m, path, &io, e);
     if (r != SAFETENSORS_OK) return r;
     r = safetensors_open_io(&io, &m->opt, out, e);
@@ -5798,7 +6507,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
         r = safetensors__model_feed_io(m, path, p, e);
         goto fed;
     }
-    r = safetensors__os_open(path, &m->alloc, &of, e);
+    r = safetensors__os_open(path, &m->alloc, &of, e, 1);
     if (r != SAFETENSORS_OK) {
         safetensors_parser_destroy(p);
         return r;
@@ -6386,16 +7095,6 @@ SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_mo
    little-endian machines too. */
 #ifndef SAFETENSORS__CV_LE
 #define SAFETENSORS__CV_LE 0
-#endif
-
-#if !defined(SAFETENSORS_NO_SIMD) && (defined(__F16C__) || defined(__AVX2__))
-#include <immintrin.h>
-#ifdef __F16C__
-#define SAFETENSORS__CV_F16C 1
-#endif
-#ifdef __AVX2__
-#define SAFETENSORS__CV_AVX2 1
-#endif
 #endif
 
 /* C++ has no `restrict`; the compilers we know spell it __restrict. Without
@@ -7399,13 +8098,6 @@ SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, c
    disagree. The header leaves through a 4 KiB staging buffer; the data goes
    straight from the caller to the sink. */
 
-#ifndef SAFETENSORS_NO_STDIO
-#include <errno.h>
-#ifdef _WIN32
-#include <io.h>
-#endif
-#endif
-
 #define SAFETENSORS__W_STAGE 4096u
 /* the hash index keeps index + 1 in 32 bits, as the reader's does */
 #define SAFETENSORS__W_MAX_COUNT ((size_t)UINT32_MAX - 1u)
@@ -7470,17 +8162,12 @@ struct safetensors_writer {
     void *fn_ctx;
 #ifndef SAFETENSORS_NO_STDIO
     FILE *stream;
-    int file_open; /* the temporary file exists and is ours to remove */
-#ifdef _WIN32
-    HANDLE handle;
-    int crt_fd;
-    wchar_t *wide_tmp, *wide_path;
-    size_t wide_tmp_size, wide_path_size;
-#else
     int fd;
-    char *tmp_path, *path;
-    size_t tmp_path_size, path_size;
-#endif
+    int file_open; /* the temporary file exists and is ours to remove */
+    safetensors__os_temp tmp;
+    safetensors__os_char *dest; /* the path to replace, as the OS takes it */
+    size_t dest_size;
+    unsigned new_mode; /* the permission bits a new file would get there */
 #endif
     unsigned char stage[SAFETENSORS__W_STAGE];
     size_t stage_len;
@@ -7518,17 +8205,12 @@ static safetensors_result safetensors__w_out(safetensors_error *out, const safet
 /* A failed write to the sink: sticky. */
 static void safetensors__w_discard_file(safetensors_writer *w);
 
-static void safetensors__w_fail_io(safetensors_writer *w, int sys_errno, const char *what)
+static void safetensors__w_fail_io(safetensors_writer *w, int sys, int source, const char *what, const char *path,
+                                   size_t path_len)
 {
     w->failed = 1;
-    safetensors__err_set(&w->error, SAFETENSORS_ERR_IO, w->out_pos);
-    w->error.sys_errno = sys_errno;
-    safetensors__err_add(&w->error, what);
-    if (sys_errno != 0) {
-        safetensors__err_add(&w->error, " (system error ");
-        safetensors__err_add_u64(&w->error, (uint64_t)(sys_errno < 0 ? -(int64_t)sys_errno : (int64_t)sys_errno));
-        safetensors__err_add(&w->error, ")");
-    }
+    safetensors__err_io(&w->error, sys, source, what, path, path_len, NULL);
+    w->error.offset = w->out_pos;
     safetensors__w_discard_file(w);
 }
 
@@ -7540,21 +8222,9 @@ static void safetensors__w_fail_io(safetensors_writer *w, int sys_errno, const c
 static size_t safetensors__w_utf8_prefix(const char *text, size_t n)
 {
     const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, (const void *)text);
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i], need;
-        unsigned char lo, hi;
-        size_t k;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (!safetensors__utf8_rules(c, &need, &lo, &hi)) return i;
-        if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi) return i;
-        for (k = 2; k <= need; k++)
-            if ((s[i + k] & 0xc0) != 0x80) return i;
-        i += need + 1;
-    }
+    size_t i = 0, k;
+    for (; i < n; i += k)
+        if ((k = safetensors__utf8_char(s + i, n - i)) == 0) return i;
     return n;
 }
 
@@ -7792,7 +8462,7 @@ static int safetensors__w_index_reserve(safetensors_writer *w, safetensors__inde
 {
     safetensors__index fresh;
     size_t k;
-    if (ix->slots != NULL && count + 1u <= (ix->mask + 1u) / 2u) return safetensors__index_reserve(&w->alloc, ix);
+    if (ix->slots != NULL && count + 1u <= (ix->cap - 16u) / 3u * 2u) return safetensors__index_reserve(&w->alloc, ix);
     if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u)) return 0;
     for (k = 0; k < count; k++) {
         size_t len;
@@ -8033,12 +8703,8 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
     /* "{}" less the comma that the first entry's count includes */
     w->json_floor = 1u + (safetensors__w_has_metadata(w) ? SAFETENSORS__W_META_OVERHEAD : 0u);
 #ifndef SAFETENSORS_NO_STDIO
-#ifdef _WIN32
-    w->handle = INVALID_HANDLE_VALUE;
-    w->crt_fd = -1;
-#else
+    w->tmp.handle = SAFETENSORS__OS_NO_HANDLE;
     w->fd = -1;
-#endif
 #endif
     *out = w;
     return SAFETENSORS_OK;
@@ -8051,13 +8717,8 @@ SAFETENSORS_API void safetensors_writer_destroy(safetensors_writer *w)
     a = w->alloc;
     if (w->state != SAFETENSORS__W_FINISHED) safetensors__w_discard_file(w);
 #ifndef SAFETENSORS_NO_STDIO
-#ifdef _WIN32
-    safetensors__free(&a, w->wide_tmp, w->wide_tmp_size);
-    safetensors__free(&a, w->wide_path, w->wide_path_size);
-#else
-    safetensors__free(&a, w->tmp_path, w->tmp_path_size);
-    safetensors__free(&a, w->path, w->path_size);
-#endif
+    safetensors__os_temp_free(&w->tmp, &a);
+    safetensors__free(&a, w->dest, w->dest_size);
 #endif
     safetensors__free(&a, w->views, w->entry_count * sizeof *w->views);
     safetensors__free(&a, w->order, w->entry_count * sizeof *w->order);
@@ -8215,251 +8876,72 @@ SAFETENSORS_API size_t safetensors_writer_next_tensor(const safetensors_writer *
 /* --- sinks --- */
 
 #ifndef SAFETENSORS_NO_STDIO
-#ifdef _WIN32
-
-static int safetensors__w_os_write(safetensors_writer *w, const unsigned char *s, size_t n, int *sys)
-{
-    while (n > 0) {
-        DWORD put = 0, ask = n > ((size_t)1 << 30) ? (DWORD)1 << 30 : (DWORD)n;
-        if (w->sink == SAFETENSORS__W_SINK_FD) {
-            int got = _write(w->crt_fd, s, (unsigned)ask);
-            if (got < 0) {
-                *sys = errno;
-                return 0;
-            }
-            put = (DWORD)got;
-        } else if (!WriteFile(w->handle, s, ask, &put, NULL)) {
-            *sys = (int)GetLastError();
-            return 0;
-        }
-        if (put == 0) {
-            *sys = 0;
-            return 0;
-        }
-        s += put;
-        n -= put;
-        w->out_pos += put;
-    }
-    return 1;
-}
 
 static void safetensors__w_discard_file(safetensors_writer *w)
 {
     if (!w->file_open) return;
-    if (w->handle != INVALID_HANDLE_VALUE) CloseHandle(w->handle);
-    w->handle = INVALID_HANDLE_VALUE;
-    DeleteFileW(w->wide_tmp);
+    if (w->tmp.handle != SAFETENSORS__OS_NO_HANDLE) (void)safetensors__os_close_handle(w->tmp.handle);
+    w->tmp.handle = SAFETENSORS__OS_NO_HANDLE;
+    safetensors__os_remove(w->tmp.native);
     w->file_open = 0;
 }
 
-static safetensors_result safetensors__w_os_create(safetensors_writer *w, const char *path, safetensors_error *e)
+/* The file sink: a temporary file that only its owner may read until
+   finish gives it its final permissions, just before the rename. The
+   permissions a new file would get are learnt now, so that finish cannot
+   fail for want of them. */
+static safetensors_result safetensors__w_open_file(safetensors_writer *w, const char *path, safetensors_error *e)
 {
-    const safetensors_allocator *a = &w->alloc;
-    size_t n = strlen(path), size = n + 22u, tmp_size = 0, path_size = 0, k;
-    char *tmp;
-    wchar_t *wide_path, *wide_tmp = NULL;
-    unsigned attempt;
-    DWORD sys = 0;
-    HANDLE h = INVALID_HANDLE_VALUE;
-    wide_path = safetensors__widen(path, NULL, a, &path_size);
-    if (wide_path == NULL) {
-        safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the path is not valid UTF-8, or out of memory");
-        e->sys_errno = (int)GetLastError();
-        return SAFETENSORS_ERR_IO;
+    int sys = 0;
+    safetensors_result r;
+    safetensors__os_temp_free(&w->tmp, &w->alloc);
+    safetensors__free(&w->alloc, w->dest, w->dest_size);
+    w->dest = safetensors__os_native(path, &w->alloc, &w->dest_size, &sys);
+    if (w->dest == NULL) {
+        if (w->dest_size) r = safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        else r = safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot write to", path, strlen(path), NULL);
+        w->dest_size = 0;
+        return r;
     }
-    tmp = SAFETENSORS__CAST(char *, safetensors__alloc(a, size));
-    if (tmp == NULL) {
-        safetensors__free(a, wide_path, path_size);
-        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp-", 5);
-    for (attempt = 0; attempt < 100u; attempt++) {
-        uint64_t salt = w->seed ^ ((uint64_t)GetCurrentProcessId() << 20) ^ ((uint64_t)GetTickCount() << 40) ^ attempt;
-        uint64_t r = ((uint64_t)safetensors__hash(salt, path, n) << 32) | safetensors__hash(~salt, path, n);
-        for (k = 0; k < 16u; k++) tmp[n + 5u + k] = "0123456789abcdef"[(r >> (60u - 4u * k)) & 15u];
-        tmp[n + 21u] = '\0';
-        wide_tmp = safetensors__widen(tmp, NULL, a, &tmp_size);
-        if (wide_tmp == NULL) break;
-        h = CreateFileW(wide_tmp, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
-        if (h != INVALID_HANDLE_VALUE) break;
-        sys = GetLastError();
-        safetensors__free(a, wide_tmp, tmp_size);
-        wide_tmp = NULL;
-        if (sys != ERROR_FILE_EXISTS && sys != ERROR_ALREADY_EXISTS) break;
-    }
-    safetensors__free(a, tmp, size);
-    if (h == INVALID_HANDLE_VALUE) {
-        safetensors__free(a, wide_path, path_size);
-        if (wide_tmp == NULL && sys == 0) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-        safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "cannot create the temporary file next to ");
-        safetensors__err_add_name(e, path, n);
-        safetensors__err_add(e, " (system error ");
-        safetensors__err_add_u64(e, (uint64_t)sys);
-        safetensors__err_add(e, ")");
-        e->sys_errno = (int)sys;
-        return SAFETENSORS_ERR_IO;
-    }
-    w->handle = h;
-    w->wide_tmp = wide_tmp;
-    w->wide_tmp_size = tmp_size;
-    w->wide_path = wide_path;
-    w->wide_path_size = path_size;
-    w->file_open = 1;
-    return SAFETENSORS_OK;
+    r = safetensors__os_new_file_mode(path, w->seed, &w->alloc, &w->new_mode, e);
+    if (r == SAFETENSORS_OK) r = safetensors__os_create_temp(&w->tmp, path, 0600u, w->seed, &w->alloc, e);
+    w->file_open = r == SAFETENSORS_OK;
+    return r;
 }
 
-static void safetensors__w_os_commit(safetensors_writer *w)
+/* Permissions (the replaced file's, or a new file's), sync, close, rename
+   over the path, and then make the rename durable. */
+static void safetensors__w_commit_file(safetensors_writer *w)
 {
-    if (!(w->flags & SAFETENSORS_WRITE_NO_SYNC) && !FlushFileBuffers(w->handle)) {
-        safetensors__w_fail_io(w, (int)GetLastError(), "cannot flush the temporary file to disk");
+    int sync = !(w->flags & SAFETENSORS_WRITE_NO_SYNC), sys;
+    unsigned mode = w->new_mode;
+    const char *tmp = w->tmp.name;
+    (void)safetensors__os_file_mode(w->dest, &mode);
+    if ((sys = safetensors__os_set_mode(w->tmp.handle, mode)) != 0) {
+        safetensors__w_fail_io(w, sys, SAFETENSORS__SYS_OS, "cannot set the permissions of", tmp, strlen(tmp));
         return;
     }
-    if (!CloseHandle(w->handle)) {
-        w->handle = INVALID_HANDLE_VALUE;
-        safetensors__w_fail_io(w, (int)GetLastError(), "cannot close the temporary file");
+    if (sync && (sys = safetensors__os_sync(w->tmp.handle)) != 0) {
+        safetensors__w_fail_io(w, sys, SAFETENSORS__SYS_OS, "cannot flush to disk", tmp, strlen(tmp));
         return;
     }
-    w->handle = INVALID_HANDLE_VALUE;
-    if (!MoveFileExW(w->wide_tmp, w->wide_path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-        safetensors__w_fail_io(w, (int)GetLastError(), "cannot replace the path with the temporary file");
+    sys = safetensors__os_close_handle(w->tmp.handle);
+    w->tmp.handle = SAFETENSORS__OS_NO_HANDLE;
+    if (sys != 0) {
+        safetensors__w_fail_io(w, sys, SAFETENSORS__SYS_OS, "cannot close", tmp, strlen(tmp));
+        return;
+    }
+    if ((sys = safetensors__os_rename(w->tmp.native, w->dest)) != 0) {
+        /* the path is the temporary name less its suffix */
+        safetensors__w_fail_io(w, sys, SAFETENSORS__SYS_OS, "cannot rename the temporary file over", tmp,
+                               strlen(tmp) - SAFETENSORS__TEMP_SUFFIX);
         return;
     }
     w->file_open = 0;
+    if (sync) safetensors__os_sync_folder(w->dest);
 }
 
-#else /* POSIX */
-
-static int safetensors__w_os_write(safetensors_writer *w, const unsigned char *s, size_t n, int *sys)
-{
-    while (n > 0) {
-        ssize_t got;
-        do got = write(w->fd, s, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
-        while (got < 0 && errno == EINTR);
-        if (got <= 0) {
-            *sys = got < 0 ? errno : 0;
-            return 0;
-        }
-        s += got;
-        n -= (size_t)got;
-        w->out_pos += (uint64_t)got;
-    }
-    return 1;
-}
-
-static void safetensors__w_discard_file(safetensors_writer *w)
-{
-    if (!w->file_open) return;
-    if (w->fd >= 0) close(w->fd);
-    w->fd = -1;
-    unlink(w->tmp_path);
-    w->file_open = 0;
-}
-
-static safetensors_result safetensors__w_os_create(safetensors_writer *w, const char *path, safetensors_error *e)
-{
-    const safetensors_allocator *a = &w->alloc;
-    size_t n = strlen(path), size = n + 22u, k;
-    char *tmp, *copy;
-    struct stat st;
-    int fd = -1, sys = 0, flags = O_WRONLY | O_CREAT | O_EXCL;
-    unsigned attempt;
-    int keep_mode = stat(path, &st) == 0 && S_ISREG(st.st_mode);
-#ifdef O_CLOEXEC
-    flags |= O_CLOEXEC;
-#endif
-    if (n > (size_t)-1 - 22u) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    tmp = SAFETENSORS__CAST(char *, safetensors__alloc(a, size));
-    copy = SAFETENSORS__CAST(char *, safetensors__alloc(a, n + 1u));
-    if (tmp == NULL || copy == NULL) {
-        safetensors__free(a, tmp, size);
-        safetensors__free(a, copy, n + 1u);
-        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    }
-    memcpy(copy, path, n + 1u);
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp-", 5);
-    /* O_EXCL makes the name ours; the random part only avoids retries */
-    for (attempt = 0; attempt < 100u && fd < 0; attempt++) {
-        uint64_t salt = w->seed ^ ((uint64_t)(uint32_t)getpid() << 20) ^ ((uint64_t)attempt << 52);
-        uint64_t r = ((uint64_t)safetensors__hash(salt, path, n) << 32) | safetensors__hash(~salt, path, n);
-        for (k = 0; k < 16u; k++) tmp[n + 5u + k] = "0123456789abcdef"[(r >> (60u - 4u * k)) & 15u];
-        tmp[n + 21u] = '\0';
-        do fd = open(tmp, flags, 0666);
-        while (fd < 0 && errno == EINTR);
-        if (fd < 0) {
-            sys = errno;
-            if (sys != EEXIST) break;
-        }
-    }
-    if (fd < 0) {
-        safetensors__free(a, tmp, size);
-        safetensors__free(a, copy, n + 1u);
-        safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "cannot create the temporary file next to ");
-        safetensors__err_add_name(e, path, n);
-        safetensors__err_add(e, " (system error ");
-        safetensors__err_add_u64(e, (uint64_t)(sys < 0 ? 0 : sys));
-        safetensors__err_add(e, ")");
-        e->sys_errno = sys;
-        return SAFETENSORS_ERR_IO;
-    }
-    if (keep_mode) (void)chmod(tmp, st.st_mode & 07777);
-    w->fd = fd;
-    w->tmp_path = tmp;
-    w->tmp_path_size = size;
-    w->path = copy;
-    w->path_size = n + 1u;
-    w->file_open = 1;
-    return SAFETENSORS_OK;
-}
-
-/* Makes the rename itself durable. Best effort: the file is already whole,
-   and some file systems refuse to sync a directory. `path` is the writer's
-   own copy: it is cut at the last slash for the call, then mended. */
-static void safetensors__w_sync_directory(char *path)
-{
-    char *slash = strrchr(path, '/');
-    int fd;
-    if (slash == path) {
-        do fd = open("/", O_RDONLY);
-        while (fd < 0 && errno == EINTR);
-    } else if (slash == NULL) {
-        do fd = open(".", O_RDONLY);
-        while (fd < 0 && errno == EINTR);
-    } else {
-        *slash = '\0';
-        do fd = open(path, O_RDONLY);
-        while (fd < 0 && errno == EINTR);
-        *slash = '/';
-    }
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
-static void safetensors__w_os_commit(safetensors_writer *w)
-{
-    int sync = !(w->flags & SAFETENSORS_WRITE_NO_SYNC);
-    if (sync && fsync(w->fd) != 0) {
-        safetensors__w_fail_io(w, errno, "cannot flush the temporary file to disk");
-        return;
-    }
-    if (close(w->fd) != 0 && errno != EINTR) {
-        w->fd = -1;
-        safetensors__w_fail_io(w, errno, "cannot close the temporary file");
-        return;
-    }
-    w->fd = -1;
-    if (rename(w->tmp_path, w->path) != 0) {
-        safetensors__w_fail_io(w, errno, "cannot rename the temporary file over the path");
-        return;
-    }
-    w->file_open = 0;
-    if (sync) safetensors__w_sync_directory(w->path);
-}
-
-#endif /* POSIX */
-#else  /* SAFETENSORS_NO_STDIO */
+#else /* SAFETENSORS_NO_STDIO */
 
 static void safetensors__w_discard_file(safetensors_writer *w)
 {
@@ -8481,7 +8963,7 @@ static void safetensors__w_sink_write(safetensors_writer *w, const void *bytes, 
         size_t took = w->fn(w->fn_ctx, s, n);
         if (took != n) {
             if (took < n) w->out_pos += took;
-            safetensors__w_fail_io(w, 0, "the write callback did not take every byte");
+            safetensors__w_fail_io(w, 0, SAFETENSORS__SYS_OS, "the write callback did not take every byte", NULL, 0);
             return;
         }
         w->out_pos += n;
@@ -8493,17 +8975,29 @@ static void safetensors__w_sink_write(safetensors_writer *w, const void *bytes, 
         errno = 0;
         took = fwrite(s, 1, n, w->stream);
         w->out_pos += took;
-        if (took != n) safetensors__w_fail_io(w, errno, "cannot write to the stream");
+        if (took != n) safetensors__w_fail_io(w, errno, SAFETENSORS__SYS_CRT, "cannot write to the stream", NULL, 0);
         return;
     }
     case SAFETENSORS__W_SINK_FILE:
-    case SAFETENSORS__W_SINK_FD: {
-        int sys = 0;
-        if (!safetensors__w_os_write(w, s, n, &sys))
-            safetensors__w_fail_io(w, sys, w->sink == SAFETENSORS__W_SINK_FILE ? "cannot write the temporary file"
-                                                                               : "cannot write to the file descriptor");
+    case SAFETENSORS__W_SINK_FD:
+        while (n > 0) {
+            int sys = 0;
+            long put = w->sink == SAFETENSORS__W_SINK_FILE ? safetensors__os_write(w->tmp.handle, s, n, &sys)
+                                                           : safetensors__os_write_fd(w->fd, s, n, &sys);
+            if (put <= 0) {
+                if (w->sink == SAFETENSORS__W_SINK_FILE)
+                    safetensors__w_fail_io(w, sys, SAFETENSORS__SYS_OS, "cannot write the temporary file", w->tmp.name,
+                                           w->tmp.name_size - 1u);
+                else
+                    safetensors__w_fail_io(w, sys, SAFETENSORS__SYS_CRT, "cannot write to the file descriptor", NULL,
+                                           0);
+                return;
+            }
+            s += put;
+            n -= (size_t)put;
+            w->out_pos += (uint64_t)put;
+        }
         return;
-    }
 #endif
     default: return;
     }
@@ -8568,7 +9062,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_begin_file(safetensors_wri
     safetensors_error e;
     safetensors_result r = safetensors__w_begin_check(w, &e);
     if (r == SAFETENSORS_OK && path == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "path is NULL");
-    if (r == SAFETENSORS_OK) r = safetensors__w_os_create(w, path, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_open_file(w, path, &e);
     if (r == SAFETENSORS_OK) {
         w->sink = SAFETENSORS__W_SINK_FILE;
         r = safetensors__w_begin_output(w, &e);
@@ -8582,11 +9076,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_begin_fd(safetensors_write
     safetensors_result r = safetensors__w_begin_check(w, &e);
     if (r == SAFETENSORS_OK && fd < 0) r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "fd is negative");
     if (r == SAFETENSORS_OK) {
-#ifdef _WIN32
-        w->crt_fd = fd;
-#else
         w->fd = fd;
-#endif
         w->sink = SAFETENSORS__W_SINK_FD;
         r = safetensors__w_begin_output(w, &e);
     }
@@ -8776,9 +9266,10 @@ SAFETENSORS_API safetensors_result safetensors_writer_finish(safetensors_writer 
 #ifndef SAFETENSORS_NO_STDIO
     if (!w->failed && w->sink == SAFETENSORS__W_SINK_STREAM) {
         errno = 0;
-        if (fflush(w->stream) != 0) safetensors__w_fail_io(w, errno, "cannot flush the stream");
+        if (fflush(w->stream) != 0)
+            safetensors__w_fail_io(w, errno, SAFETENSORS__SYS_CRT, "cannot flush the stream", NULL, 0);
     }
-    if (!w->failed && w->sink == SAFETENSORS__W_SINK_FILE) safetensors__w_os_commit(w);
+    if (!w->failed && w->sink == SAFETENSORS__W_SINK_FILE) safetensors__w_commit_file(w);
 #endif
     if (w->failed) return safetensors__w_out(err, &w->error);
     w->state = SAFETENSORS__W_FINISHED;
@@ -9398,16 +9889,14 @@ static safetensors_result safetensors__sw_write_index(safetensors_shard_writer *
 {
     char *text = NULL;
     size_t len = 0, cap = 0;
-    int sys = 0;
     safetensors_writer *w = NULL;
     safetensors_result r = safetensors__sw_index_text(sw, &text, &len, &cap, e);
     if (r == SAFETENSORS_OK) r = safetensors_writer_create(&sw->opt, &w, e);
-    if (r == SAFETENSORS_OK) r = safetensors__w_os_create(w, sw->index_path, e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_open_file(w, sw->index_path, e);
     if (r == SAFETENSORS_OK) {
-        if (!safetensors__w_os_write(w, SAFETENSORS__CAST(const unsigned char *, SAFETENSORS__CAST(const void *, text)), len,
-                                     &sys))
-            safetensors__w_fail_io(w, sys, "cannot write the index");
-        else safetensors__w_os_commit(w);
+        w->sink = SAFETENSORS__W_SINK_FILE;
+        if (len) safetensors__w_sink_write(w, text, len);
+        if (!w->failed) safetensors__w_commit_file(w);
         if (w->failed) {
             *e = w->error;
             r = e->code;

@@ -49,7 +49,6 @@
 #define DIR "build/bench_model.tmp" /* not build/bench_model: that is the program */
 #define INDEX DIR "/model.safetensors.index.json"
 
-static volatile size_t g_sink; /* keeps results alive */
 
 /* ---------------------------------------------------------------------
    The synthetic checkpoint
@@ -155,7 +154,7 @@ static double time_baseline_open(void)
         double t0 = now_seconds();
         for (s = 0; s < SHARDS; s++) {
             if (safetensors_open(g_shard_path[s], NULL, &f[s], &err) != SAFETENSORS_OK) fail("safetensors_open", &err);
-            g_sink += safetensors_tensor_count(f[s]);
+            bench_sink += safetensors_tensor_count(f[s]);
         }
         for (s = 0; s < SHARDS; s++) safetensors_close(f[s]);
         t[r] = now_seconds() - t0;
@@ -176,7 +175,7 @@ static double time_model_open(unsigned flags, int touch)
         safetensors_model *m;
         double t0 = now_seconds();
         if (safetensors_model_open(INDEX, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
-        g_sink += safetensors_model_tensor_count(m);
+        bench_sink += safetensors_model_tensor_count(m);
         if (touch) {
             size_t s;
             for (s = 0; s < SHARDS; s++) {
@@ -184,7 +183,7 @@ static double time_model_open(unsigned flags, int touch)
                 size_t i = s * PER_SHARD;
                 if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, &err) != SAFETENSORS_OK)
                     fail("safetensors_model_find", &err);
-                g_sink += (size_t)x->begin;
+                bench_sink += (size_t)x->begin;
             }
         }
         safetensors_model_close(m);
@@ -194,18 +193,6 @@ static double time_model_open(unsigned flags, int touch)
 }
 
 static size_t g_order[TENSORS];
-
-static void shuffle(void)
-{
-    uint64_t seed = 0x9E3779B97F4A7C15ull;
-    size_t i;
-    for (i = 0; i < TENSORS; i++) g_order[i] = i;
-    for (i = TENSORS - 1; i > 0; i--) {
-        size_t k = (size_t)(rng_next(&seed) % (uint64_t)(i + 1)), tmp = g_order[i];
-        g_order[i] = g_order[k];
-        g_order[k] = tmp;
-    }
-}
 
 /* ns per call: 0 model_find, 1 safetensors_find on the known shard, 2 each
    shard in turn until one has the name. */
@@ -237,7 +224,7 @@ static double time_find(int how, unsigned flags)
                 for (s = 0; s < SHARDS && x == NULL; s++) x = safetensors_find(f[s], g_names[i], g_name_len[i]);
             }
             if (x == NULL) die("a name was not found");
-            g_sink += (size_t)x->end;
+            bench_sink += (size_t)x->end;
         }
         t[r] = (now_seconds() - t0) * 1e9 / (double)TENSORS;
     }
@@ -251,7 +238,7 @@ int main(void)
     print_banner(", sharded model open and lookup");
     print_build();
     build_model();
-    shuffle();
+    shuffle_indices(g_order, TENSORS);
     printf("model:    %d shards x %d tensors = %d tensors; shard headers %lu bytes in all, index %lu bytes\n",
            SHARDS, PER_SHARD, TENSORS, (unsigned long)g_header_bytes, (unsigned long)g_index_bytes);
     printf("figures are medians of %d runs; files in the page cache\n\n", RUNS);
@@ -277,5 +264,5 @@ int main(void)
     printf("%-44s %12.1f %11.2fx\n", "without the model: ask each shard in turn", find_scan, find_scan / find_known);
 
     remove_model();
-    return g_sink == 0;
+    return bench_sink == 0;
 }

@@ -3,7 +3,8 @@
    `make bench` builds and runs it:  cc -std=c99 -O2 -DNDEBUG -I. bench/bench_parse.c
 
    For N tensors it builds, in memory, the file a PyTorch writer would make
-   for N small tensors under long layer names:
+   for N small tensors under long layer names (bench_file_tensors in
+   bench_util.h):
 
        {"__metadata__":{"format":"pt"},
         "model.layers.{i/8}.mlp.w{i%8}.weight":{"dtype":"F32","shape":[2,2],
@@ -37,145 +38,6 @@
 #define RUNS_LARGE 5        /* for the largest file */
 #define CHUNK 65536u        /* streaming chunk size */
 
-typedef struct bench_file {
-    unsigned char *bytes;
-    size_t len;             /* the whole file */
-    size_t header_len;      /* N, padding included */
-    size_t count;           /* tensors */
-    size_t *name_off;       /* each name's offset in bytes[] and its length */
-    size_t *name_len;
-} bench_file;
-
-static void build_file(bench_file *bf, size_t n)
-{
-    size_t cap = 64 + n * 112, pos = 0, i, pad;
-    char *h = (char *)malloc(cap);
-    int w;
-    if (!h) die("out of memory");
-    bf->name_off = (size_t *)malloc(n * sizeof *bf->name_off + 1);
-    bf->name_len = (size_t *)malloc(n * sizeof *bf->name_len + 1);
-    if (!bf->name_off || !bf->name_len) die("out of memory");
-
-    w = snprintf(h, cap, "{\"__metadata__\":{\"format\":\"pt\"}");
-    pos = (size_t)w;
-    for (i = 0; i < n; i++) {
-        unsigned long long b = 16ull * (unsigned long long)i;
-        size_t name_at = pos + 2; /* after ,"  */
-        w = snprintf(h + pos, cap - pos, ",\"model.layers.%lu.mlp.w%lu.weight", (unsigned long)(i / 8),
-                     (unsigned long)(i % 8));
-        if (w < 0 || (size_t)w >= cap - pos) die("header buffer too small");
-        bf->name_off[i] = 8 + name_at;
-        bf->name_len[i] = (size_t)w - 2;
-        pos += (size_t)w;
-        w = snprintf(h + pos, cap - pos, "\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[%llu,%llu]}",
-                     b, b + 16);
-        if (w < 0 || (size_t)w >= cap - pos) die("header buffer too small");
-        pos += (size_t)w;
-    }
-    if (pos + 2 > cap) die("header buffer too small");
-    h[pos++] = '}';
-    pad = (8 - pos % 8) % 8;
-
-    bf->header_len = pos + pad;
-    bf->len = 8 + bf->header_len + 16 * n;
-    bf->count = n;
-    bf->bytes = (unsigned char *)malloc(bf->len);
-    if (!bf->bytes) die("out of memory");
-    for (i = 0; i < 8; i++) bf->bytes[i] = (unsigned char)((uint64_t)bf->header_len >> (8 * i));
-    memcpy(bf->bytes + 8, h, pos);
-    memset(bf->bytes + 8 + pos, ' ', pad);
-    memset(bf->bytes + 8 + bf->header_len, 0, 16 * n);
-    free(h);
-}
-
-static void free_file(bench_file *bf)
-{
-    free(bf->bytes);
-    free(bf->name_off);
-    free(bf->name_len);
-}
-
-static volatile size_t g_sink; /* keeps results alive */
-
-static size_t count_quotes(const unsigned char *p, size_t n)
-{
-    size_t count = 0;
-    const unsigned char *end = p + n;
-    while (p < end) {
-        const unsigned char *q = (const unsigned char *)memchr(p, '"', (size_t)(end - p));
-        if (!q) break;
-        count++;
-        p = q + 1;
-    }
-    return count;
-}
-
-static double time_memchr(const bench_file *bf, int runs)
-{
-    double t[RUNS];
-    int r;
-    for (r = 0; r < runs; r++) {
-        double t0 = now_seconds();
-        g_sink += count_quotes(bf->bytes + 8, bf->header_len);
-        t[r] = now_seconds() - t0;
-    }
-    return median(t, runs);
-}
-
-static double time_open(const bench_file *bf, int runs)
-{
-    double t[RUNS];
-    int r;
-    for (r = 0; r < runs; r++) {
-        safetensors_file *f;
-        safetensors_error err;
-        double t0 = now_seconds();
-        if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
-            fail("safetensors_open_memory", &err);
-        g_sink += safetensors_tensor_count(f);
-        safetensors_close(f);
-        t[r] = now_seconds() - t0;
-    }
-    return median(t, runs);
-}
-
-/* Median nanoseconds per safetensors_find, over every name in shuffled order. */
-static double time_find(const bench_file *bf, int runs)
-{
-    double t[RUNS];
-    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
-    uint64_t seed = 0x9E3779B97F4A7C15ull;
-    safetensors_file *f;
-    safetensors_error err;
-    size_t i;
-    int r;
-    if (!order) die("out of memory");
-    for (i = 0; i < bf->count; i++) order[i] = i;
-    for (i = bf->count; i > 1; i--) {
-        size_t j = (size_t)(rng_next(&seed) % (uint64_t)i), tmp = order[i - 1];
-        order[i - 1] = order[j];
-        order[j] = tmp;
-    }
-    if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
-        fail("safetensors_open_memory", &err);
-    for (r = 0; r < runs; r++) {
-        size_t found = 0;
-        double t0 = now_seconds();
-        for (i = 0; i < bf->count; i++) {
-            size_t k = order[i];
-            const safetensors_tensor *tt =
-                safetensors_find(f, (const char *)bf->bytes + bf->name_off[k], bf->name_len[k]);
-            found += tt != NULL;
-        }
-        t[r] = (now_seconds() - t0) * 1e9 / (double)bf->count;
-        if (found != bf->count) die("safetensors_find missed a name");
-        g_sink += found;
-    }
-    safetensors_close(f);
-    free(order);
-    return median(t, runs);
-}
-
 static double time_stream(const bench_file *bf, int runs)
 {
     double t[RUNS];
@@ -197,7 +59,7 @@ static double time_stream(const bench_file *bf, int runs)
         }
         if (safetensors_parser_finish(p, (uint64_t)(bf->len - pos), &f, &err) != SAFETENSORS_OK)
             fail("safetensors_parser_finish", &err);
-        g_sink += safetensors_tensor_count(f);
+        bench_sink += safetensors_tensor_count(f);
         safetensors_close(f);
         safetensors_parser_destroy(p);
         t[r] = now_seconds() - t0;
@@ -233,21 +95,21 @@ int main(void)
         int runs = sizes[k] >= 300000 ? RUNS_LARGE : RUNS;
         double m, o, fnd;
         memset(&bf, 0, sizeof bf);
-        build_file(&bf, sizes[k]);
-        m = time_memchr(&bf, runs);
-        o = time_open(&bf, runs);
-        fnd = time_find(&bf, runs);
+        bench_file_tensors(&bf, sizes[k]);
+        m = bench_time_memchr(&bf, runs);
+        o = bench_time_open(&bf, runs);
+        fnd = bench_time_find(&bf, runs);
         print_row("open_memory", &bf, runs, m, o, fnd);
         if (sizes[k] == 100000) {
             double s = time_stream(&bf, runs);
             print_row("stream 64K", &bf, runs, m, s, -1.0);
         }
-        free_file(&bf);
+        bench_file_free(&bf);
         fflush(stdout);
     }
     printf("\nmemchr: one memchr pass over the header counting '\"' (the floor);\n"
            "open: safetensors_open_memory + safetensors_close; stream: parser_create + feed in\n"
            "64 KiB chunks + finish + close + destroy; GB/s and x memchr are of the header bytes.\n");
-    (void)g_sink;
+    (void)bench_sink;
     return 0;
 }

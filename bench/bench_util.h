@@ -1,5 +1,7 @@
 /* bench_util.h - what the benchmarks share: the clock, the median of runs,
-   the error exits, a deterministic generator and the banner lines.
+   the error exits, a deterministic generator and shuffle, the banner lines,
+   and for the parse benches a file in memory (bench_parse's recipe of n
+   tensors, or any header text) with the memchr, open and find timings.
 
    Included by bench/bench_*.c after safetensors.h (with the feature macro
    that declares clock_gettime, such as _POSIX_C_SOURCE, defined first).
@@ -11,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/utsname.h>
@@ -65,6 +68,181 @@ static inline uint64_t rng_next(uint64_t *s)
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return *s * 2685821657736338717ull;
+}
+
+/* order[0..n) becomes a fixed permutation of 0..n-1: lookups in an order
+   unrelated to the table's, the same in every run. */
+static inline void shuffle_indices(size_t *order, size_t n)
+{
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    size_t i;
+    for (i = 0; i < n; i++) order[i] = i;
+    for (i = n; i > 1; i--) {
+        size_t j = (size_t)(rng_next(&seed) % (uint64_t)i), tmp = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = tmp;
+    }
+}
+
+/* ---------------------------------------------------------------------
+   A file in memory, and the timings every parse bench takes of one
+   --------------------------------------------------------------------- */
+
+#define BENCH_MAX_RUNS 11
+
+typedef struct bench_file {
+    unsigned char *bytes;
+    size_t len;             /* the whole file */
+    size_t header_len;      /* N, padding included */
+    size_t count;           /* tensors whose names are listed below, or 0 */
+    size_t *name_off;       /* each name's offset in bytes[] and its length */
+    size_t *name_len;
+} bench_file;
+
+static volatile size_t bench_sink; /* keeps results alive */
+
+/* bf->bytes becomes the file whose header is h[0..h_len), padded with
+   spaces to a multiple of 8, followed by data_len zero bytes. */
+static inline void bench_file_assemble(bench_file *bf, const char *h, size_t h_len, size_t data_len)
+{
+    size_t pad = (8 - h_len % 8) % 8, i;
+    bf->header_len = h_len + pad;
+    bf->len = 8 + bf->header_len + data_len;
+    bf->bytes = (unsigned char *)malloc(bf->len);
+    if (!bf->bytes) die("out of memory");
+    for (i = 0; i < 8; i++) bf->bytes[i] = (unsigned char)((uint64_t)bf->header_len >> (8 * i));
+    memcpy(bf->bytes + 8, h, h_len);
+    memset(bf->bytes + 8 + h_len, ' ', pad);
+    memset(bf->bytes + 8 + bf->header_len, 0, data_len);
+}
+
+/* The file a PyTorch writer would make for n small tensors under long
+   layer names, compact:
+
+       {"__metadata__":{"format":"pt"},
+        "model.layers.{i/8}.mlp.w{i%8}.weight":{"dtype":"F32","shape":[2,2],
+                                               "data_offsets":[16i,16i+16]}, ...}
+
+   then 16*n data bytes; the names are listed for bench_time_find. */
+static inline void bench_file_tensors(bench_file *bf, size_t n)
+{
+    size_t cap = 64 + n * 112, pos = 0, i;
+    char *h = (char *)malloc(cap);
+    int w;
+    if (!h) die("out of memory");
+    bf->name_off = (size_t *)malloc(n * sizeof *bf->name_off + 1);
+    bf->name_len = (size_t *)malloc(n * sizeof *bf->name_len + 1);
+    if (!bf->name_off || !bf->name_len) die("out of memory");
+
+    w = snprintf(h, cap, "{\"__metadata__\":{\"format\":\"pt\"}");
+    pos = (size_t)w;
+    for (i = 0; i < n; i++) {
+        unsigned long long b = 16ull * (unsigned long long)i;
+        size_t name_at = pos + 2; /* after ,"  */
+        w = snprintf(h + pos, cap - pos, ",\"model.layers.%lu.mlp.w%lu.weight", (unsigned long)(i / 8),
+                     (unsigned long)(i % 8));
+        if (w < 0 || (size_t)w >= cap - pos) die("header buffer too small");
+        bf->name_off[i] = 8 + name_at;
+        bf->name_len[i] = (size_t)w - 2;
+        pos += (size_t)w;
+        w = snprintf(h + pos, cap - pos, "\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[%llu,%llu]}",
+                     b, b + 16);
+        if (w < 0 || (size_t)w >= cap - pos) die("header buffer too small");
+        pos += (size_t)w;
+    }
+    if (pos + 1 > cap) die("header buffer too small");
+    h[pos++] = '}';
+    bf->count = n;
+    bench_file_assemble(bf, h, pos, 16 * n);
+    free(h);
+}
+
+static inline void bench_file_free(bench_file *bf)
+{
+    free(bf->bytes);
+    free(bf->name_off);
+    free(bf->name_len);
+    memset(bf, 0, sizeof *bf);
+}
+
+static inline size_t count_quotes(const unsigned char *p, size_t n)
+{
+    size_t count = 0;
+    const unsigned char *end = p + n;
+    while (p < end) {
+        const unsigned char *q = (const unsigned char *)memchr(p, '"', (size_t)(end - p));
+        if (!q) break;
+        count++;
+        p = q + 1;
+    }
+    return count;
+}
+
+/* Median seconds of a memchr pass over the header counting '"': the floor
+   for anything that reads every byte. */
+static inline double bench_time_memchr(const bench_file *bf, int runs)
+{
+    double t[BENCH_MAX_RUNS];
+    int r;
+    if (runs > BENCH_MAX_RUNS) die("too many runs");
+    for (r = 0; r < runs; r++) {
+        double t0 = now_seconds();
+        bench_sink += count_quotes(bf->bytes + 8, bf->header_len);
+        t[r] = now_seconds() - t0;
+    }
+    return median(t, runs);
+}
+
+/* Median seconds of safetensors_open_memory + safetensors_close. */
+static inline double bench_time_open(const bench_file *bf, int runs)
+{
+    double t[BENCH_MAX_RUNS];
+    int r;
+    if (runs > BENCH_MAX_RUNS) die("too many runs");
+    for (r = 0; r < runs; r++) {
+        safetensors_file *f;
+        safetensors_error err;
+        double t0 = now_seconds();
+        if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
+            fail("safetensors_open_memory", &err);
+        bench_sink += safetensors_tensor_count(f);
+        safetensors_close(f);
+        t[r] = now_seconds() - t0;
+    }
+    return median(t, runs);
+}
+
+/* Median nanoseconds per safetensors_find, over every listed name in
+   shuffled order; every name must be found. */
+static inline double bench_time_find(const bench_file *bf, int runs)
+{
+    double t[BENCH_MAX_RUNS];
+    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    safetensors_file *f;
+    safetensors_error err;
+    size_t i;
+    int r;
+    if (!order) die("out of memory");
+    if (runs > BENCH_MAX_RUNS) die("too many runs");
+    shuffle_indices(order, bf->count);
+    if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
+        fail("safetensors_open_memory", &err);
+    for (r = 0; r < runs; r++) {
+        size_t found = 0;
+        double t0 = now_seconds();
+        for (i = 0; i < bf->count; i++) {
+            size_t k = order[i];
+            const safetensors_tensor *tt =
+                safetensors_find(f, (const char *)bf->bytes + bf->name_off[k], bf->name_len[k]);
+            found += tt != NULL;
+        }
+        t[r] = (now_seconds() - t0) * 1e9 / (double)bf->count;
+        if (found != bf->count) die("safetensors_find missed a name");
+        bench_sink += found;
+    }
+    safetensors_close(f);
+    free(order);
+    return median(t, runs);
 }
 
 /* "bench_parse: safetensors.h 1.2.3" and then `what`, on one line. */

@@ -47,7 +47,6 @@ PACKAGING_TESTS := test-shared test-hpp test-python
 .PHONY: shared test-shared test-hpp test-python install-lib uninstall test-integration \
         abi-check abi-update test-windows-dll
 
-test: $(PACKAGING_TESTS)
 
 # ---- the shared library ---------------------------------------------------
 shared: $(B)/$(SO_FILE) $(SO_LINKS)
@@ -133,7 +132,8 @@ uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/safetensors.h $(DESTDIR)$(INCDIR)/safetensors.hpp \
 	      $(addprefix $(DESTDIR)$(LIBDIR)/,$(SO_FILE) $(SO_NAME) libsafetensors.so) \
 	      $(DESTDIR)$(PCDIR)/safetensors.pc $(TOOLS:$(B)/%=$(DESTDIR)$(BINDIR)/%) \
-	      $(addprefix $(DESTDIR)$(CMAKEDIR)/,safetensorsConfig.cmake safetensorsConfigVersion.cmake safetensorsTargets.cmake)
+	      $(addprefix $(DESTDIR)$(CMAKEDIR)/,safetensorsConfig.cmake safetensorsConfigVersion.cmake safetensorsTargets.cmake) \
+	      $(DESTDIR)$(PREFIX)/share/man/man1/safetensors-inspect.1
 	rmdir $(DESTDIR)$(CMAKEDIR) 2> /dev/null || true
 
 # ---- consumers -----------------------------------------------------------------
@@ -165,7 +165,7 @@ $(B)/win/safetensors.dll: packaging/safetensors.c safetensors.h
 
 $(B)/win/dll_test_portable.exe: tests/test_portable.c safetensors.h packaging/shared-shim/safetensors.h \
                                 $(B)/win/safetensors.dll
-	$(MINGW_CC) $(WARN) $(CFLAGS) -Ipackaging/shared-shim -I. $< -o $@ -L$(B)/win -lsafetensors
+	$(MINGW_CC) $(WARN) $(CFLAGS) -Ipackaging/shared-shim -I. -Itests/cmocka_shim $< -o $@ -L$(B)/win -lsafetensors
 
 test-windows-dll: $(B)/win/dll_test_portable.exe
 	@sh packaging/check-exports.sh "$(MINGW_CC)" $(B)/win/safetensors.dll

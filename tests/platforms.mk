@@ -1,7 +1,7 @@
 # platforms.mk - portability targets; the Makefile includes this file and
 # provides CC, CFLAGS, WARN, CMOCKA, SUITES and B.
 #
-#   make test-portable   tests/test_portable.c, native
+#   make test-portable   tests/test_portable.c, native (part of make test)
 #   make test-large4g    a > 4 GiB sparse file, native 64-bit: mapped
 #   make test-m32        i386 (gcc -m32 -D_FILE_OFFSET_BITS=64): test_portable,
 #                        the > 4 GiB file (HEADER_ONLY works, open gives
@@ -11,7 +11,13 @@
 #                        the corpus, byte-identical to the native output
 #   make test-windows    x86-64 Windows (mingw-w64) under wine: test_portable
 #                        (CreateFileW, MapViewOfFile, a UTF-8 path that is not
-#                        ASCII) and the inspector's --json, identical to native
+#                        ASCII, FindFirstFileW), test_conformance (the corpus
+#                        by path and from memory) and the inspector's --json,
+#                        identical to native
+#
+# test_portable is a cmocka suite like the others: against libcmocka
+# natively, against tests/cmocka_shim elsewhere. Its scratch folder,
+# $(B)/.../tmp, is emptied before each run.
 #
 # Debian packages: gcc-12-multilib, gcc-s390x-linux-gnu qemu-user,
 # gcc-mingw-w64-x86-64 wine. Not gcc-multilib: it conflicts with every
@@ -41,14 +47,12 @@ M32     := -m32 -D_FILE_OFFSET_BITS=64 $(if $(M32_ASM),-isystem $(B)/m32/include
 .PHONY: test-portable test-large4g test-m32 test-s390x test-windows
 
 # ---- native ---------------------------------------------------------------
-# (it also makes the scratch folders that `./$(B)/test_portable --tmp $(B)/tmp` needs)
-$(B)/test_portable: tests/test_portable.c safetensors.h | $(B)
-	@mkdir -p $(B)/tmp/shards
-	$(CC) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
+$(B)/test_portable: tests/test_portable.c tests/test_util.h safetensors.h | $(B) deps
+	$(CC) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@ $(CMOCKA)
 
 test-portable: $(B)/test_portable
-	@mkdir -p $(B)/tmp/shards
-	./$(B)/test_portable --tmp $(B)/tmp
+	@rm -rf $(B)/tmp && mkdir -p $(B)/tmp/shards
+	@$(TALLY) portable ./$(B)/test_portable --tmp $(B)/tmp
 
 test-large4g: $(B)/test_portable
 	sh tests/sparse_4g.sh $(B)/tmp ./$(B)/test_portable
@@ -58,25 +62,17 @@ $(B)/m32/include/asm:
 	@mkdir -p $(@D)
 	ln -sfn /usr/include/x86_64-linux-gnu/asm $@
 
-$(B)/m32/test_portable: tests/test_portable.c safetensors.h | $(M32_ASM)
-	@mkdir -p $(@D)
-	$(M32_CC) $(M32) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
-
 $(B)/m32/test_%: tests/test_%.c tests/test_util.h safetensors.h | $(M32_ASM)
 	@mkdir -p $(@D)
 	$(M32_CC) $(M32) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@ $(M32_CMOCKA)
 
 test-m32: $(B)/m32/test_portable $(M32_SUITES:%=$(B)/m32/test_%)
-	@mkdir -p $(B)/m32/tmp/shards
+	@rm -rf $(B)/m32/tmp && mkdir -p $(B)/m32/tmp/shards
 	./$(B)/m32/test_portable --tmp $(B)/m32/tmp
 	sh tests/sparse_4g.sh $(B)/m32/tmp ./$(B)/m32/test_portable
 	@set -e; for s in $(M32_SUITES); do echo "== $(B)/m32/test_$$s"; ./$(B)/m32/test_$$s; done
 
 # ---- s390x (big-endian) ---------------------------------------------------
-$(B)/s390x/test_portable: tests/test_portable.c safetensors.h
-	@mkdir -p $(@D)
-	$(S390X_CC) -static $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
-
 $(B)/s390x/safetensors-inspect: examples/inspect.c safetensors.h
 	@mkdir -p $(@D)
 	$(S390X_CC) -static $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
@@ -95,7 +91,7 @@ $(B)/s390x/test_%: tests/test_%.c tests/test_util.h safetensors.h tests/cmocka_s
 
 test-s390x: $(B)/s390x/test_portable $(S390X_SUITES:%=$(B)/s390x/test_%) $(B)/s390x/safetensors-inspect \
             $(B)/plat/safetensors-inspect
-	@mkdir -p $(B)/s390x/tmp/shards
+	@rm -rf $(B)/s390x/tmp && mkdir -p $(B)/s390x/tmp/shards
 	$(QEMU_S390X) ./$(B)/s390x/test_portable --tmp $(B)/s390x/tmp
 	@set -e; for s in $(S390X_SUITES); do echo "== $(B)/s390x/test_$$s"; $(QEMU_S390X) ./$(B)/s390x/test_$$s; done
 	sh tests/sparse_4g.sh $(B)/s390x/tmp $(QEMU_S390X) ./$(B)/s390x/test_portable
@@ -106,18 +102,20 @@ test-s390x: $(B)/s390x/test_portable $(S390X_SUITES:%=$(B)/s390x/test_%) $(B)/s3
 	@echo "test-s390x: inspector --json identical to native ($$(grep -c '^{' $(B)/s390x/inspect-s390x.jsonl) files)"
 
 # ---- Windows (mingw-w64 under wine) --------------------------------------
-$(B)/win/test_portable.exe: tests/test_portable.c safetensors.h
+$(B)/win/test_%.exe: tests/test_%.c tests/test_util.h safetensors.h tests/cmocka_shim/cmocka.h
 	@mkdir -p $(@D)
-	$(MINGW_CC) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
+	$(MINGW_CC) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. -Itests/cmocka_shim $< -o $@
 
 $(B)/win/safetensors-inspect.exe: examples/inspect.c safetensors.h
 	@mkdir -p $(@D)
 	$(MINGW_CC) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
 
 # The first wine run makes the prefix under $(B)/wine (about 15 s).
-test-windows: $(B)/win/test_portable.exe $(B)/win/safetensors-inspect.exe $(B)/plat/safetensors-inspect
-	@mkdir -p $(B)/win/tmp/shards
+test-windows: $(B)/win/test_portable.exe $(B)/win/test_conformance.exe $(B)/win/safetensors-inspect.exe \
+              $(B)/plat/safetensors-inspect
+	@rm -rf $(B)/win/tmp && mkdir -p $(B)/win/tmp/shards
 	$(WINE_ENV) $(WINE) $(B)/win/test_portable.exe --tmp $(B)/win/tmp
+	$(WINE_ENV) $(WINE) $(B)/win/test_conformance.exe
 	sh tests/inspect_corpus.sh $(B)/win/inspect-native.jsonl ./$(B)/plat/safetensors-inspect
 	sh tests/inspect_corpus.sh $(B)/win/inspect-win.jsonl env $(WINE_ENV) $(WINE) $(B)/win/safetensors-inspect.exe
 	-@$(WINE_ENV) wineserver -k 2>/dev/null

@@ -14,7 +14,7 @@
 # 'A' at a[0], 'B' at a[last], 'C' at b[0], 'D' at b[last]. A 32-bit build
 # must open it with SAFETENSORS_HEADER_ONLY and refuse to map it with
 # SAFETENSORS_ERR_TOO_LARGE; a 64-bit build must map it and see the markers.
-# test_portable.c (run_large4g) holds the same numbers.
+# tests/test_portable.c (its large4g tests) holds the same numbers.
 set -eu
 
 if [ $# -lt 2 ]; then

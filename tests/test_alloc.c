@@ -41,9 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CORPUS "tests/conformance/files/"
-#define EXPECTED "tests/conformance/expected.tsv"
-#define MAX_REPORTS 30
+#include "test_util.h"
+
+#define CORPUS TU_CORPUS_DIR
 
 /* ---------------------------------------------------------------------
    The failing, checking allocator
@@ -232,74 +232,19 @@ static test_file g_files[] = {
 };
 #define FILE_COUNT (sizeof g_files / sizeof g_files[0])
 
-static unsigned char *read_whole(const char *path, size_t *len)
+/* The reference's verdicts from expected.tsv. */
+static int load_verdicts(const tu_expected *e)
 {
-    FILE *fp = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    size_t cap = 0, n = 0;
-    *len = 0;
-    if (fp == NULL) return NULL;
-    for (;;) {
-        size_t got;
-        if (n == cap) {
-            size_t fresh_cap = cap ? cap * 2 : 4096;
-            unsigned char *fresh = (unsigned char *)realloc(buf, fresh_cap);
-            if (fresh == NULL) {
-                free(buf);
-                fclose(fp);
-                return NULL;
-            }
-            buf = fresh;
-            cap = fresh_cap;
+    size_t i, k;
+    for (i = 0; i < FILE_COUNT; i++) {
+        for (k = 0; k < e->count && strcmp(e->files[k].file, g_files[i].corpus) != 0; k++) continue;
+        if (k == e->count) {
+            fprintf(stderr, "%s is not in %s\n", g_files[i].corpus, TU_EXPECTED_TSV);
+            return -1;
         }
-        got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(fp)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(fp);
-    *len = n;
-    return buf;
-}
-
-/* Reads the "F <file> accept <n> <m>" / "F <file> reject ..." lines. */
-static int load_verdicts(void)
-{
-    FILE *fp = fopen(EXPECTED, "r");
-    char line[4096];
-    size_t found = 0, i;
-    if (fp == NULL) {
-        fprintf(stderr, "cannot open %s (run from the repository root)\n", EXPECTED);
-        return -1;
-    }
-    while (fgets(line, sizeof line, fp)) {
-        char *name, *verdict, *rest;
-        if (line[0] != 'F' || line[1] != '\t') continue;
-        name = line + 2;
-        verdict = strchr(name, '\t');
-        if (verdict == NULL) continue;
-        *verdict++ = '\0';
-        rest = strchr(verdict, '\t');
-        if (rest) *rest++ = '\0';
-        for (i = 0; i < FILE_COUNT; i++) {
-            if (strcmp(g_files[i].corpus, name) != 0) continue;
-            g_files[i].accept = strcmp(verdict, "accept") == 0;
-            if (g_files[i].accept) {
-                unsigned long nt = 0, nm = 0;
-                if (rest == NULL || sscanf(rest, "%lu\t%lu", &nt, &nm) != 2) break;
-                g_files[i].tensors = nt;
-                g_files[i].metadata = nm;
-            }
-            found++;
-        }
-    }
-    fclose(fp);
-    if (found != FILE_COUNT) {
-        fprintf(stderr, "%s lists %zu of the %zu files\n", EXPECTED, found, (size_t)FILE_COUNT);
-        return -1;
+        g_files[i].accept = e->files[k].accept;
+        g_files[i].tensors = e->files[k].ntensors;
+        g_files[i].metadata = e->files[k].nmeta;
     }
     return 0;
 }
@@ -322,17 +267,7 @@ static char g_sentinel;
 static unsigned long g_baseline_allocs[M_COUNT];
 static size_t g_failures;
 
-static void report(const char *fmt, ...)
-{
-    va_list ap;
-    g_failures++;
-    if (g_failures > MAX_REPORTS) return;
-    fprintf(stderr, "  FAIL ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+#define report(...) tu_report(&g_failures, "alloc", __VA_ARGS__)
 
 static safetensors_result parse_in_chunks(const test_file *tf, const safetensors_options *opt, safetensors_file **out,
                                           safetensors_error *err)
@@ -537,22 +472,16 @@ static test_model g_models[] = {
 };
 #define MODEL_COUNT (sizeof g_models / sizeof g_models[0])
 
-static int load_model_counts(void)
+/* Each model's tensors: the sum over its shards' records in expected.tsv. */
+static int load_model_counts(const tu_expected *e)
 {
-    FILE *fp = fopen(EXPECTED, "r");
-    char line[4096];
-    size_t i;
-    if (fp == NULL) return -1;
-    while (fgets(line, sizeof line, fp)) {
-        char name[512];
-        unsigned long nt = 0, nm = 0;
-        if (sscanf(line, "F\t%511s\taccept\t%lu\t%lu", name, &nt, &nm) != 3) continue;
-        for (i = 0; i < MODEL_COUNT; i++)
-            if (strncmp(name, g_models[i].prefix, strlen(g_models[i].prefix)) == 0) g_models[i].tensors += nt;
-    }
-    fclose(fp);
-    for (i = 0; i < MODEL_COUNT; i++)
+    size_t i, k;
+    for (i = 0; i < MODEL_COUNT; i++) {
+        for (k = 0; k < e->count; k++)
+            if (e->files[k].accept && strncmp(e->files[k].file, g_models[i].prefix, strlen(g_models[i].prefix)) == 0)
+                g_models[i].tensors += e->files[k].ntensors;
         if (g_models[i].tensors == 0) return -1;
+    }
     return 0;
 }
 
@@ -788,14 +717,19 @@ static void test_tracker_catches_misuse(void **state)
 static int group_setup(void **state)
 {
     size_t i;
+    tu_expected e;
+    int bad;
     (void)state;
-    if (load_verdicts() != 0) return -1;
-    if (load_model_counts() != 0) {
-        fprintf(stderr, "%s has no shards of the sample models\n", EXPECTED);
-        return -1;
+    if (tu_load_expected(TU_EXPECTED_TSV, &e) != 0) return -1;
+    bad = load_verdicts(&e) != 0;
+    if (!bad && load_model_counts(&e) != 0) {
+        fprintf(stderr, "%s has no shards of the sample models\n", TU_EXPECTED_TSV);
+        bad = 1;
     }
+    tu_free_expected(&e);
+    if (bad) return -1;
     for (i = 0; i < FILE_COUNT; i++) {
-        g_files[i].bytes = read_whole(g_files[i].path, &g_files[i].len);
+        g_files[i].bytes = tu_read_file(g_files[i].path, &g_files[i].len);
         if (g_files[i].bytes == NULL) {
             fprintf(stderr, "cannot read %s (run from the repository root)\n", g_files[i].path);
             return -1;

@@ -1,12 +1,14 @@
 /* test_conformance.c - every file of the reference-judged corpus.
 
-   For each line of tests/conformance/expected.tsv the file is opened twice,
-   with safetensors_open_memory over a buffer read here and with
-   safetensors_open by path, and both must agree with the reference:
+   For each line of tests/conformance/expected.tsv the file is opened with
+   safetensors_open_memory over a buffer read here and with safetensors_open
+   by path (mapped, READ_INTO_MEMORY and HEADER_ONLY), and every way must
+   agree with the reference:
      accept  the same tensors in the same order (name bytes, dtype, shape,
-             begin/end), the same metadata in file order, and for
-             open_memory data == bytes + data_start + begin;
-     reject  a refusal code (not OK, NOMEM, ARGUMENT, IO) with err filled in.
+             begin/end), each found by its name, the same metadata in file
+             order, and for open_memory data == bytes + data_start + begin;
+     reject  a refusal code (not OK, NOMEM, ARGUMENT, IO) with err filled in,
+             the same code, offset and message every way.
    A second test checks that a refusal comes from the same phase of checks
    as the reference's (length prefix, header parse, or table validation).
    Run from the repository root. */
@@ -21,103 +23,93 @@
 
 #include "test_util.h"
 
-#define MAX_REPORTS 25
-
-static tu_expected g_exp;
-
-static int setup(void **state) {
-    (void)state;
-    return tu_load_expected(TU_EXPECTED_TSV, &g_exp);
-}
-
-static int teardown(void **state) {
-    (void)state;
-    tu_free_expected(&g_exp);
-    return 0;
-}
-
-static void report(size_t *failures, const char *file, const char *fmt, ...) {
-    va_list ap;
-    (*failures)++;
-    if (*failures > MAX_REPORTS) return;
-    fprintf(stderr, "  FAIL %s: ", file);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 /* Checks one opening (memory or path) against the expected record. */
 static void check_one(const tu_exp_file *e, const char *how, safetensors_result rc, safetensors_file *f,
-                      const safetensors_error *err, const unsigned char *base, size_t *failures) {
+                      const safetensors_error *err, int data_mode, const unsigned char *base, size_t *failures) {
     char why[256];
     if (e->accept) {
         if (rc != SAFETENSORS_OK) {
-            report(failures, e->file, "%s: refused with %s (%s) at %llu, reference accepts", how,
+            tu_report(failures, e->file, "%s: refused with %s (%s) at %llu, reference accepts", how,
                    safetensors_result_name(rc), err->message, (unsigned long long)err->offset);
             return;
         }
-        if (!f) { report(failures, e->file, "%s: OK but *out is NULL", how); return; }
-        if (tu_expected_diff(f, e, base ? TU_DATA_AT_BASE : TU_DATA_ANY, base, why, sizeof why))
-            report(failures, e->file, "%s: %s", how, why);
+        if (!f) { tu_report(failures, e->file, "%s: OK but *out is NULL", how); return; }
+        if (tu_expected_diff(f, e, data_mode, base, why, sizeof why))
+            tu_report(failures, e->file, "%s: %s", how, why);
     } else {
         if (rc == SAFETENSORS_OK) {
-            report(failures, e->file, "%s: accepted, reference refuses (%s)", how, e->reason);
+            tu_report(failures, e->file, "%s: accepted, reference refuses (%s)", how, e->reason);
             return;
         }
-        if (!tu_is_refusal(rc)) report(failures, e->file, "%s: refused with %s, not a refusal code", how,
+        if (!tu_is_refusal(rc)) tu_report(failures, e->file, "%s: refused with %s, not a refusal code", how,
                                        safetensors_result_name(rc));
-        if (f) report(failures, e->file, "%s: *out not NULL on failure", how);
-        if (err->code != rc) report(failures, e->file, "%s: err.code %d != result %d", how, (int)err->code, (int)rc);
-        if (err->message[0] == '\0') report(failures, e->file, "%s: empty err.message", how);
-        if (strlen(err->message) >= sizeof err->message) report(failures, e->file, "%s: message not terminated", how);
+        if (f) tu_report(failures, e->file, "%s: *out not NULL on failure", how);
+        if (err->code != rc) tu_report(failures, e->file, "%s: err.code %d != result %d", how, (int)err->code, (int)rc);
+        if (err->message[0] == '\0') tu_report(failures, e->file, "%s: empty err.message", how);
+        if (strlen(err->message) >= sizeof err->message) tu_report(failures, e->file, "%s: message not terminated", how);
     }
 }
 
 static void test_corpus(void **state) {
+    static const struct {
+        uint32_t flags;
+        const char *how;
+    } by_path[] = {{0, "open"},
+                   {SAFETENSORS_READ_INTO_MEMORY, "open READ_INTO_MEMORY"},
+                   {SAFETENSORS_HEADER_ONLY, "open HEADER_ONLY"}};
+    const tu_expected *exp = (const tu_expected *)*state;
     size_t i, failures = 0, accepted = 0, rejected = 0, checked = 0;
-    (void)state;
-    assert_int_equal(g_exp.count, TU_CORPUS_FILES);
-    for (i = 0; i < g_exp.count; i++) {
-        const tu_exp_file *e = &g_exp.files[i];
+    assert_int_equal(exp->count, TU_CORPUS_FILES);
+    for (i = 0; i < exp->count; i++) {
+        const tu_exp_file *e = &exp->files[i];
         char path[512];
-        size_t len;
+        size_t len, w;
         unsigned char *bytes;
-        safetensors_file *fm = (safetensors_file *)&len, *fp = (safetensors_file *)&len; /* non-NULL sentinels */
-        safetensors_error em, ep;
-        safetensors_result rm, rp;
+        safetensors_file *fm = (safetensors_file *)&len; /* a non-NULL sentinel */
+        safetensors_error em;
+        safetensors_result rm;
         snprintf(path, sizeof path, "%s%s", TU_CORPUS_DIR, e->file);
         bytes = tu_read_file(path, &len);
-        if (!bytes) { report(&failures, e->file, "cannot read %s", path); continue; }
+        if (!bytes) { tu_report(&failures, e->file, "cannot read %s", path); continue; }
         memset(&em, 0, sizeof em);
-        memset(&ep, 0, sizeof ep);
         rm = safetensors_open_memory(bytes, len, NULL, &fm, &em);
-        check_one(e, "open_memory", rm, fm, &em, bytes, &failures);
-        rp = safetensors_open(path, NULL, &fp, &ep);
-        check_one(e, "open", rp, fp, &ep, NULL, &failures);
-        /* Both ways of opening the same bytes agree exactly. */
-        if (rm != rp) {
-            report(&failures, e->file, "open_memory gives %s, open gives %s", safetensors_result_name(rm),
-                   safetensors_result_name(rp));
-        } else if (rm != SAFETENSORS_OK && em.offset != ep.offset) {
-            report(&failures, e->file, "offset %llu (memory) vs %llu (path)", (unsigned long long)em.offset,
-                   (unsigned long long)ep.offset);
-        } else if (rm == SAFETENSORS_OK && fm && fp) {
-            char why[256];
-            size_t k;
-            if (tu_table_diff(fm, fp, why, sizeof why)) report(&failures, e->file, "memory vs path: %s", why);
-            /* The mapped data holds the file's bytes. */
-            for (k = 0; k < safetensors_tensor_count(fp); k++) {
-                const safetensors_tensor *t = safetensors_tensor_at(fp, k);
-                size_t n = (size_t)(t->end - t->begin);
-                if (n && (!t->data || memcmp(t->data, bytes + safetensors_data_start(fp) + t->begin, n) != 0)) {
-                    report(&failures, e->file, "open: tensor %zu data differs from the file", k);
-                    break;
+        check_one(e, "open_memory", rm, fm, &em, TU_DATA_AT_BASE, bytes, &failures);
+        for (w = 0; w < sizeof by_path / sizeof by_path[0]; w++) {
+            safetensors_options opt;
+            safetensors_file *fp = (safetensors_file *)&len;
+            safetensors_error ep;
+            safetensors_result rp;
+            const char *how = by_path[w].how;
+            int header_only = (by_path[w].flags & SAFETENSORS_HEADER_ONLY) != 0;
+            memset(&opt, 0, sizeof opt);
+            memset(&ep, 0, sizeof ep);
+            opt.flags = by_path[w].flags;
+            rp = safetensors_open(path, &opt, &fp, &ep);
+            check_one(e, how, rp, fp, &ep, header_only ? TU_DATA_NULL : TU_DATA_ANY, NULL, &failures);
+            /* Every way of opening the same bytes agrees exactly. */
+            if (rm != rp) {
+                tu_report(&failures, e->file, "open_memory gives %s, %s gives %s", safetensors_result_name(rm), how,
+                          safetensors_result_name(rp));
+            } else if (rm != SAFETENSORS_OK && (em.offset != ep.offset || strcmp(em.message, ep.message) != 0)) {
+                tu_report(&failures, e->file, "\"%s\" at %llu (memory) vs \"%s\" at %llu (%s)", em.message,
+                          (unsigned long long)em.offset, ep.message, (unsigned long long)ep.offset, how);
+            } else if (rm == SAFETENSORS_OK) {
+                char why[256];
+                size_t k;
+                if (tu_table_diff(fm, fp, why, sizeof why)) tu_report(&failures, e->file, "memory vs %s: %s", how, why);
+                /* The mapped or read data holds the file's bytes. */
+                for (k = 0; !header_only && k < safetensors_tensor_count(fp); k++) {
+                    const safetensors_tensor *t = safetensors_tensor_at(fp, k);
+                    size_t n = (size_t)(t->end - t->begin);
+                    if (n && (!t->data || memcmp(t->data, bytes + safetensors_data_start(fp) + t->begin, n) != 0)) {
+                        tu_report(&failures, e->file, "%s: tensor %zu data differs from the file", how, k);
+                        break;
+                    }
                 }
             }
+            if (rp == SAFETENSORS_OK) safetensors_close(fp);
         }
         if (rm == SAFETENSORS_OK) safetensors_close(fm);
-        if (rp == SAFETENSORS_OK) safetensors_close(fp);
         if (e->accept) accepted++; else rejected++;
         checked++;
         free(bytes);
@@ -171,10 +163,10 @@ static int code_allowed(int phase, safetensors_result r) {
 }
 
 static void test_reject_phase(void **state) {
+    const tu_expected *exp = (const tu_expected *)*state;
     size_t i, failures = 0, checked = 0;
-    (void)state;
-    for (i = 0; i < g_exp.count; i++) {
-        const tu_exp_file *e = &g_exp.files[i];
+    for (i = 0; i < exp->count; i++) {
+        const tu_exp_file *e = &exp->files[i];
         char path[512];
         size_t len;
         unsigned char *bytes;
@@ -184,25 +176,25 @@ static void test_reject_phase(void **state) {
         int phase;
         if (e->accept) continue;
         phase = reference_phase(e->reason);
-        if (phase == PH_UNKNOWN) { report(&failures, e->file, "unknown reference reason \"%s\"", e->reason); continue; }
+        if (phase == PH_UNKNOWN) { tu_report(&failures, e->file, "unknown reference reason \"%s\"", e->reason); continue; }
         snprintf(path, sizeof path, "%s%s", TU_CORPUS_DIR, e->file);
         bytes = tu_read_file(path, &len);
-        if (!bytes) { report(&failures, e->file, "cannot read"); continue; }
+        if (!bytes) { tu_report(&failures, e->file, "cannot read"); continue; }
         r = safetensors_open_memory(bytes, len, NULL, &f, &err);
         if (r == SAFETENSORS_OK) safetensors_close(f);
         else if (!code_allowed(phase, r))
-            report(&failures, e->file, "%s (%s) but the reference says \"%s\"", safetensors_result_name(r),
+            tu_report(&failures, e->file, "%s (%s) but the reference says \"%s\"", safetensors_result_name(r),
                    err.message, e->reason);
         /* Length-prefix faults have documented offsets. */
         if (r == SAFETENSORS_ERR_HEADER_TOO_SMALL && err.offset != len)
-            report(&failures, e->file, "TOO_SMALL offset %llu, expected %zu", (unsigned long long)err.offset, len);
+            tu_report(&failures, e->file, "TOO_SMALL offset %llu, expected %zu", (unsigned long long)err.offset, len);
         if (r == SAFETENSORS_ERR_HEADER_TOO_LARGE && err.offset != 0)
-            report(&failures, e->file, "TOO_LARGE offset %llu, expected 0", (unsigned long long)err.offset);
+            tu_report(&failures, e->file, "TOO_LARGE offset %llu, expected 0", (unsigned long long)err.offset);
         if (r == SAFETENSORS_ERR_HEADER_LENGTH && err.offset != len)
-            report(&failures, e->file, "HEADER_LENGTH offset %llu, expected %zu", (unsigned long long)err.offset, len);
+            tu_report(&failures, e->file, "HEADER_LENGTH offset %llu, expected %zu", (unsigned long long)err.offset, len);
         /* Offsets never point past the end of the file. */
         if (r != SAFETENSORS_OK && err.offset > len)
-            report(&failures, e->file, "offset %llu is past the end (%zu)", (unsigned long long)err.offset, len);
+            tu_report(&failures, e->file, "offset %llu is past the end (%zu)", (unsigned long long)err.offset, len);
         free(bytes);
         checked++;
     }
@@ -216,5 +208,5 @@ int main(void) {
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_reject_phase),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_expected_setup, tu_expected_teardown);
 }

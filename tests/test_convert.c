@@ -7,7 +7,10 @@
 
      widen     every code of every format, in one call and in short calls,
                from unaligned sources, with odd counts; F4/F6 at every
-               starting element of a tensor view
+               starting element of a tensor view; every range and prefix
+               of every format against a PROT_NONE page on either side
+               (POSIX), so that reading or writing past the bytes faults
+               in any build
      narrow    every probe of every narrow table; every exactly
                representable value (all codes); for F16 and BF16 every
                midpoint between neighbouring codes and the floats beside it
@@ -18,6 +21,9 @@
      API       unsupported dtypes, NULL, sizes, the view helper's errors,
                and that nothing is written on failure
 */
+/* mmap and mprotect for the guard pages; MAP_ANON is not in POSIX 2008 */
+#define _DEFAULT_SOURCE
+#define _DARWIN_C_SOURCE
 #define SAFETENSORS_IMPLEMENTATION
 #include "safetensors.h"
 
@@ -30,6 +36,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #if defined(__SSE2__) || defined(_M_X64)
 #include <xmmintrin.h> /* _mm_getcsr/_mm_setcsr: the x86 floating-point modes */
@@ -735,61 +746,159 @@ static safetensors_tensor make_view(safetensors_dtype d, const uint64_t *shape, 
     return t;
 }
 
+static const format *format_of(safetensors_dtype d)
+{
+    size_t fi;
+    for (fi = 0; fi < FORMAT_COUNT; fi++)
+        if (FORMATS[fi].dtype == d) return &FORMATS[fi];
+    fail_msg("no format for dtype %d", (int)d);
+    return NULL;
+}
+
+/* Fills `data` (the packed bytes of a tensor of `shape`) with random codes,
+   then widens every range [first, first + count) of it through a view,
+   against the table. */
+static void check_every_range(const format *f, const uint32_t *value, size_t ncodes, const uint64_t shape[2],
+                              unsigned char *data, uint64_t *seed)
+{
+    size_t n = (size_t)(shape[0] * shape[1]), bytes = packed_bytes(f->bits, n), first, count, i;
+    uint32_t codes[64];
+    float out[66];
+    safetensors_tensor t;
+    assert_true(n <= 64);
+    memset(data, 0, bytes);
+    for (i = 0; i < n; i++) {
+        codes[i] = (uint32_t)(xorshift(seed) % ncodes);
+        put_code(data, f->bits, i, codes[i]);
+    }
+    t = make_view(f->dtype, shape, 2, data, bytes);
+    for (first = 0; first <= n; first++) {
+        for (count = 0; first + count <= n; count++) {
+            memset(out, CANARY, sizeof out);
+            assert_int_equal(safetensors_tensor_range_to_f32(&t, first, count, out + 1, count), SAFETENSORS_OK);
+            for (i = 0; i < count; i++) {
+                uint32_t got = f2u(out[1 + i]), want = value[codes[first + i]];
+                if (f32_is_nan(want) ? !f32_is_nan(got) : got != want)
+                    fail_msg("%s view [%zu, +%zu) element %zu: %08x, want %08x", f->name, first, count, i,
+                             (unsigned)got, (unsigned)want);
+            }
+            assert_int_equal(f2u(out[0]), 0xa5a5a5a5u);
+            assert_int_equal(f2u(out[1 + count]), 0xa5a5a5a5u);
+        }
+    }
+    memset(out, 0, sizeof out);
+    assert_int_equal(safetensors_tensor_to_f32(&t, out, n), SAFETENSORS_OK);
+    for (i = 0; i < n; i++)
+        if (!f32_is_nan(value[codes[i]])) assert_int_equal(f2u(out[i]), value[codes[i]]);
+}
+
+static const uint64_t k_range_shapes[][2] = {{3, 7}, {2, 6}, {1, 13}, {5, 1}};
+
 /* Every range [first, first + count) of a tensor of each packed and byte
    format, against the table. The data buffer is exactly the tensor's size. */
 static void test_view_every_range(void **state)
 {
     static const safetensors_dtype kinds[] = {SAFETENSORS_F4,      SAFETENSORS_F6_E2M3, SAFETENSORS_F6_E3M2,
                                               SAFETENSORS_F8_E4M3, SAFETENSORS_F16,     SAFETENSORS_BF16};
-    static const uint64_t shapes[][2] = {{3, 7}, {2, 6}, {1, 13}, {5, 1}};
     size_t ki, si;
     (void)state;
     for (ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++) {
-        const format *f = NULL;
-        size_t fi, ncodes;
-        uint32_t *value;
+        const format *f = format_of(kinds[ki]);
+        size_t ncodes;
+        uint32_t *value = load_widen(f, &ncodes);
         uint64_t seed = 4242;
-        for (fi = 0; fi < FORMAT_COUNT; fi++)
-            if (FORMATS[fi].dtype == kinds[ki]) f = &FORMATS[fi];
-        assert_non_null(f);
-        value = load_widen(f, &ncodes);
-        for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-            size_t n = (size_t)(shapes[si][0] * shapes[si][1]), bytes = packed_bytes(f->bits, n), first, count, i;
-            unsigned char *data = (unsigned char *)malloc(bytes);
-            uint32_t codes[64];
-            float out[66];
-            safetensors_tensor t;
+        for (si = 0; si < sizeof k_range_shapes / sizeof k_range_shapes[0]; si++) {
+            unsigned char *data = (unsigned char *)malloc(packed_bytes(f->bits, (size_t)(k_range_shapes[si][0] *
+                                                                                         k_range_shapes[si][1])));
             assert_non_null(data);
-            memset(data, 0, bytes);
-            for (i = 0; i < n; i++) {
-                codes[i] = (uint32_t)(xorshift(&seed) % ncodes);
-                put_code(data, f->bits, i, codes[i]);
-            }
-            t = make_view(f->dtype, shapes[si], 2, data, bytes);
-            for (first = 0; first <= n; first++) {
-                for (count = 0; first + count <= n; count++) {
-                    memset(out, CANARY, sizeof out);
-                    assert_int_equal(safetensors_tensor_range_to_f32(&t, first, count, out + 1, count),
-                                     SAFETENSORS_OK);
-                    for (i = 0; i < count; i++) {
-                        uint32_t got = f2u(out[1 + i]), want = value[codes[first + i]];
-                        if (f32_is_nan(want) ? !f32_is_nan(got) : got != want)
-                            fail_msg("%s view [%zu, +%zu) element %zu: %08x, want %08x", f->name, first, count, i,
-                                     (unsigned)got, (unsigned)want);
-                    }
-                    assert_int_equal(f2u(out[0]), 0xa5a5a5a5u);
-                    assert_int_equal(f2u(out[1 + count]), 0xa5a5a5a5u);
-                }
-            }
-            memset(out, 0, sizeof out);
-            assert_int_equal(safetensors_tensor_to_f32(&t, out, n), SAFETENSORS_OK);
-            for (i = 0; i < n; i++)
-                if (!f32_is_nan(value[codes[i]])) assert_int_equal(f2u(out[i]), value[codes[i]]);
+            check_every_range(f, value, ncodes, k_range_shapes[si], data, &seed);
             free(data);
         }
         free(value);
     }
 }
+
+#if defined(__unix__) || defined(__APPLE__)
+/* Three pages, the first and last PROT_NONE: a tensor placed against
+   either guard makes any read or write past its bytes, after or before,
+   fault in every build, not only under ASan. */
+static unsigned char *guarded_page(size_t *page)
+{
+    long size = sysconf(_SC_PAGESIZE);
+    void *p;
+    assert_true(size > 0);
+    *page = (size_t)size;
+    p = mmap(NULL, 3 * *page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+    assert_true(p != MAP_FAILED);
+    assert_int_equal(mprotect(p, *page, PROT_NONE), 0);
+    assert_int_equal(mprotect((unsigned char *)p + 2 * *page, *page, PROT_NONE), 0);
+    return (unsigned char *)p + *page;
+}
+
+/* Narrows n floats at both edges of the guarded page: the same bytes as in
+   an ordinary buffer, and nothing written past them either way. */
+static void narrow_at_edges(const format *f, const float *src, size_t n, unsigned char *page, size_t page_size)
+{
+    size_t count;
+    unsigned char want[64];
+    for (count = 0; count <= n; count++) {
+        size_t bytes = packed_bytes(f->bits, count);
+        unsigned char *at_end = page + page_size - bytes;
+        assert_int_equal(safetensors_convert_from_f32(f->dtype, src, count, want), SAFETENSORS_OK);
+        assert_int_equal(safetensors_convert_from_f32(f->dtype, src, count, at_end), SAFETENSORS_OK);
+        assert_memory_equal(at_end, want, bytes);
+        assert_int_equal(safetensors_convert_from_f32(f->dtype, src, count, page), SAFETENSORS_OK);
+        assert_memory_equal(page, want, bytes);
+    }
+}
+
+/* The every-range test with the tensor's bytes ending at a guard page, then
+   starting at one; and each prefix widened by safetensors_convert_to_f32
+   ending at the guard. Every format the tables cover. */
+static void test_view_every_range_guarded(void **state)
+{
+    size_t fi, si, page_size;
+    unsigned char *page = guarded_page(&page_size);
+    (void)state;
+    for (fi = 0; fi < FORMAT_COUNT; fi++) {
+        const format *f = &FORMATS[fi];
+        size_t ncodes;
+        uint32_t *value = load_widen(f, &ncodes);
+        uint64_t seed = 4242;
+        for (si = 0; si < sizeof k_range_shapes / sizeof k_range_shapes[0]; si++) {
+            size_t n = (size_t)(k_range_shapes[si][0] * k_range_shapes[si][1]), bytes = packed_bytes(f->bits, n);
+            size_t count, i;
+            unsigned char whole[64];
+            float out[64];
+            check_every_range(f, value, ncodes, k_range_shapes[si], page + page_size - bytes, &seed);
+            check_every_range(f, value, ncodes, k_range_shapes[si], page, &seed);
+            memcpy(whole, page, bytes);
+            for (count = 0; count <= n; count++) {
+                size_t prefix = packed_bytes(f->bits, count);
+                unsigned char *src = page + page_size - prefix;
+                memmove(src, whole, prefix);
+                assert_int_equal(safetensors_convert_to_f32(f->dtype, src, count, out), SAFETENSORS_OK);
+                for (i = 0; i < count; i++) {
+                    uint32_t want = value[get_code(whole, f->bits, i)];
+                    if (f32_is_nan(want) ? !f32_is_nan(f2u(out[i])) : f2u(out[i]) != want)
+                        fail_msg("%s: %zu elements ending at a guard page: element %zu is %08x, want %08x", f->name,
+                                 count, i, (unsigned)f2u(out[i]), (unsigned)want);
+                }
+            }
+            narrow_at_edges(f, out, n, page, page_size);
+        }
+        free(value);
+    }
+    assert_int_equal(munmap(page - page_size, 3 * page_size), 0);
+}
+#else
+static void test_view_every_range_guarded(void **state)
+{
+    (void)state;
+    print_message("guard pages need mmap and mprotect: skipped on this platform\n");
+    skip();
+}
+#endif
 
 static void test_view_errors(void **state)
 {
@@ -992,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_f32_copy),
         cmocka_unit_test(test_dtype_and_argument_errors),
         cmocka_unit_test(test_view_every_range),
+        cmocka_unit_test(test_view_every_range_guarded),
         cmocka_unit_test(test_view_errors),
         cmocka_unit_test(test_bf16_f16_every_code),
         cmocka_unit_test(test_convert_every_pair),

@@ -33,11 +33,11 @@
    --------------------------------------------------------------------- */
 
 /* edge_ok_one: one F32 tensor "a" whose data start at 8 + N, read here
-   from the length prefix; a mapping starts on a page, so the address is
-   aligned exactly when that file offset is. */
+   from the length prefix. Placed in memory at a multiple of 8, its data
+   sit at an address that is 8 + N modulo 8. */
 static void test_alignment_query(void **state) {
     size_t len;
-    unsigned char *bytes = tu_read_file(EDGE_ONE, &len);
+    unsigned char *bytes = tu_read_file(EDGE_ONE, &len), *buf, *at;
     uint64_t start;
     safetensors_file *f = NULL;
     safetensors_options opt;
@@ -46,15 +46,22 @@ static void test_alignment_query(void **state) {
     assert_non_null(bytes);
     start = 8 + tu_get_le64(bytes);
     assert_int_equal(start % 4, 2); /* the case this file exists for */
+    buf = (unsigned char *)malloc(len + 8);
+    assert_non_null(buf);
+    at = buf + (8 - (uintptr_t)buf % 8) % 8;
+    memcpy(at, bytes, len);
 
-    assert_int_equal(safetensors_open(EDGE_ONE, NULL, &f, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_open_memory(at, len, NULL, &f, NULL), SAFETENSORS_OK);
     t = safetensors_find(f, "a", 1);
     assert_non_null(t);
+    assert_ptr_equal(t->data, at + start);
     assert_int_equal(safetensors_tensor_is_aligned(t, 0), 0);
     assert_int_equal(safetensors_tensor_is_aligned(t, 2), 1);
     assert_int_equal(safetensors_tensor_is_aligned(t, 1), 1);
+    assert_int_equal(safetensors_tensor_is_aligned(t, 8), 0);
     assert_int_equal(safetensors_tensor_offset_is_aligned(f, t, 0), 0);
     safetensors_close(f);
+    free(buf);
 
     /* without data the view alone cannot answer; with its file it answers
        for the file offset */

@@ -1,15 +1,20 @@
-/* test_options.c - the build options, one binary per option (make test-options):
+/* test_options.c - the build options, one binary per combination
+   (make test-options):
      -DSAFETENSORS_STATIC       every function static to this file
      -DSAFETENSORS_NO_MMAP      files are read, never mapped
      -DSAFETENSORS_NO_STDIO     no file-system access: safetensors_open is not
                                 declared; open_memory and the parser remain
+     -DSAFETENSORS_NO_WRITER, -DSAFETENSORS_NO_MODEL, -DSAFETENSORS_NO_CONVERT
+                                the subsets: each removes a part of the API
      -DTEST_ALLOC_MACROS        SAFETENSORS_MALLOC/REALLOC/FREE defined here as
                                 counting wrappers, which must be used and
                                 balanced (and yield to a run-time allocator)
-   Plain C, no cmocka. Every API function is called, so that the static build
-   also proves none of them is left unused or undefined. Prints
-   "N passed, 0 failed" and exits 0, or exits 1. Run from the repository
-   root. */
+   The Makefile builds every combination of the three subset switches,
+   alone, with SAFETENSORS_NO_STDIO and with SAFETENSORS_STATIC, and one of
+   them as C++. Each build uses every part of the API it has, and proves at
+   compile time that the parts it removed are gone (see REMOVED below).
+   Plain C, no cmocka. Prints "N passed, 0 failed" and exits 0, or exits 1.
+   Run from the repository root. */
 #ifdef TEST_ALLOC_MACROS
 #include <stddef.h>
 #include <stdlib.h>
@@ -44,50 +49,42 @@ static void count_free(void *p) {
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_check.h"
+#include "test_util.h"
+
 #define GPT2 "tests/models/tiny-gpt2/model.safetensors"
+#define LLAMA "tests/models/tiny-llama-bf16-sharded"
 
-static int g_passed, g_failed;
-
-static void check(int ok, const char *what, int line) {
-    if (ok) {
-        g_passed++;
-    } else {
-        g_failed++;
-        fprintf(stderr, "test_options.c:%d: failed: %s\n", line, what);
-    }
-}
-#define CHECK(x) check((x) ? 1 : 0, #x, __LINE__)
-
-static unsigned char *build(const char *hdr, size_t data_len, size_t *out_len) {
-    size_t n = strlen(hdr), i;
-    unsigned char *b = (unsigned char *)malloc(8 + n + data_len);
-    if (!b) return NULL;
-    for (i = 0; i < 8; i++) b[i] = (unsigned char)((uint64_t)n >> (8 * i));
-    memcpy(b + 8, hdr, n);
-    for (i = 0; i < data_len; i++) b[8 + n + i] = (unsigned char)(i * 13 + 5);
-    *out_len = 8 + n + data_len;
-    return b;
-}
-
-static unsigned char *read_all(const char *path, size_t *len) {
-    FILE *fp = fopen(path, "rb");
-    unsigned char *b;
-    long size;
-    *len = 0;
-    if (!fp) return NULL;
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        fclose(fp);
-        return NULL;
-    }
-    b = (unsigned char *)malloc((size_t)size + 1);
-    if (b && fread(b, 1, (size_t)size, fp) != (size_t)size) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    *len = (size_t)size;
-    return b;
-}
+/* REMOVED: a switch that takes part of the API away must leave its names
+   free for the program. Each name here becomes an enumeration constant,
+   which does not compile while the header still declares (or the
+   implementation still defines) a function of that name. */
+#ifdef SAFETENSORS_NO_WRITER
+enum removed_by_no_writer {
+    safetensors_writer_create, safetensors_writer_add_tensor, safetensors_writer_begin_memory,
+    safetensors_writer_finish, safetensors_writer_destroy, safetensors_write_memory, safetensors_write_memory_free
+};
+#endif
+#if defined(SAFETENSORS_NO_WRITER) || defined(SAFETENSORS_NO_STDIO)
+enum removed_file_sinks {
+    safetensors_write_file, safetensors_writer_begin_file, safetensors_writer_begin_fd, safetensors_writer_begin_stream
+};
+#endif
+#if defined(SAFETENSORS_NO_MODEL) || defined(SAFETENSORS_NO_STDIO)
+enum removed_by_no_model {
+    safetensors_model_open, safetensors_model_close, safetensors_model_find, safetensors_model_shard,
+    safetensors_model_metadata_json
+};
+#endif
+#ifdef SAFETENSORS_NO_CONVERT
+enum removed_by_no_convert {
+    safetensors_convert_supported, safetensors_convert_to_f32, safetensors_convert_from_f32,
+    safetensors_tensor_to_f32, safetensors_tensor_range_to_f32
+};
+#endif
+#ifdef SAFETENSORS_NO_STDIO
+enum removed_by_no_stdio { safetensors_open };
+#endif
 
 /* An in-memory file: every accessor, and a refusal. */
 static void test_memory(void) {
@@ -95,7 +92,7 @@ static void test_memory(void) {
                       "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,1],\"data_offsets\":[8,12]},"
                       "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     size_t len = 0, n = strlen(hdr);
-    unsigned char *b = build(hdr, 12, &len);
+    unsigned char *b = tu_build(hdr, 12, &len);
     safetensors_file *f = NULL;
     safetensors_error err;
     const safetensors_tensor *a, *t;
@@ -139,7 +136,7 @@ static void test_memory(void) {
 static void test_parser(void) {
     const char *hdr = "{\"t\":{\"dtype\":\"U16\",\"shape\":[3],\"data_offsets\":[0,6]}}";
     size_t len = 0, pos, total = 0;
-    unsigned char *b = build(hdr, 6, &len);
+    unsigned char *b = tu_build(hdr, 6, &len);
     safetensors_parser *p = NULL;
     safetensors_file *f = NULL;
     safetensors_error err;
@@ -175,7 +172,7 @@ static void check_gpt2(const safetensors_file *f, const unsigned char *bytes, si
             return;
         }
         if (with_data && memcmp(t->data, bytes + safetensors_data_start(f) + t->begin, (size_t)(t->end - t->begin)) != 0) {
-            check(0, "tensor data equals the file's bytes", __LINE__);
+            check(0, "tensor data equals the file's bytes", __FILE__, __LINE__);
             return;
         }
         if (!with_data && t->data != NULL) {
@@ -188,7 +185,7 @@ static void check_gpt2(const safetensors_file *f, const unsigned char *bytes, si
 
 static void test_model(void) {
     size_t len = 0;
-    unsigned char *bytes = read_all(GPT2, &len);
+    unsigned char *bytes = tu_read_file(GPT2, &len);
     safetensors_file *f = NULL;
     safetensors_error err;
     CHECK(bytes != NULL);
@@ -217,6 +214,140 @@ static void test_model(void) {
     free(bytes);
 }
 
+#ifndef SAFETENSORS_NO_CONVERT
+/* Values exact in BF16 go there and back unchanged; a tensor widens. */
+static void test_convert(void) {
+    static const float values[4] = {1.0f, -2.5f, 0.15625f, 3.0f};
+    const char *hdr = "{\"h\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,8]}}";
+    unsigned char narrow[8], *b;
+    float wide[4];
+    size_t len = 0;
+    safetensors_file *f = NULL;
+    CHECK(safetensors_convert_supported(SAFETENSORS_BF16) && !safetensors_convert_supported(SAFETENSORS_I32));
+    CHECK(safetensors_convert_from_f32(SAFETENSORS_BF16, values, 4, narrow) == SAFETENSORS_OK);
+    CHECK(narrow[0] == 0x80 && narrow[1] == 0x3f); /* 1.0 is 0x3f80 */
+    CHECK(safetensors_convert_to_f32(SAFETENSORS_BF16, narrow, 4, wide) == SAFETENSORS_OK);
+    CHECK(memcmp(wide, values, sizeof wide) == 0);
+    CHECK(safetensors_convert_to_f32(SAFETENSORS_I32, narrow, 1, wide) == SAFETENSORS_ERR_DTYPE);
+    b = tu_build(hdr, sizeof narrow, &len);
+    if (b) memcpy(b + len - sizeof narrow, narrow, sizeof narrow);
+    CHECK(b != NULL);
+    if (!b) return;
+    CHECK(safetensors_open_memory(b, len, NULL, &f, NULL) == SAFETENSORS_OK);
+    memset(wide, 0, sizeof wide);
+    CHECK(f && safetensors_tensor_to_f32(safetensors_find(f, "h", 1), wide, 4) == SAFETENSORS_OK);
+    CHECK(memcmp(wide, values, sizeof wide) == 0);
+    CHECK(f && safetensors_tensor_range_to_f32(safetensors_find(f, "h", 1), 3, 1, wide, 4) == SAFETENSORS_OK);
+    CHECK(wide[0] == 3.0f);
+    safetensors_close(f);
+    free(b);
+}
+#endif
+#ifndef SAFETENSORS_NO_WRITER
+/* What every writer below writes: "w", U8 [3] "abc", and metadata k = v. */
+static const unsigned char g_abc[3] = {'a', 'b', 'c'};
+static const uint64_t g_three = 3;
+
+static void check_written(const void *bytes, size_t len) {
+    safetensors_file *f = NULL;
+    const safetensors_tensor *t;
+    const safetensors_metadata_entry *m;
+    CHECK(safetensors_open_memory(bytes, len, NULL, &f, NULL) == SAFETENSORS_OK);
+    if (!f) return;
+    t = safetensors_find(f, "w", 1);
+    CHECK(t && t->dtype == SAFETENSORS_U8 && t->ndim == 1 && t->shape[0] == 3 && memcmp(t->data, g_abc, 3) == 0);
+    m = safetensors_metadata_find(f, "k", 1);
+    CHECK(m && m->value_len == 1 && m->value[0] == 'v');
+    safetensors_close(f);
+}
+
+/* The streaming writer into whichever sink begin() picks; the file's size. */
+static uint64_t write_streaming(safetensors_result (*begin)(safetensors_writer *, void *), void *sink) {
+    safetensors_writer *w = NULL;
+    uint64_t size = 0;
+    CHECK(safetensors_writer_create(NULL, &w, NULL) == SAFETENSORS_OK);
+    CHECK(safetensors_writer_add_metadata(w, "k", 1, "v", 1, NULL) == SAFETENSORS_OK);
+    CHECK(safetensors_writer_add_tensor(w, "w", 1, SAFETENSORS_U8, 1, &g_three, NULL) == SAFETENSORS_OK);
+    CHECK(begin(w, sink) == SAFETENSORS_OK);
+    CHECK(safetensors_writer_write_tensor(w, 0, g_abc, 3, NULL) == SAFETENSORS_OK);
+    CHECK(safetensors_writer_finish(w, NULL) == SAFETENSORS_OK);
+    size = safetensors_writer_file_size(w);
+    safetensors_writer_destroy(w);
+    return size;
+}
+
+static unsigned char g_sink[256];
+static safetensors_result begin_memory(safetensors_writer *w, void *sink) {
+    (void)sink;
+    return safetensors_writer_begin_memory(w, g_sink, sizeof g_sink, NULL);
+}
+#ifndef SAFETENSORS_NO_STDIO
+static safetensors_result begin_stream(safetensors_writer *w, void *sink) {
+    return safetensors_writer_begin_stream(w, (FILE *)sink, NULL);
+}
+#endif
+
+/* The one-call writer, and the streaming one to memory (and with stdio to
+   a stream): the same bytes, which read back as written. */
+static void test_writer(void) {
+    safetensors_tensor_input in;
+    safetensors_metadata_entry meta;
+    void *out = NULL;
+    size_t out_len = 0;
+    uint64_t size;
+    in.name = "w";
+    in.name_len = 1;
+    in.dtype = SAFETENSORS_U8;
+    in.ndim = 1;
+    in.shape = &g_three;
+    in.data = g_abc;
+    in.size = 3;
+    meta.key = "k";
+    meta.key_len = 1;
+    meta.value = "v";
+    meta.value_len = 1;
+    CHECK(safetensors_write_memory(&in, 1, &meta, 1, NULL, &out, &out_len, NULL) == SAFETENSORS_OK);
+    check_written(out, out_len);
+    size = write_streaming(begin_memory, NULL);
+    CHECK(size == out_len && out && memcmp(g_sink, out, out_len) == 0);
+#ifndef SAFETENSORS_NO_STDIO
+    {
+        FILE *fp = tmpfile();
+        unsigned char back[sizeof g_sink];
+        CHECK(fp != NULL);
+        if (fp) {
+            size = write_streaming(begin_stream, fp);
+            rewind(fp);
+            CHECK(size == out_len && fread(back, 1, sizeof back, fp) == out_len && out && memcmp(back, out, out_len) == 0);
+            fclose(fp);
+        }
+    }
+#endif
+    safetensors_write_memory_free(NULL, out, out_len);
+}
+#endif
+
+#if !defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL)
+/* The sharded Llama: 4 shards, 30 tensors, its index metadata. */
+static void test_sharded(void) {
+    safetensors_model *m = NULL;
+    const safetensors_tensor *t = NULL;
+    const safetensors_file *shard = NULL;
+    size_t at = 99, len = 0;
+    const char *json;
+    CHECK(safetensors_model_open(LLAMA, NULL, &m, NULL) == SAFETENSORS_OK);
+    if (!m) return;
+    CHECK(safetensors_model_shard_count(m) == 4 && safetensors_model_tensor_count(m) == 30);
+    CHECK(safetensors_model_find(m, "lm_head.weight", 14, &t, &at, NULL) == SAFETENSORS_OK);
+    CHECK(t && t->dtype == SAFETENSORS_BF16 && at == 3);
+    CHECK(safetensors_model_shard(m, at, &shard, NULL) == SAFETENSORS_OK && safetensors_find(shard, "lm_head.weight", 14) == t);
+    CHECK(safetensors_model_metadata_find(m, "total_size", 10) != NULL);
+    json = safetensors_model_metadata_json(m, 1, &len);
+    CHECK(json && len == 6 && memcmp(json, "353152", 6) == 0);
+    safetensors_model_close(m);
+}
+#endif
+
 #ifdef TEST_ALLOC_MACROS
 static void *rt_alloc(void *ctx, size_t size) {
     ++*(long *)ctx;
@@ -232,7 +363,7 @@ static void rt_free(void *ctx, void *ptr, size_t size) {
 static void test_alloc_macros(void) {
     const char *hdr = "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]}}";
     size_t len = 0, before;
-    unsigned char *b = build(hdr, 4, &len);
+    unsigned char *b = tu_build(hdr, 4, &len);
     safetensors_file *f = NULL;
     safetensors_error err;
     safetensors_options o;
@@ -269,25 +400,50 @@ static void test_alloc_macros(void) {
 }
 #endif
 
-int main(void) {
-    const char *build_name =
-#if defined(TEST_ALLOC_MACROS)
-        "SAFETENSORS_MALLOC/REALLOC/FREE macros";
-#elif defined(SAFETENSORS_NO_STDIO)
-        "SAFETENSORS_NO_STDIO";
-#elif defined(SAFETENSORS_NO_MMAP)
-        "SAFETENSORS_NO_MMAP";
-#elif defined(SAFETENSORS_STATIC)
-        "SAFETENSORS_STATIC";
-#else
-        "default";
+/* The switches of this build, for the log. */
+static const char g_switches[] = ""
+#ifdef SAFETENSORS_STATIC
+                                 " STATIC"
 #endif
+#ifdef SAFETENSORS_NO_MMAP
+                                 " NO_MMAP"
+#endif
+#ifdef SAFETENSORS_NO_STDIO
+                                 " NO_STDIO"
+#endif
+#ifdef SAFETENSORS_NO_WRITER
+                                 " NO_WRITER"
+#endif
+#ifdef SAFETENSORS_NO_MODEL
+                                 " NO_MODEL"
+#endif
+#ifdef SAFETENSORS_NO_CONVERT
+                                 " NO_CONVERT"
+#endif
+#ifdef TEST_ALLOC_MACROS
+                                 " MALLOC/REALLOC/FREE macros"
+#endif
+#ifdef __cplusplus
+                                 " (C++)"
+#endif
+    ;
+
+int main(void) {
     test_memory();
     test_parser();
     test_model();
+#ifndef SAFETENSORS_NO_CONVERT
+    test_convert();
+#endif
+#ifndef SAFETENSORS_NO_WRITER
+    test_writer();
+#endif
+#if !defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL)
+    test_sharded();
+#endif
 #ifdef TEST_ALLOC_MACROS
     test_alloc_macros();
 #endif
-    printf("test_options: %s\n%d passed, %d failed\n", build_name, g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    printf("test_options:%s\n", g_switches[0] ? g_switches : " default");
+    return check_summary();
 }

@@ -8,7 +8,10 @@
        those of a plain safetensors_open of that shard and those of the shard
        file at data_start + begin (data_start from the file's own length
        prefix);
-     - the index's metadata are handed out as their raw JSON text;
+     - the index's metadata: string values decoded, every value's JSON text
+       as written, also when a value straddles a 64 KiB read of the index;
+     - lookups of absent names in models of exactly 16, 32 and 64 tensors
+       and metadata keys end (under a deadline);
      - tests/models/tiny-gpt2 (no index) opens as a model of one shard;
      - corrupt indexes and shard sets, written under build/sharded_tmp/, are
        refused with the code the header's rules give, including every form
@@ -18,8 +21,9 @@
      - lazy mode defers a shard's errors to the first use of that shard;
      - lazy mode from many threads gives the eager results (POSIX threads;
        define TEST_SHARDED_NO_THREADS to leave this out);
-     - how a folder is resolved: index, model.safetensors, the only
-       *.safetensors.index.json, the only *.safetensors, else an error.
+     - how a folder is resolved: index (also beside a model.safetensors),
+       model.safetensors, the only *.safetensors.index.json, the only
+       *.safetensors, else an error.
 
    Run from the repository root. Build:
        cc $(WARN) -I. tests/test_sharded.c -o build/test_sharded -lcmocka -pthread */
@@ -61,45 +65,6 @@
    Small file-system helpers
    --------------------------------------------------------------------- */
 
-static void mkdir_p(const char *path)
-{
-    char buf[PATH_MAX_LEN];
-    size_t i, n = strlen(path);
-    assert_true(n < sizeof buf);
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char keep = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) fail_msg("mkdir %s: %s", buf, strerror(errno));
-            buf[i] = keep;
-        }
-    }
-}
-
-/* Removes a file or a folder and everything in it; symlinks are not followed. */
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        if (d) {
-            while ((e = readdir(d)) != NULL) {
-                char sub[PATH_MAX_LEN];
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= sizeof sub) continue;
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        (void)rmdir(path);
-    } else {
-        (void)unlink(path);
-    }
-}
-
 static void write_bytes(const char *path, const void *bytes, size_t len)
 {
     FILE *fp = fopen(path, "wb");
@@ -113,8 +78,7 @@ static void write_text(const char *path, const char *text) { write_bytes(path, t
 static void copy_file(const char *from, const char *to)
 {
     size_t len;
-    unsigned char *b = tu_read_file(from, &len);
-    if (!b) fail_msg("cannot read %s", from);
+    unsigned char *b = tu_must_read(from, &len);
     write_bytes(to, b, len);
     free(b);
 }
@@ -253,11 +217,8 @@ static void index_load(index_doc *d, const char *path)
     scanner c;
     size_t i, j;
     memset(d, 0, sizeof *d);
-    d->text = (char *)tu_read_file(path, &d->text_len);
+    d->text = tu_read_text(path, &d->text_len);
     if (!d->text) fail_msg("cannot read %s", path);
-    d->text = (char *)realloc(d->text, d->text_len + 1);
-    assert_non_null(d->text);
-    d->text[d->text_len] = '\0';
     c.s = d->text;
     c.n = d->text_len;
     c.i = 0;
@@ -356,7 +317,7 @@ static int setup(void **state)
 {
     size_t k;
     (void)state;
-    rm_tree(TMP);
+    tu_rm_tree(TMP);
     index_load(&g_ix, LLAMA_INDEX);
     if (g_ix.nshards == 0) return -1;
     for (k = 0; k < g_ix.nshards; k++) {
@@ -382,7 +343,7 @@ static int teardown(void **state)
         safetensors_close(g_single[k]);
     }
     index_free(&g_ix);
-    rm_tree(TMP);
+    tu_rm_tree(TMP);
     return 0;
 }
 
@@ -665,7 +626,7 @@ static void test_metadata_raw_values(void **state)
     safetensors_model *m;
     safetensors_error err;
     (void)state;
-    mkdir_p(TMP "/raw");
+    assert_int_equal(tu_mkdir_p(TMP "/raw"), 0);
     path2(shard, sizeof shard, TMP "/raw", "a.safetensors");
     path2(index, sizeof index, TMP "/raw", "model.safetensors.index.json");
     b = tu_build(hdr, 4, &len);
@@ -757,7 +718,7 @@ static void test_single_file_refused(void **state)
     safetensors_model *m = (safetensors_model *)&m;
     safetensors_error err;
     (void)state;
-    mkdir_p(TMP "/single");
+    assert_int_equal(tu_mkdir_p(TMP "/single"), 0);
     b = tu_build(hdr, 4, &len);
     write_bytes(TMP "/single/model.safetensors", b, len);
     free(b);
@@ -899,8 +860,7 @@ static void make_model_dir(char *dir, size_t cap, const char *name, unsigned mas
     size_t k;
     char from[PATH_MAX_LEN], to[PATH_MAX_LEN];
     path2(dir, cap, TMP, name);
-    rm_tree(dir);
-    mkdir_p(dir);
+    assert_int_equal(tu_fresh_dir(dir), 0);
     for (k = 0; k < g_ix.nshards; k++) {
         if (!(mask & (1u << k))) continue;
         path2(from, sizeof from, LLAMA_DIR, g_ix.shards[k]);
@@ -1221,7 +1181,7 @@ static void test_traversal(void **state)
     make_model_dir(dir, sizeof dir, "trav", 0, NULL);
     /* the traps */
     write_tiny(TMP "/x.safetensors", "t");          /* ../x.safetensors */
-    mkdir_p(TMP "/trav/sub");
+    assert_int_equal(tu_mkdir_p(TMP "/trav/sub"), 0);
     write_tiny(TMP "/trav/sub/x.safetensors", "t"); /* sub/x.safetensors */
     write_tiny(TMP "/trav/sub\\x.safetensors", "t"); /* a POSIX name with a backslash */
     write_tiny(TMP "/trav/C:x.safetensors", "t");
@@ -1551,6 +1511,194 @@ static void test_folder_resolution(void **state)
     path2(path, sizeof path, dir, "config.json.bak");
     write_text(path, "{}");
     expect_refused(dir, 0, SAFETENSORS_ERR_NOT_FOUND, NULL, NULL);
+}
+
+/* A folder holding both model.safetensors.index.json and model.safetensors
+   stands for the index, as documented: the sharded model, not the single
+   file beside it. */
+static void test_folder_index_before_single_file(void **state)
+{
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    (void)state;
+    make_model_dir(dir, sizeof dir, "both", ALL_SHARDS, g_ix.text);
+    path2(path, sizeof path, dir, "model.safetensors");
+    copy_file(GPT2_FILE, path);
+    open_and_check(dir, 0);
+    open_and_check(dir, SAFETENSORS_MODEL_LAZY);
+}
+
+/* ---------------------------------------------------------------------
+   Index values split across reads
+   --------------------------------------------------------------------- */
+
+/* The index is read in chunks of 64 KiB. Byte 65536 of the file is a chunk
+   boundary for every power-of-two chunk size up to that, so each value
+   below is placed with the boundary before each of its bytes in turn: a
+   value must come out whole, never as the bytes of its last chunk. The
+   value goes in front of total_size, after a "pad" string whose length
+   puts it in place. Returns the index text; *at is where the value starts. */
+static char *index_with_value_at(const char *value, size_t boundary_inside, size_t *at)
+{
+    static const char head[] = "\"pad\": \"";
+    char from[80], *to, *idx;
+    const char *declared = meta_value(&g_ix, "total_size");
+    size_t pad, base, n, o;
+    assert_non_null(declared);
+    snprintf(from, sizeof from, "\"total_size\": %.40s", declared);
+    /* where the value would start with no padding */
+    base = (size_t)(strstr(g_ix.text, from) - g_ix.text) + strlen(head) +
+           (value ? strlen("\", \"v\": ") : strlen("\", \"total_size\": "));
+    assert_true(base + boundary_inside <= 65536);
+    pad = 65536 - base - boundary_inside;
+    n = strlen(head) + pad + (value ? strlen(value) : 0) + strlen(from) + 16;
+    to = (char *)malloc(n);
+    assert_non_null(to);
+    o = (size_t)snprintf(to, n, "%s", head);
+    memset(to + o, 'x', pad);
+    o += pad;
+    if (value) snprintf(to + o, n - o, "\", \"v\": %s, %s", value, from);
+    else snprintf(to + o, n - o, "\", %s", from);
+    idx = replace_once(g_ix.text, from, to);
+    free(to);
+    *at = value ? (size_t)(strstr(idx, "\"v\": ") - idx) + 5 : (size_t)(strstr(idx, "\"total_size\": ") - idx) + 14;
+    assert_int_equal(*at + boundary_inside, 65536);
+    return idx;
+}
+
+static void test_index_values_across_reads(void **state)
+{
+    /* escapes, \u sequences (one a surrogate pair) and raw multi-byte UTF-8,
+       so that the boundary falls inside each kind */
+    static const char str_json[] = "\"a\\n\\\"\\\\\\/\\u00e9\\ud83d\\ude00\\u20ac\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z\"";
+    static const char str_decoded[] = "a\n\"\\/\xc3\xa9\xf0\x9f\x98\x80\xe2\x82\xac\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+    static const char obj_json[] = "{\"k\": [1, \"x\\\"y\", {\"z\": null}], \"e\": -1.5e3}";
+    const char *declared = meta_value(&g_ix, "total_size");
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    size_t kind, k, opens = 0;
+    char *long_json;
+    (void)state;
+    make_model_dir(dir, sizeof dir, "chunks", ALL_SHARDS, NULL);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    /* a string longer than a whole chunk, starting 100 bytes before one */
+    long_json = (char *)malloc(70003);
+    assert_non_null(long_json);
+    long_json[0] = '"';
+    memset(long_json + 1, 'y', 70000);
+    memcpy(long_json + 70001, "\"", 2);
+    for (kind = 0; kind < 4; kind++) {
+        const char *value = kind == 0 ? str_json : kind == 1 ? obj_json : kind == 2 ? NULL : long_json;
+        size_t len = value ? strlen(value) : strlen(declared);
+        size_t first = kind == 3 ? 100 : 0, last = kind == 3 ? 100 : len;
+        for (k = first; k <= last; k++) {
+            size_t at, json_len;
+            char *idx = index_with_value_at(value, k, &at);
+            /* eager when total_size is the value: only eager mode checks it */
+            safetensors_model *m;
+            const safetensors_metadata_entry *e;
+            const char *json;
+            write_text(path, idx);
+            m = open_ok(dir, kind == 2 ? 0 : SAFETENSORS_MODEL_LAZY);
+            opens++;
+            /* total_parameters, pad, then the value: entry 2 */
+            e = safetensors_model_metadata_at(m, 2);
+            assert_non_null(e);
+            assert_string_equal(e->key, value ? "v" : "total_size");
+            assert_ptr_equal(safetensors_model_metadata_find(m, e->key, e->key_len), e);
+            json = safetensors_model_metadata_json(m, 2, &json_len);
+            if (json_len != len || memcmp(json, idx + at, len) != 0)
+                fail_msg("kind %zu, boundary %zu bytes in: JSON text of %zu bytes, expected %zu", kind, k, json_len, len);
+            if (kind == 0) {
+                assert_int_equal(e->value_len, sizeof str_decoded - 1);
+                assert_memory_equal(e->value, str_decoded, sizeof str_decoded - 1);
+            } else if (kind == 3) {
+                assert_int_equal(e->value_len, 70000);
+                assert_memory_equal(e->value, long_json + 1, 70000);
+            } else {
+                assert_null(e->value);
+            }
+            safetensors_model_close(m);
+            free(idx);
+        }
+    }
+    free(long_json);
+    printf("index values across a 64 KiB read: %zu models opened\n", opens);
+}
+
+/* ---------------------------------------------------------------------
+   Full indexes
+   --------------------------------------------------------------------- */
+
+static int find_model_tensor(const void *ctx, const char *name, size_t len)
+{
+    const safetensors_tensor *t = NULL;
+    safetensors_result r = safetensors_model_find((const safetensors_model *)ctx, name, len, &t, NULL, NULL);
+    if (r == SAFETENSORS_ERR_NOT_FOUND && t == NULL) return 0;
+    return r == SAFETENSORS_OK && t && t->name_len == len && memcmp(t->name, name, len) == 0 ? 1 : -1;
+}
+
+static int find_model_key(const void *ctx, const char *key, size_t len)
+{
+    const safetensors_metadata_entry *e = safetensors_model_metadata_find((const safetensors_model *)ctx, key, len);
+    if (!e) return 0;
+    return e->key_len == len && memcmp(e->key, key, len) == 0 ? 1 : -1;
+}
+
+/* Models of exactly 16, 32 and 64 tensors and metadata keys: absent names
+   looked up in a hash index sized at the count, full, would probe forever
+   (at open, or in the lookups after it); the deadline turns that hang into
+   a failure. */
+static void test_model_full_index(void **state)
+{
+    static const size_t sizes[] = {16, 32, 64};
+    static const unsigned char one = 7;
+    size_t z, i, lookups = 0;
+    (void)state;
+    tu_deadline(30);
+    for (z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        size_t n = sizes[z], len = 0, cap = 0;
+        char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], *idx = NULL, item[64];
+        tu_names names, keys;
+        wtensor ts[64];
+        unsigned flags;
+        tu_names_make(&names, "w.", n);
+        tu_names_make(&keys, "m.", n);
+        snprintf(item, sizeof item, "full-%zu", n);
+        path2(dir, sizeof dir, TMP, item);
+        assert_int_equal(tu_fresh_dir(dir), 0);
+        sb_append(&idx, &len, &cap, "{\"metadata\": {");
+        for (i = 0; i < n; i++) {
+            memset(&ts[i], 0, sizeof ts[i]);
+            ts[i].name = names.ptr[i];
+            ts[i].dtype = "U8";
+            ts[i].ndim = 1;
+            ts[i].shape[0] = 1;
+            ts[i].data = &one;
+            ts[i].nbytes = 1;
+            snprintf(item, sizeof item, "%s\"%s\": %zu", i ? ", " : "", keys.ptr[i], i);
+            sb_append(&idx, &len, &cap, item);
+        }
+        sb_append(&idx, &len, &cap, "}, \"weight_map\": {");
+        for (i = 0; i < n; i++) {
+            snprintf(item, sizeof item, "%s\"%s\": \"one.safetensors\"", i ? ", " : "", names.ptr[i]);
+            sb_append(&idx, &len, &cap, item);
+        }
+        sb_append(&idx, &len, &cap, "}}");
+        path2(path, sizeof path, dir, "one.safetensors");
+        write_safetensors(path, ts, n);
+        path2(path, sizeof path, dir, "model.safetensors.index.json");
+        write_text(path, idx);
+        free(idx);
+        for (flags = 0; flags <= SAFETENSORS_MODEL_LAZY; flags += SAFETENSORS_MODEL_LAZY) {
+            safetensors_model *m = open_ok(dir, flags);
+            assert_int_equal(safetensors_model_tensor_count(m), n);
+            assert_int_equal(safetensors_model_metadata_count(m), n);
+            lookups += tu_check_lookups(names.ptr, n, 500, find_model_tensor, m);
+            lookups += tu_check_lookups(keys.ptr, n, 500, find_model_key, m);
+            safetensors_model_close(m);
+        }
+    }
+    tu_deadline(0);
+    printf("full model indexes: %zu lookups\n", lookups);
 }
 
 /* ---------------------------------------------------------------------
@@ -1900,6 +2048,314 @@ static void test_lazy_threads_missing_shard(void **state)
 }
 #endif
 
+/* ---------------------------------------------------------------------
+   The index and the shards must be regular files
+   --------------------------------------------------------------------- */
+
+/* Each refusal comes at once: a wait on a FIFO would never end, so the
+   alarm ends the suite instead. */
+static void test_not_regular_files(void **state)
+{
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN];
+    safetensors_error err;
+    safetensors_model *m;
+    unsigned mode;
+    (void)state;
+    alarm(30);
+    make_model_dir(dir, sizeof dir, "notreg", 0,
+                   "{\"weight_map\": {\"a\": \"ok.safetensors\", \"t\": \"x.safetensors\"}}");
+    path2(path, sizeof path, dir, "ok.safetensors");
+    write_tiny(path, "a");
+    path2(path, sizeof path, dir, "x.safetensors");
+    /* a FIFO that no one writes: open(2) alone would wait for a writer;
+       lazily, the first use of the shard is refused */
+    assert_int_equal(mkfifo(path, 0600), 0);
+    expect_refused(dir, 0, SAFETENSORS_ERR_IO, "a FIFO, not a regular file", &err);
+    assert_int_equal(err.sys_errno, 0);
+    assert_non_null(strstr(err.message, "shard \"x.safetensors\": cannot open \""));
+    m = open_ok(dir, SAFETENSORS_MODEL_LAZY);
+    expect_find(m, "a", SAFETENSORS_OK, NULL);
+    expect_find(m, "t", SAFETENSORS_ERR_IO, "a FIFO, not a regular file");
+    safetensors_model_close(m);
+    assert_int_equal(unlink(path), 0);
+    /* a folder */
+    assert_int_equal(mkdir(path, 0777), 0);
+    expect_refused(dir, 0, SAFETENSORS_ERR_IO, "a folder, not a regular file", NULL);
+    assert_int_equal(rmdir(path), 0);
+    /* a device, through a link */
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    expect_refused(dir, 0, SAFETENSORS_ERR_IO, "a device or a socket, not a regular file", NULL);
+    assert_int_equal(unlink(path), 0);
+    /* the index itself, and a single file given as the model */
+    for (mode = 0; mode < 2; mode++) {
+        unsigned flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
+        path2(path, sizeof path, dir, "fifo.safetensors.index.json");
+        assert_int_equal(mkfifo(path, 0600), 0);
+        expect_refused(path, flags, SAFETENSORS_ERR_IO, "a FIFO, not a regular file", NULL);
+        assert_int_equal(unlink(path), 0);
+        path2(path, sizeof path, dir, "fifo.safetensors");
+        assert_int_equal(mkfifo(path, 0600), 0);
+        expect_refused(path, flags, SAFETENSORS_ERR_IO, "a FIFO, not a regular file", NULL);
+        assert_int_equal(unlink(path), 0);
+    }
+    path2(path, sizeof path, dir, "x.safetensors");
+    /* once a regular file is there, the same model opens */
+    write_tiny(path, "t");
+    m = open_ok(dir, 0);
+    expect_find(m, "t", SAFETENSORS_OK, NULL);
+    safetensors_model_close(m);
+    alarm(0);
+}
+
+/* Names Windows gives to devices are refused on every OS, like the other
+   names that are not plain file names: an index must mean the same
+   everywhere. A valid shard sits at each name, so only the name refuses. */
+static void test_device_names(void **state)
+{
+    static const char *const refused[] = {"NUL.safetensors", "nul.txt", "COM1", "lpt9.safetensors", "con",
+                                          "Aux.x.safetensors", "PRN.safetensors", "com0.safetensors",
+                                          "LPT\xc2\xb9.safetensors", "Com\xc2\xb3", "NUL .safetensors",
+                                          "conin$.safetensors", "CONOUT$", "nul.", "Nul"};
+    static const char *const allowed[] = {"CONSOLE.safetensors", "COM10.safetensors", "nul_.safetensors",
+                                          "LPT.safetensors", "xNUL.safetensors", "auxiliary.safetensors",
+                                          "COM\xc2\xb9\xc2\xb9.safetensors", ".nul", "con-1.safetensors"};
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], json[PATH_MAX_LEN], index[PATH_MAX_LEN];
+    safetensors_model *m;
+    size_t i;
+    unsigned mode;
+    (void)state;
+    make_model_dir(dir, sizeof dir, "devices", 0, NULL);
+    path2(index, sizeof index, dir, "model.safetensors.index.json");
+    for (mode = 0; mode < 2; mode++) {
+        unsigned flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
+        for (i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+            path2(path, sizeof path, dir, refused[i]);
+            write_tiny(path, "t");
+            snprintf(json, sizeof json, "{\"weight_map\": {\"t\": \"%s\"}}", refused[i]);
+            write_text(index, json);
+            expect_refused(dir, flags, SAFETENSORS_ERR_SCHEMA, "is not a plain file name", NULL);
+            assert_int_equal(unlink(path), 0);
+        }
+        for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+            path2(path, sizeof path, dir, allowed[i]);
+            write_tiny(path, "t");
+            snprintf(json, sizeof json, "{\"weight_map\": {\"t\": \"%s\"}}", allowed[i]);
+            write_text(index, json);
+            m = open_ok(dir, flags);
+            expect_find(m, "t", SAFETENSORS_OK, NULL);
+            safetensors_model_close(m);
+            assert_int_equal(unlink(path), 0);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------
+   Small files are read, not mapped (Linux: /proc/self/maps shows it)
+   --------------------------------------------------------------------- */
+
+#ifdef __linux__
+/* Lines of /proc/self/maps, or those naming `needle`. */
+static size_t maps_lines(const char *needle)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    char line[4096];
+    size_t n = 0;
+    assert_non_null(fp);
+    while (fgets(line, sizeof line, fp))
+        if (needle == NULL || strstr(line, needle)) n++;
+    fclose(fp);
+    return n;
+}
+
+/* A file of exactly `total` bytes: one U8 tensor "u" holding i & 0xff at i. */
+static void write_sized(const char *path, size_t total)
+{
+    wtensor w;
+    unsigned char *data;
+    size_t d, hl, i;
+    char hdr[128];
+    /* the header's length for a data size of as many digits, padded to 8 */
+    snprintf(hdr, sizeof hdr, "{\"u\":{\"dtype\":\"U8\",\"shape\":[%zu],\"data_offsets\":[0,%zu]}}", total,
+             total);
+    hl = (strlen(hdr) + 7) / 8 * 8;
+    d = total - 8 - hl;
+    data = (unsigned char *)malloc(d);
+    assert_non_null(data);
+    for (i = 0; i < d; i++) data[i] = (unsigned char)(i & 0xff);
+    memset(&w, 0, sizeof w);
+    w.name = "u";
+    w.dtype = "U8";
+    w.ndim = 1;
+    w.shape[0] = d;
+    w.data = data;
+    w.nbytes = d;
+    write_safetensors(path, &w, 1);
+    free(data);
+}
+
+/* Opens a file of `total` bytes; its data must be right, and mapped or not. */
+static void check_sized(const char *path, size_t total, int mapped)
+{
+    safetensors_file *f;
+    safetensors_error err;
+    const safetensors_tensor *t;
+    const unsigned char *p;
+    size_t i, n;
+    struct stat st;
+    write_sized(path, total);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal((size_t)st.st_size, total);
+    assert_int_equal(safetensors_open(path, NULL, &f, &err), SAFETENSORS_OK);
+    assert_int_equal(maps_lines(strrchr(path, '/')) != 0, mapped);
+    t = safetensors_find(f, "u", 1);
+    assert_non_null(t);
+    assert_non_null(t->data);
+    p = (const unsigned char *)t->data;
+    n = (size_t)(t->end - t->begin);
+    for (i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(i & 0xff)) fail_msg("%s: byte %zu is %u", path, i, p[i]);
+    safetensors_close(f);
+    assert_int_equal(maps_lines(strrchr(path, '/')), 0);
+}
+
+static void test_small_files_read(void **state)
+{
+    enum { SHARDS = 400 };
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], name[64];
+    char *json = NULL;
+    size_t len = 0, cap = 0, before, k;
+    safetensors_model *m;
+    (void)state;
+    make_model_dir(dir, sizeof dir, "tiny-shards", 0, NULL);
+    sb_append(&json, &len, &cap, "{\"weight_map\": {");
+    for (k = 0; k < SHARDS; k++) {
+        snprintf(name, sizeof name, "tiny-%03zu.safetensors", k);
+        path2(path, sizeof path, dir, name);
+        snprintf(name, sizeof name, "t%zu", k);
+        write_tiny(path, name);
+        snprintf(path, sizeof path, "%s\"t%zu\": \"tiny-%03zu.safetensors\"", k ? ", " : "", k, k);
+        sb_append(&json, &len, &cap, path);
+    }
+    sb_append(&json, &len, &cap, "}}");
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    write_text(path, json);
+    free(json);
+    before = maps_lines(NULL);
+    m = open_ok(dir, 0);
+    /* one mapping a shard would be SHARDS more lines */
+    assert_true(maps_lines(NULL) < before + SHARDS / 8);
+    assert_int_equal(maps_lines("/tiny-shards/"), 0);
+    for (k = 0; k < SHARDS; k++) {
+        const safetensors_tensor *t = NULL;
+        safetensors_error err;
+        snprintf(name, sizeof name, "t%zu", k);
+        assert_int_equal(safetensors_model_find(m, name, strlen(name), &t, NULL, &err), SAFETENSORS_OK);
+        assert_non_null(t->data);
+        assert_memory_equal(t->data, "\x01\x02\x03\x04", 4);
+    }
+    safetensors_model_close(m);
+    /* either side of the 64 KiB line, opened on their own */
+    path2(path, sizeof path, dir, "sized-a.safetensors");
+    check_sized(path, 200, 0);
+    path2(path, sizeof path, dir, "sized-b.safetensors");
+    check_sized(path, 65535, 0);
+    path2(path, sizeof path, dir, "sized-c.safetensors");
+    check_sized(path, 65536, 1);
+    path2(path, sizeof path, dir, "sized-d.safetensors");
+    check_sized(path, 300000, 1);
+}
+#endif
+
+/* ---------------------------------------------------------------------
+   Model messages stay valid UTF-8 with long non-ASCII names
+   --------------------------------------------------------------------- */
+
+/* A refusal whose message is one line of UTF-8 that fits, holding `part`. */
+static void expect_refused_utf8(const char *path, unsigned flags, safetensors_result want, const char *part)
+{
+    safetensors_error err;
+    expect_refused(path, flags, want, part, &err);
+    if (!tu_message_ok(&err)) fail_msg("%s: not one line of UTF-8 that fits: \"%.191s\"", path, err.message);
+}
+
+static void check_model_messages(const char *shard, const char *key)
+{
+    char dir[PATH_MAX_LEN], path[PATH_MAX_LEN], *json;
+    size_t cap = 4 * (strlen(shard) + strlen(key)) + 256, len;
+    safetensors_model *m;
+    const safetensors_tensor *t = NULL;
+    safetensors_error err;
+    unsigned char *file;
+    json = (char *)malloc(cap);
+    assert_non_null(json);
+    make_model_dir(dir, sizeof dir, "utf8", 0, NULL);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    /* the shard is missing: the shard's name, then the I/O error naming the path */
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_IO, "shard \"");
+    /* the shard lacks the tensor the index puts there */
+    path2(path, sizeof path, dir, shard);
+    write_tiny(path, "other");
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_NOT_FOUND, "weight_map puts tensor \"");
+    /* the shard holds a tensor the index does not list */
+    write_tiny(path, key);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    snprintf(json, cap, "{\"weight_map\": {\"%s\\u00e9\": \"%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_NOT_FOUND, NULL);
+    /* the shard's own error, after the shard's name (which may leave no
+       room for the end of it) */
+    snprintf(json, cap, "{\"%s\":{\"dtype\":\"F33\",\"shape\":[4],\"data_offsets\":[0,4]}}", key);
+    file = tu_build(json, 4, &len);
+    path2(path, sizeof path, dir, shard);
+    write_bytes(path, file, len);
+    free(file);
+    path2(path, sizeof path, dir, "model.safetensors.index.json");
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_DTYPE, "\": tensor \"");
+    /* a key twice, in weight_map and in metadata */
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"%s\", \"%s\": \"%s\"}}", key, shard, key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_DUPLICATE, " appears twice");
+    snprintf(json, cap, "{\"metadata\": {\"%s\": 1, \"%s\": 2}, \"weight_map\": {}}", key, key);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_DUPLICATE, " appears twice");
+    /* a shard name that leaves the folder */
+    snprintf(json, cap, "{\"weight_map\": {\"%s\": \"sub/%s\"}}", key, shard);
+    write_text(path, json);
+    expect_refused_utf8(dir, 0, SAFETENSORS_ERR_SCHEMA, ": shard \"sub/");
+    /* a tensor the model lacks, and an index path that is not there */
+    write_text(path, "{\"weight_map\": {}}");
+    m = open_ok(dir, 0);
+    assert_int_equal(safetensors_model_find(m, key, strlen(key), &t, NULL, &err), SAFETENSORS_ERR_NOT_FOUND);
+    if (!tu_message_ok(&err)) fail_msg("find: \"%.191s\"", err.message);
+    safetensors_model_close(m);
+    snprintf(json, cap, "%s/%s.index.json", dir, shard);
+    /* the path, then the system's words where the build has them */
+    expect_refused_utf8(json, 0, SAFETENSORS_ERR_IO, ".index.json\"");
+    free(json);
+}
+
+static void test_model_messages_utf8(void **state)
+{
+    static const char *const chars[] = {"\xc3\xa4", "\xe6\xa8\xa1", "\xf0\x9f\x98\x80"}; /* 2, 3 and 4 bytes */
+    size_t c, ascii;
+    (void)state;
+    for (c = 0; c < sizeof chars / sizeof chars[0]; c++) {
+        for (ascii = 0; ascii < 4; ascii++) { /* so that a cut meets every byte of a character */
+            char *shard = tu_long_name(ascii, chars[c], 40, ".safetensors");
+            char *key = tu_long_name(ascii, chars[c], 60, "");
+            assert_non_null(shard);
+            assert_non_null(key);
+            check_model_messages(shard, key);
+            free(shard);
+            free(key);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1924,8 +2380,17 @@ int main(void)
         cmocka_unit_test(test_total_size),
         cmocka_unit_test(test_index_size_limit),
         cmocka_unit_test(test_folder_resolution),
+        cmocka_unit_test(test_folder_index_before_single_file),
+        cmocka_unit_test(test_index_values_across_reads),
+        cmocka_unit_test(test_model_full_index),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_not_regular_files),
+        cmocka_unit_test(test_device_names),
+#ifdef __linux__
+        cmocka_unit_test(test_small_files_read),
+#endif
+        cmocka_unit_test(test_model_messages_utf8),
 #if TEST_SHARDED_THREADS
         cmocka_unit_test(test_lazy_threads),
         cmocka_unit_test(test_lazy_threads_missing_shard),

@@ -3,11 +3,14 @@
    For every corpus file the one-shot outcome (one feed of all the bytes,
    then finish with the bytes left over as the data size) is compared with
    the outcome of feeding the same bytes one at a time and in several
-   pseudo-random splits: the same result code, the same err.offset, and for
-   accepted files the same table. Along the way it checks the feed contract
-   (bytes consumed add up to 8 + N once done, nothing is consumed after done,
-   an error is sticky) and that safetensors_open_memory gives the same
-   verdict as the parser. Run from the repository root. */
+   pseudo-random splits: the same result code, the same err.offset and
+   message, and for accepted files the same table. Along the way it checks
+   the feed contract (bytes consumed add up to 8 + N once done, nothing is
+   consumed after done, an error is sticky) and that safetensors_open_memory
+   gives the same verdict as the parser, and exactly its outcome when the
+   parser is told the file's size first (safetensors_parser_expect_size).
+   Then UTF-8 at the edges of its ranges, valid and not, in every kind of
+   string a header has, split at every byte. Run from the repository root. */
 #define SAFETENSORS_IMPLEMENTATION
 #include "safetensors.h"
 
@@ -19,54 +22,37 @@
 
 #include "test_util.h"
 
-#define MAX_REPORTS 25
 #define RANDOM_SPLITS 4
 #define SEED 0x5AFE7E05C0FFEE11ull
 
-static tu_expected g_exp;
 static size_t g_failures;
 
-static int setup(void **state) {
-    (void)state;
-    return tu_load_expected(TU_EXPECTED_TSV, &g_exp);
-}
-
-static int teardown(void **state) {
-    (void)state;
-    tu_free_expected(&g_exp);
-    return 0;
-}
-
-static void report(const char *file, const char *fmt, ...) {
-    va_list ap;
-    g_failures++;
-    if (g_failures > MAX_REPORTS) return;
-    fprintf(stderr, "  FAIL %s: ", file);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
+#define report(...) tu_report(&g_failures, __VA_ARGS__)
 
 typedef struct outcome {
     safetensors_result code;
     uint64_t offset;
     safetensors_file *f;    /* on success */
+    char message[sizeof(((safetensors_error *)0)->message)];
     int done;
     size_t consumed;        /* total consumed by feed */
 } outcome;
 
 /* How a split is chosen: chunk i has length next_chunk(). */
 typedef struct splitter {
-    int mode;               /* 0: everything at once, 1: one byte, 2: random */
+    int mode;               /* 0: everything at once, 1: one byte, 2: random, 3: two pieces */
     uint64_t rng;
     size_t max_chunk;
+    size_t cut;             /* mode 3: the first piece's length */
+    int sized;              /* tell the parser the file's size first (safetensors_parser_expect_size) */
+    size_t fed;             /* bytes handed over so far */
 } splitter;
 
 static size_t next_chunk(splitter *s, size_t left) {
     size_t n;
     if (s->mode == 0) return left;
     if (s->mode == 1) return 1;
+    if (s->mode == 3) return s->fed < s->cut && s->cut - s->fed < left ? s->cut - s->fed : left;
     n = (size_t)(tu_xorshift64(&s->rng) % s->max_chunk);  /* may be 0: empty feeds are legal */
     return n < left ? n : left;
 }
@@ -81,6 +67,9 @@ static outcome run_parser(const char *file, const unsigned char *bytes, size_t l
     memset(&o, 0, sizeof o);
     o.code = safetensors_parser_create(NULL, &p, &err);
     if (o.code != SAFETENSORS_OK) { report(file, "parser_create failed"); return o; }
+    s->fed = 0;
+    if (s->sized && safetensors_parser_expect_size(p, (uint64_t)len) != SAFETENSORS_OK)
+        report(file, "parser_expect_size failed");
     while (pos < len || (s->mode == 0 && pos == 0 && len == 0)) {
         size_t n = next_chunk(s, len - pos), used = (size_t)-1;
         int done = -1;
@@ -93,6 +82,7 @@ static outcome run_parser(const char *file, const unsigned char *bytes, size_t l
             int done2 = 0;
             o.code = r;
             o.offset = err.offset;
+            memcpy(o.message, err.message, sizeof o.message);
             if (err.code != r) report(file, "feed: err.code %d != result %d", (int)err.code, (int)r);
             if (err.message[0] == '\0') report(file, "feed: empty message for %s", safetensors_result_name(r));
             /* Sticky: a later feed returns the same error, even with no bytes. */
@@ -121,6 +111,7 @@ static outcome run_parser(const char *file, const unsigned char *bytes, size_t l
         o.consumed += used;
         o.done = done == 1;
         pos += n;
+        s->fed = pos;
         if (len == 0) break;
     }
     if (o.done) {
@@ -149,6 +140,7 @@ static outcome run_parser(const char *file, const unsigned char *bytes, size_t l
     o.code = safetensors_parser_finish(p, o.done ? (uint64_t)(len - o.consumed) : 0u, &o.f, &err);
     if (o.code != SAFETENSORS_OK) {
         o.offset = err.offset;
+        memcpy(o.message, err.message, sizeof o.message);
         if (o.f != NULL) report(file, "finish failed but *out is not NULL");
         o.f = NULL;
         if (err.code != o.code) report(file, "finish: err.code %d != result %d", (int)err.code, (int)o.code);
@@ -170,9 +162,9 @@ static int same_outcome(const char *file, const char *what, const outcome *a, co
         report(file, "%s: %s, one-shot %s", what, safetensors_result_name(b->code), safetensors_result_name(a->code));
         return 0;
     }
-    if (a->code != SAFETENSORS_OK && a->offset != b->offset) {
-        report(file, "%s: %s at %llu, one-shot at %llu", what, safetensors_result_name(a->code),
-               (unsigned long long)b->offset, (unsigned long long)a->offset);
+    if (a->code != SAFETENSORS_OK && (a->offset != b->offset || strcmp(a->message, b->message) != 0)) {
+        report(file, "%s: %s \"%s\" at %llu, one-shot \"%s\" at %llu", what, safetensors_result_name(a->code),
+               b->message, (unsigned long long)b->offset, a->message, (unsigned long long)a->offset);
         return 0;
     }
     if (a->code == SAFETENSORS_OK && tu_table_diff(a->f, b->f, why, sizeof why)) {
@@ -183,13 +175,13 @@ static int same_outcome(const char *file, const char *what, const outcome *a, co
 }
 
 static void test_split_equivalence(void **state) {
+    const tu_expected *exp = (const tu_expected *)*state;
     size_t i, files = 0, runs = 0;
     uint64_t rng = SEED;
-    (void)state;
     g_failures = 0;
     printf("stream: seed 0x%016llx, %d random splits per file\n", (unsigned long long)SEED, RANDOM_SPLITS);
-    for (i = 0; i < g_exp.count; i++) {
-        const tu_exp_file *e = &g_exp.files[i];
+    for (i = 0; i < exp->count; i++) {
+        const tu_exp_file *e = &exp->files[i];
         char path[512];
         size_t len;
         unsigned char *bytes;
@@ -199,8 +191,7 @@ static void test_split_equivalence(void **state) {
         snprintf(path, sizeof path, "%s%s", TU_CORPUS_DIR, e->file);
         bytes = tu_read_file(path, &len);
         if (!bytes) { report(e->file, "cannot read"); continue; }
-        s.mode = 0;
-        s.rng = 0;
+        memset(&s, 0, sizeof s);
         s.max_chunk = 1;
         one = run_parser(e->file, bytes, len, &s);
         if ((one.code == SAFETENSORS_OK) != (e->accept != 0))
@@ -250,6 +241,23 @@ static void test_split_equivalence(void **state) {
             } else if (r == SAFETENSORS_OK) {
                 char why[256];
                 if (tu_table_diff(f, one.f, why, sizeof why)) report(e->file, "open_memory vs parser: %s", why);
+            }
+            /* Told the file's size first, the parser sees a short file as
+               open_memory does: the same code, offset and message. */
+            {
+                outcome whole, sized;
+                memset(&whole, 0, sizeof whole);
+                whole.code = r;
+                whole.offset = err.offset;
+                memcpy(whole.message, err.message, sizeof whole.message);
+                whole.f = f;
+                memset(&s, 0, sizeof s);
+                s.mode = 1;
+                s.sized = 1;
+                sized = run_parser(e->file, bytes, len, &s);
+                same_outcome(e->file, "one byte at a time, size told first, against open_memory", &whole, &sized);
+                safetensors_close(sized.f);
+                runs++;
             }
             if (r == SAFETENSORS_OK) safetensors_close(f);
         }
@@ -302,10 +310,150 @@ static void test_finish_early(void **state) {
     free(b);
 }
 
+/* UTF-8 at the edges of its ranges (RFC 3629, section 4): after E0 the
+   second byte starts at A0 (below is overlong), after ED it ends at 9F
+   (above are the surrogates), after F0 it starts at 90 (overlong below),
+   after F4 it ends at 8F (above is past U+10FFFF); C0, C1, F5..FF and a
+   lone continuation never start a sequence. `bad` is the index of the
+   first byte that cannot be accepted, -1 for a valid sequence. */
+typedef struct utf8_edge {
+    const char *bytes;
+    int bad;
+} utf8_edge;
+
+static const utf8_edge k_utf8_edges[] = {
+    {"\xe0\xa0\x80", -1},         {"\xe0\xbf\xbf", -1},         {"\xe0\x9f\xbf", 1},  {"\xe0\x80\x80", 1},
+    {"\xed\x9f\xbf", -1},         {"\xed\x80\x80", -1},         {"\xed\xa0\x80", 1},  {"\xed\xbf\xbf", 1},
+    {"\xee\x80\x80", -1},         {"\xef\xbf\xbf", -1},         {"\xc2\x80", -1},     {"\xdf\xbf", -1},
+    {"\xf0\x90\x80\x80", -1},     {"\xf0\xbf\xbf\xbf", -1},     {"\xf0\x8f\xbf\xbf", 1}, {"\xf0\x80\x80\x80", 1},
+    {"\xf4\x8f\xbf\xbf", -1},     {"\xf4\x80\x80\x80", -1},     {"\xf4\x90\x80\x80", 1}, {"\xf4\xbf\xbf\xbf", 1},
+    {"\xf1\x80\x80\x80", -1},     {"\xf3\xbf\xbf\xbf", -1},     {"\xc0\x80", 0},      {"\xc0\xbf", 0},
+    {"\xc1\x80", 0},              {"\xc1\xbf", 0},              {"\xf5\x80\x80\x80", 0}, {"\xf7\xbf\xbf\xbf", 0},
+    {"\xf8\x88\x80\x80\x80", 0},  {"\xfe", 0},                  {"\xff", 0},          {"\x80", 0},
+    {"\xbf", 0},                  {"\xe0\xa0\x7f", 2},          {"\xe0\xa0\xc0", 2},  {"\xed\x9f\xc0", 2},
+    {"\xf0\x90\x80\x7f", 3},      {"\xf4\x8f\xbf\xc0", 3},
+};
+
+/* Where a sequence is put: '@' in the template. A valid sequence gives
+   `code` at the byte `at` marks (0: accepted), and what it decoded into is
+   checked where `where` says. */
+enum { IN_NAME, IN_META_KEY, IN_META_VALUE, IN_NOWHERE };
+typedef struct utf8_place {
+    const char *what, *tmpl, *at;
+    safetensors_result code;
+    int where;
+} utf8_place;
+
+#define TAIL_ENTRY "\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}"
+static const utf8_place k_utf8_places[] = {
+    {"a tensor name", "{\"a@b\":{" TAIL_ENTRY "}", NULL, SAFETENSORS_OK, IN_NAME},
+    {"a metadata key", "{\"__metadata__\":{\"k@\":\"v\"},\"t\":{" TAIL_ENTRY "}", NULL, SAFETENSORS_OK, IN_META_KEY},
+    {"a metadata value", "{\"__metadata__\":{\"k\":\"@v\"},\"t\":{" TAIL_ENTRY "}", NULL, SAFETENSORS_OK,
+     IN_META_VALUE},
+    {"an ignored field's name", "{\"t\":{\"x@\":1," TAIL_ENTRY "}", NULL, SAFETENSORS_OK, IN_NOWHERE},
+    {"a long ignored field's name", "{\"t\":{\"xxxxxxxxxxxxxxxxxxxx@\":1," TAIL_ENTRY "}", NULL, SAFETENSORS_OK,
+     IN_NOWHERE},
+    {"an ignored field's value", "{\"t\":{\"x\":[\"@\",{\"y\":\"@\"}]," TAIL_ENTRY "}", NULL, SAFETENSORS_OK,
+     IN_NOWHERE},
+    {"a dtype", "{\"t\":{\"dtype\":\"U8@\",\"shape\":[1],\"data_offsets\":[0,1]}}", "\"U8", SAFETENSORS_ERR_DTYPE,
+     IN_NOWHERE},
+};
+#undef TAIL_ENTRY
+
+/* The header with every '@' replaced by seq; the position of the first. */
+static char *put_sequence(const char *tmpl, const char *seq, size_t *len, size_t *first) {
+    size_t n = strlen(tmpl), k = strlen(seq), i, o = 0;
+    char *h = (char *)malloc(n * (k + 1) + 1);
+    assert_non_null(h);
+    *first = (size_t)-1;
+    for (i = 0; i < n; i++) {
+        if (tmpl[i] != '@') { h[o++] = tmpl[i]; continue; }
+        if (*first == (size_t)-1) *first = o;
+        memcpy(h + o, seq, k);
+        o += k;
+    }
+    h[o] = '\0';
+    *len = o;
+    return h;
+}
+
+static void check_decoded(const char *file, const safetensors_file *f, int where, const char *want, size_t want_len) {
+    const char *got = NULL;
+    size_t got_len = 0;
+    if (where == IN_NAME && safetensors_tensor_at(f, 0)) {
+        got = safetensors_tensor_at(f, 0)->name;
+        got_len = safetensors_tensor_at(f, 0)->name_len;
+    } else if ((where == IN_META_KEY || where == IN_META_VALUE) && safetensors_metadata_at(f, 0)) {
+        got = where == IN_META_KEY ? safetensors_metadata_at(f, 0)->key : safetensors_metadata_at(f, 0)->value;
+        got_len = where == IN_META_KEY ? safetensors_metadata_at(f, 0)->key_len : safetensors_metadata_at(f, 0)->value_len;
+    } else {
+        return;
+    }
+    if (got_len != want_len || memcmp(got, want, want_len) != 0) report(file, "decoded into other bytes");
+}
+
+static void test_utf8_edges_split(void **state) {
+    size_t e, p, runs = 0;
+    (void)state;
+    g_failures = 0;
+    for (e = 0; e < sizeof k_utf8_edges / sizeof k_utf8_edges[0]; e++) {
+        for (p = 0; p < sizeof k_utf8_places / sizeof k_utf8_places[0]; p++) {
+            const utf8_edge *edge = &k_utf8_edges[e];
+            const utf8_place *place = &k_utf8_places[p];
+            char what[160], *hdr;
+            size_t hdr_len, at, len, cut;
+            unsigned char *bytes;
+            outcome whole, by1;
+            splitter s;
+            safetensors_result want = edge->bad >= 0 ? SAFETENSORS_ERR_UTF8 : place->code;
+            uint64_t want_offset;
+            snprintf(what, sizeof what, "sequence %zu in %s", e, place->what);
+            hdr = put_sequence(place->tmpl, edge->bytes, &hdr_len, &at);
+            bytes = tu_build_n(hdr, hdr_len, 1, &len);
+            assert_non_null(bytes);
+            if (edge->bad >= 0) want_offset = 8u + at + (size_t)edge->bad;
+            else want_offset = place->at ? tu_pos(hdr, place->at) : 0;
+            memset(&s, 0, sizeof s);
+            whole = run_parser(what, bytes, len, &s);
+            if (whole.code != want || (want != SAFETENSORS_OK && whole.offset != want_offset))
+                report(what, "%s at %llu, expected %s at %llu", safetensors_result_name(whole.code),
+                       (unsigned long long)whole.offset, safetensors_result_name(want), (unsigned long long)want_offset);
+            if (whole.code == SAFETENSORS_OK) {
+                /* the string that holds the sequence, between its quotes */
+                const char *open = hdr + at, *close = strchr(hdr + at + strlen(edge->bytes), '"');
+                while (open[-1] != '"') open--;
+                check_decoded(what, whole.f, place->where, open, (size_t)(close - open));
+            }
+            s.mode = 1;
+            by1 = run_parser(what, bytes, len, &s);
+            same_outcome(what, "one byte at a time", &whole, &by1);
+            safetensors_close(by1.f);
+            runs += 2;
+            for (cut = 0; cut <= len; cut++) {
+                outcome two;
+                char how[64];
+                s.mode = 3;
+                s.cut = cut;
+                two = run_parser(what, bytes, len, &s);
+                snprintf(how, sizeof how, "cut at byte %zu", cut);
+                same_outcome(what, how, &whole, &two);
+                safetensors_close(two.f);
+                runs++;
+            }
+            safetensors_close(whole.f);
+            free(bytes);
+            free(hdr);
+        }
+    }
+    printf("stream: UTF-8 edges: %zu parser runs, %zu failures\n", runs, g_failures);
+    assert_int_equal(g_failures, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_equivalence),
         cmocka_unit_test(test_finish_early),
+        cmocka_unit_test(test_utf8_edges_split),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_expected_setup, tu_expected_teardown);
 }

@@ -1,10 +1,18 @@
-/* test_util.h - helpers shared by the cmocka suites of safetensors.h.
+/* test_util.h - helpers shared by the test programs of safetensors.h.
 
-   Include after safetensors.h and cmocka.h. Every helper is `static inline`
-   so that a suite which does not use one gets no unused-function warning.
+   Include after safetensors.h, and after cmocka.h (or tests/cmocka_shim)
+   in a cmocka suite: the helpers that fail a test are only there when
+   cmocka is. The POSIX helpers are only there for a program that asks for
+   POSIX (_POSIX_C_SOURCE 200809L before any include). Every helper is
+   `static inline` so that a program which does not use one gets no
+   unused-function warning.
 
    What is here:
      tu_read_file        a whole file into malloc'd memory
+     tu_read_text        the same, NUL-terminated
+     tu_must_read        tu_read_file or fail the test
+     tu_report           one failure of a sweep: counted, the first few shown
+     tu_expected_setup   expected.tsv as a cmocka group's state
      tu_build / _raw     a safetensors file in memory: 8-byte LE length,
                          header bytes, then data bytes (a known pattern)
      tu_hex_decode       lowercase hex to bytes
@@ -13,6 +21,12 @@
      tu_expected_diff    an opened file against an expected.tsv record
      tu_pos              absolute file offset of a substring of a header
      tu_xorshift64       deterministic PRNG for the split tests
+     tu_near_miss        names one byte, one length or one NUL away from a name
+     tu_names_make       n names "<prefix><i>", for a table of a chosen size
+     tu_check_lookups    each of those is found exactly when it is present
+   POSIX only:
+     tu_rm_tree, tu_mkdir_p, tu_fresh_dir   scratch folders
+     tu_deadline         alarm(): a hang kills the run instead of CI
 */
 #ifndef TEST_UTIL_H
 #define TEST_UTIL_H
@@ -56,6 +70,19 @@ static inline unsigned char *tu_read_file(const char *path, size_t *len) {
     fclose(fp);
     *len = n;
     return buf;
+}
+
+/* A whole file as a NUL-terminated string (the length without the NUL in
+   *len, which may be NULL), or NULL. */
+static inline char *tu_read_text(const char *path, size_t *len) {
+    size_t n;
+    unsigned char *b = tu_read_file(path, &n), *grown;
+    if (!b) return NULL;
+    grown = (unsigned char *)realloc(b, n + 1);
+    if (!grown) { free(b); return NULL; }
+    grown[n] = '\0';
+    if (len) *len = n;
+    return (char *)grown;
 }
 
 static inline void tu_put_le64(unsigned char *p, uint64_t v) {
@@ -423,6 +450,10 @@ static inline int tu_expected_diff(const safetensors_file *f, const tu_exp_file 
             return 1;
         }
         if (t->name[t->name_len] != '\0') { tu_why(why, whylen, "tensor %zu: name not NUL-terminated", i); return 1; }
+        if (safetensors_find(f, x->name, x->name_len) != t) {
+            tu_why(why, whylen, "tensor %zu: safetensors_find does not give this view", i);
+            return 1;
+        }
         dn = safetensors_dtype_name(t->dtype);
         if (!dn || strcmp(dn, x->dtype) != 0) {
             tu_why(why, whylen, "tensor %zu: dtype %s, expected %s", i, dn ? dn : "(null)", x->dtype);
@@ -465,6 +496,10 @@ static inline int tu_expected_diff(const safetensors_file *f, const tu_exp_file 
             tu_why(why, whylen, "metadata %zu: not NUL-terminated", i);
             return 1;
         }
+        if (safetensors_metadata_find(f, x->key, x->key_len) != m) {
+            tu_why(why, whylen, "metadata %zu: safetensors_metadata_find does not give this entry", i);
+            return 1;
+        }
     }
     return 0;
 }
@@ -478,6 +513,63 @@ static inline int tu_is_refusal(safetensors_result r) {
 }
 
 /* ---------------------------------------------------------------------
+   Reporting a sweep
+   --------------------------------------------------------------------- */
+
+#define TU_MAX_REPORTS 25
+
+/* One failure in a sweep over many files: counted in *failures and shown
+   for the first TU_MAX_REPORTS only, so that one broken rule does not bury
+   the log. The sweep asserts *failures == 0 at its end. */
+static inline void tu_report(size_t *failures, const char *what, const char *fmt, ...) {
+    va_list ap;
+    if (++*failures > TU_MAX_REPORTS) return;
+    fprintf(stderr, "  FAIL %s: ", what);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+#ifdef cmocka_unit_test
+/* cmocka group setup and teardown: expected.tsv, parsed once, is the state
+   every test of the group receives. */
+static inline int tu_expected_setup(void **state) {
+    tu_expected *e = (tu_expected *)calloc(1, sizeof *e);
+    if (!e || tu_load_expected(TU_EXPECTED_TSV, e) != 0) {
+        free(e);
+        return -1;
+    }
+    *state = e;
+    return 0;
+}
+
+static inline int tu_expected_teardown(void **state) {
+    tu_expected *e = (tu_expected *)*state;
+    if (e) tu_free_expected(e);
+    free(e);
+    *state = NULL;
+    return 0;
+}
+
+/* tu_read_file, failing the test when the file cannot be read. */
+static inline unsigned char *tu_must_read(const char *path, size_t *len) {
+    unsigned char *b = tu_read_file(path, len);
+    if (!b) fail_msg("cannot read %s", path);
+    return b;
+}
+
+/* The record of one corpus file; fails the test when there is none. */
+static inline const tu_exp_file *tu_expected_for(const tu_expected *e, const char *file) {
+    size_t i;
+    for (i = 0; i < e->count; i++)
+        if (strcmp(e->files[i].file, file) == 0) return &e->files[i];
+    fail_msg("%s is not in %s", file, TU_EXPECTED_TSV);
+    return NULL;
+}
+#endif
+
+/* ---------------------------------------------------------------------
    PRNG
    --------------------------------------------------------------------- */
 
@@ -489,5 +581,194 @@ static inline uint64_t tu_xorshift64(uint64_t *s) {
     *s = x;
     return x;
 }
+
+/* ---------------------------------------------------------------------
+   Error messages
+   --------------------------------------------------------------------- */
+
+/* 1 when an error message is one line of valid UTF-8 that fits its buffer:
+   NUL-terminated inside it, no control byte, and every sequence a code
+   point of the shortest form, outside the surrogates and at most U+10FFFF.
+   Written from RFC 3629, apart from the library's own checks. */
+static inline int tu_message_ok(const safetensors_error *e) {
+    const unsigned char *s = (const unsigned char *)e->message;
+    size_t n = 0, i = 0;
+    while (n < sizeof e->message && s[n] != 0) n++;
+    if (n == sizeof e->message) return 0;
+    while (i < n) {
+        unsigned long cp;
+        size_t more, k;
+        if (s[i] < 0x20 || s[i] == 0x7f) return 0;
+        if (s[i] < 0x80) { i++; continue; }
+        if ((s[i] & 0xe0) == 0xc0) more = 1, cp = s[i] & 0x1fu;
+        else if ((s[i] & 0xf0) == 0xe0) more = 2, cp = s[i] & 0x0fu;
+        else if ((s[i] & 0xf8) == 0xf0) more = 3, cp = s[i] & 0x07u;
+        else return 0;
+        if (n - i <= more) return 0;
+        for (k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + k] & 0x3fu);
+        }
+        if (cp < (more == 1 ? 0x80ul : more == 2 ? 0x800ul : 0x10000ul)) return 0;
+        if ((cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* `count` copies of the UTF-8 character `ch` after `ascii` ASCII letters,
+   in malloc'd memory: long names whose characters fall at every offset. */
+static inline char *tu_long_name(size_t ascii, const char *ch, size_t count, const char *tail) {
+    size_t c = strlen(ch), t = strlen(tail), i;
+    char *s = (char *)malloc(ascii + c * count + t + 1);
+    if (!s) return NULL;
+    for (i = 0; i < ascii; i++) s[i] = (char)('a' + (int)i);
+    for (i = 0; i < count; i++) memcpy(s + ascii + i * c, ch, c);
+    memcpy(s + ascii + count * c, tail, t + 1);
+    return s;
+}
+
+/* ---------------------------------------------------------------------
+   Names near a name
+   --------------------------------------------------------------------- */
+
+/* The k-th name near name[0..len): each byte in turn changed by one, then
+   one byte shorter, one longer, with a NUL after, with a NUL before, and
+   the empty name. Writes it to out (cap >= len + 2) and returns its length,
+   or (size_t)-1 once k is past the last. A lookup must find such a name
+   exactly when it is itself a present name. */
+static inline size_t tu_near_miss(const char *name, size_t len, size_t k, char *out, size_t cap) {
+    if (cap < len + 2) return (size_t)-1;
+    if (k < len) {
+        memcpy(out, name, len);
+        out[k] = (char)(unsigned char)((unsigned char)name[k] + 1u);
+        return len;
+    }
+    switch (k - len) {
+    case 0: memcpy(out, name, len); return len ? len - 1 : 0;
+    case 1: memcpy(out, name, len); out[len] = 'x'; return len + 1;
+    case 2: memcpy(out, name, len); out[len] = '\0'; return len + 1;
+    case 3: out[0] = '\0'; memcpy(out + 1, name, len); return len + 1;
+    case 4: return 0;
+    default: return (size_t)-1;
+    }
+}
+
+/* n names (n <= 64) "<prefix><i>": tensor names or metadata keys for a
+   table of a chosen size, to look up with tu_check_lookups. */
+typedef struct tu_names {
+    char text[64][16];
+    const char *ptr[64];
+    size_t n;
+} tu_names;
+
+static inline void tu_names_make(tu_names *s, const char *prefix, size_t n) {
+    size_t i;
+    s->n = n < 64 ? n : 64;
+    for (i = 0; i < s->n; i++) {
+        snprintf(s->text[i], sizeof s->text[i], "%.8s%zu", prefix, i);
+        s->ptr[i] = s->text[i];
+    }
+}
+
+#ifdef cmocka_unit_test
+/* A lookup: 1 when it finds `name` (and what it found carries that name),
+   0 when it finds nothing, -1 when it finds something else. */
+typedef int (*tu_lookup_fn)(const void *ctx, const char *name, size_t len);
+
+/* Every name near each of names[0..n) (tu_near_miss) and `randoms` random
+   names of 0 to 8 bytes must be found exactly when they are one of names;
+   fails the test at the first that is not. Returns the lookups made. */
+static inline size_t tu_check_lookups(const char *const *names, size_t n, size_t randoms, tu_lookup_fn lookup,
+                                      const void *ctx) {
+    char probe[256];
+    size_t i, k, made = 0;
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    for (i = 0; i < n + randoms; i++) {
+        for (k = 0;; k++) {
+            size_t len, j;
+            int present = 0, got;
+            if (i < n) {
+                len = tu_near_miss(names[i], strlen(names[i]), k, probe, sizeof probe);
+                if (len == (size_t)-1) break;
+            } else {
+                if (k > 0) break;
+                len = (size_t)(tu_xorshift64(&rng) % 9u);
+                for (j = 0; j < len; j++) probe[j] = (char)(unsigned char)(tu_xorshift64(&rng) & 0xffu);
+            }
+            for (j = 0; j < n && !present; j++) present = strlen(names[j]) == len && memcmp(names[j], probe, len) == 0;
+            got = lookup(ctx, probe, len);
+            made++;
+            if (got != present)
+                fail_msg("lookup of a %zu-byte name near \"%s\": %s, expected %s", len, i < n ? names[i] : "(random)",
+                         got < 0 ? "another entry" : got ? "found" : "absent", present ? "found" : "absent");
+        }
+    }
+    return made;
+}
+#endif
+
+/* ---------------------------------------------------------------------
+   POSIX: scratch folders and a deadline
+   --------------------------------------------------------------------- */
+
+#if defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Removes a file or a folder and everything in it; links are not followed. */
+static inline void tu_rm_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        if (d) {
+            while ((e = readdir(d)) != NULL) {
+                char sub[1024];
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+                if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) >= sizeof sub) continue;
+                tu_rm_tree(sub);
+            }
+            closedir(d);
+        }
+        (void)rmdir(path);
+    } else {
+        (void)unlink(path);
+    }
+}
+
+/* mkdir -p. 0, or -1 with errno. */
+static inline int tu_mkdir_p(const char *path) {
+    char buf[1024];
+    size_t i, n = strlen(path);
+    if (n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buf, path, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char keep = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+            buf[i] = keep;
+        }
+    }
+    return 0;
+}
+
+/* A suite's scratch folder, empty: what a failed earlier run left there
+   (temporary files of an interrupted write, say) must not decide this
+   run's result. 0, or -1 with errno. */
+static inline int tu_fresh_dir(const char *path) {
+    tu_rm_tree(path);
+    return tu_mkdir_p(path);
+}
+
+/* After `seconds`, SIGALRM ends the process (its default action), so that a
+   hang fails the run instead of stalling CI; 0 cancels. */
+static inline void tu_deadline(unsigned seconds) { (void)alarm(seconds); }
+#endif
 
 #endif /* TEST_UTIL_H */

@@ -93,15 +93,21 @@ static void membuf_init(membuf *m) {
     m->fail_after = SIZE_MAX;
 }
 
-static unsigned char *read_whole(const char *path, size_t *len) {
-    unsigned char *b = tu_read_file(path, len);
-    if (b == NULL) fail_msg("cannot read %s", path);
-    return b;
+/* Each run starts from an empty scratch folder: the temporary files of an
+   earlier run that failed must not fail this one. */
+static int group_setup(void **state) {
+    (void)state;
+    if (tu_fresh_dir(SCRATCH_DIR) != 0) {
+        fprintf(stderr, "cannot make %s: %s\n", SCRATCH_DIR, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
-static void scratch_dir(void) {
-    mkdir("build", 0777);
-    mkdir(SCRATCH_DIR, 0777);
+static int group_teardown(void **state) {
+    (void)state;
+    tu_rm_tree(SCRATCH_DIR);
+    return 0;
 }
 
 /* Number of entries in the scratch directory whose name contains ".tmp-". */
@@ -365,7 +371,7 @@ static void parse_line(const char *line, size_t len, input_set *s) {
 /* Every line of writer.jsonl. */
 static input_set *load_writer_corpus(size_t *count) {
     size_t len, at = 0, n = 0;
-    unsigned char *text = read_whole(WRITER_JSONL, &len);
+    unsigned char *text = tu_must_read(WRITER_JSONL, &len);
     input_set *sets = (input_set *)calloc(64, sizeof *sets);
     assert_non_null(sets);
     while (at < len) {
@@ -531,7 +537,6 @@ static int check_all_paths(const input_set *s, const unsigned char *want, size_t
     safetensors_write_memory_free(&o, bytes, len);
 
     /* one call, file (temporary file + rename) */
-    scratch_dir();
     snprintf(path, sizeof path, SCRATCH_DIR "/%s", s->file);
     o.flags |= SAFETENSORS_WRITE_NO_SYNC;
     if (safetensors_write_file(path, s->tensors, s->n, s->meta, s->m, &o, &err) != SAFETENSORS_OK) {
@@ -539,7 +544,7 @@ static int check_all_paths(const input_set *s, const unsigned char *want, size_t
         return 0;
     }
     o.flags &= ~(unsigned)SAFETENSORS_WRITE_NO_SYNC;
-    bytes = read_whole(path, &len);
+    bytes = tu_must_read(path, &len);
     snprintf(what, sizeof what, "%s (write_file)", s->file);
     ok &= same_bytes(what, bytes, len, want, want_len);
     free(bytes);
@@ -606,7 +611,7 @@ static void test_writer_corpus(void **state) {
         size_t len;
         unsigned char *want;
         snprintf(path, sizeof path, WRITER_DIR "%s", s->file);
-        want = read_whole(path, &len);
+        want = tu_must_read(path, &len);
         if (strcmp(s->file, "w_empty_meta.safetensors") == 0) {
             /* The reference wrote `{},"__metadata__":{}}`, which its own
                reader refuses, and so does ours. The correct bytes: */
@@ -649,7 +654,7 @@ static void test_conformance_rewrite(void **state) {
         if (!is_reference_written(e->d_name)) continue;
         files++;
         snprintf(path, sizeof path, TU_CORPUS_DIR "%s", e->d_name);
-        want = read_whole(path, &len);
+        want = tu_must_read(path, &len);
         if (safetensors_open(path, NULL, &f, &err) != SAFETENSORS_OK) fail_msg("%s: %s", path, err.message);
         inputs_from_file(f, want, len, &s);
         snprintf(s.file, sizeof s.file, "%s", e->d_name);
@@ -742,7 +747,7 @@ static void test_random_round_trips(void **state) {
 static void test_alignment(void **state) {
     static const uint64_t aligns[] = {0, 1, 2, 4, 8, 16, 64, 4096, 65536};
     size_t len, i;
-    unsigned char *want = read_whole(TU_CORPUS_DIR "torch_mixed.safetensors", &len);
+    unsigned char *want = tu_must_read(TU_CORPUS_DIR "torch_mixed.safetensors", &len);
     safetensors_file *f;
     input_set s;
     (void)state;
@@ -1164,7 +1169,6 @@ static void test_sink_fd_and_stream(void **state) {
     int fd;
     FILE *fp;
     (void)state;
-    scratch_dir();
     /* fd, from where it stands: after 3 bytes of our own */
     fd = open(SCRATCH_DIR "/fd.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
@@ -1176,7 +1180,7 @@ static void test_sink_fd_and_stream(void **state) {
     safetensors_writer_destroy(w);
     assert_int_equal(write(fd, "z", 1), 1); /* still open: not closed by the writer */
     close(fd);
-    b = read_whole(SCRATCH_DIR "/fd.bin", &len);
+    b = tu_must_read(SCRATCH_DIR "/fd.bin", &len);
     assert_memory_equal(b, "abc", 3);
     check_two(b + 3, len - 4, 0x11);
     free(b);
@@ -1189,7 +1193,7 @@ static void test_sink_fd_and_stream(void **state) {
     assert_int_equal(write_two(w, 0x22, NULL), 0);
     safetensors_writer_destroy(w);
     assert_int_equal(fclose(fp), 0);
-    b = read_whole(SCRATCH_DIR "/stream.bin", &len);
+    b = tu_must_read(SCRATCH_DIR "/stream.bin", &len);
     check_two(b, len, 0x22);
     free(b);
     unlink(SCRATCH_DIR "/fd.bin");
@@ -1306,7 +1310,6 @@ static void test_file_atomic_replace(void **state) {
     size_t len;
     struct stat st;
     (void)state;
-    scratch_dir();
     unlink(path);
     /* first version, then mapped by a reader */
     w = two_tensor_writer(0);
@@ -1327,7 +1330,7 @@ static void test_file_atomic_replace(void **state) {
     assert_int_equal(((const unsigned char *)t->data)[0], 0xaa); /* the old view is intact */
     assert_int_equal(((const unsigned char *)t->data)[999], 0xaa);
     safetensors_close(old);
-    b = read_whole(path, &len);
+    b = tu_must_read(path, &len);
     check_two(b, len, 0xbb);
     free(b);
     assert_int_equal(stat(path, &st), 0);
@@ -1341,7 +1344,7 @@ static void test_file_atomic_replace(void **state) {
     assert_int_equal(temp_files_left(), 1);
     safetensors_writer_destroy(w);
     assert_int_equal(temp_files_left(), 0);
-    b = read_whole(path, &len);
+    b = tu_must_read(path, &len);
     check_two(b, len, 0xbb);
     free(b);
     /* a directory that does not exist */
@@ -1383,7 +1386,6 @@ static void test_file_write_error(void **state) {
     unsigned char *b;
     size_t len;
     (void)state;
-    scratch_dir();
     {
         safetensors_writer *w = two_tensor_writer(SAFETENSORS_WRITE_NO_SYNC);
         assert_int_equal(safetensors_writer_begin_file(w, path, NULL), 0);
@@ -1412,7 +1414,7 @@ static void test_file_write_error(void **state) {
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    b = read_whole(path, &len);
+    b = tu_must_read(path, &len);
     check_two(b, len, 0x33);
     free(b);
     unlink(path);
@@ -1504,7 +1506,6 @@ static safetensors_result alloc_scenario(const safetensors_write_options *o, int
 static void test_allocation_failure(void **state) {
     int scenario;
     (void)state;
-    scratch_dir();
     for (scenario = 0; scenario < 5; scenario++) {
         long fail_at;
         int succeeded = 0;
@@ -1576,7 +1577,6 @@ static void test_one_call_checks(void **state) {
     static const unsigned char data[24] = {0};
     safetensors_metadata_entry m = {"k", 1, "v", 1};
     (void)state;
-    scratch_dir();
     memset(t, 0, sizeof t);
     t[0].name = "w";
     t[0].name_len = 1;
@@ -1615,6 +1615,218 @@ static void test_one_call_checks(void **state) {
     safetensors_write_memory_free(NULL, NULL, 0);
 }
 
+/* ---------------------------------------------------------------------
+   The temporary file is private until it is renamed
+   --------------------------------------------------------------------- */
+
+/* The path of the one temporary file in the scratch folder; a probe or a
+   second file would make two. */
+static void the_temp_file(char *path, size_t cap) {
+    DIR *d = opendir(SCRATCH_DIR);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (!strstr(e->d_name, ".tmp-")) continue;
+        assert_true((size_t)snprintf(path, cap, "%s/%s", SCRATCH_DIR, e->d_name) < cap);
+        n++;
+    }
+    closedir(d);
+    assert_int_equal(n, 1);
+}
+
+/* Whether a process running as `nobody` can open path for reading (only
+   testable as root: 1 when it is not). */
+static int others_can_read(const char *path) {
+    pid_t pid;
+    int status;
+    if (geteuid() != 0) return 0;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd;
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        fd = open(path, O_RDONLY);
+        _exit(fd >= 0 ? 1 : errno == EACCES ? 0 : 3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_not_equal(WEXITSTATUS(status), 2);
+    assert_int_not_equal(WEXITSTATUS(status), 3);
+    return WEXITSTATUS(status) == 1;
+}
+
+/* Writes the two-tensor file to path and returns its permission bits. At
+   every step before finish, and between the two tensors in particular, the
+   temporary file is private to its owner. */
+static unsigned write_private(const char *path) {
+    safetensors_writer *w = two_tensor_writer(SAFETENSORS_WRITE_NO_SYNC);
+    unsigned char bytes[1000];
+    char tmp[512];
+    struct stat st;
+    int step;
+    memset(bytes, 0x5c, sizeof bytes);
+    assert_int_equal(safetensors_writer_begin_file(w, path, NULL), 0);
+    the_temp_file(tmp, sizeof tmp);
+    for (step = 0; step < 3; step++) {
+        assert_int_equal(stat(tmp, &st), 0);
+        assert_int_equal(st.st_mode & 077, 0);
+        assert_false(others_can_read(tmp));
+        if (step == 0) assert_int_equal(safetensors_writer_write_tensor(w, 0, bytes, 24, NULL), 0);
+        if (step == 1) assert_int_equal(safetensors_writer_write_tensor(w, 1, bytes, 1000, NULL), 0);
+    }
+    assert_int_equal(safetensors_writer_finish(w, NULL), 0);
+    safetensors_writer_destroy(w);
+    assert_int_equal(temp_files_left(), 0);
+    assert_int_equal(stat(path, &st), 0);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+static void test_file_permissions(void **state) {
+    static const unsigned kept[] = {0600, 0640, 0604, 0755};
+    static const mode_t masks[] = {022, 027, 077, 002, 0};
+    const char *path = SCRATCH_DIR "/private.safetensors";
+    mode_t old = umask(022);
+    size_t i;
+    (void)state;
+    assert_int_equal(tu_mkdir_p(SCRATCH_DIR), 0);
+    unlink(path);
+    /* a file being replaced keeps its bits, whatever the umask */
+    assert_int_equal(write_private(path), 0644);
+    for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        assert_int_equal(chmod(path, (mode_t)kept[i]), 0);
+        umask(077);
+        assert_int_equal(write_private(path), kept[i]);
+        umask(022);
+    }
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_false(others_can_read(path));
+    /* a new file gets 0666 less the umask, as open(2) would give it */
+    for (i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+        assert_int_equal(unlink(path), 0);
+        umask(masks[i]);
+        assert_int_equal(write_private(path), 0666 & ~masks[i]);
+    }
+    umask(old);
+    unlink(path);
+}
+
+/* ---------------------------------------------------------------------
+   Every message stays valid UTF-8, however long the names it quotes
+   --------------------------------------------------------------------- */
+
+#define expect_message(err, needle) expect_message_at(__LINE__, (err), (needle))
+
+static void expect_message_at(int line, const safetensors_error *err, const char *needle) {
+    if (!tu_message_ok(err))
+        fail_msg("line %d: not one line of UTF-8 within the buffer: \"%.191s\"", line, err->message);
+    if (needle && strstr(err->message, needle) == NULL)
+        fail_msg("line %d: message \"%s\" lacks \"%s\"", line, err->message, needle);
+}
+
+/* The parser's messages about a tensor, a dtype and a metadata key. */
+static void check_parser_messages(const char *name) {
+    size_t cap = 3 * strlen(name) + 256, len;
+    char *hdr = (char *)malloc(cap);
+    unsigned char *file;
+    safetensors_file *f;
+    safetensors_error err;
+    assert_non_null(hdr);
+    snprintf(hdr, cap, "{\"%s\":{\"dtype\":\"F33\",\"shape\":[],\"data_offsets\":[0,4]}}", name);
+    file = tu_build(hdr, 4, &len);
+    assert_int_equal(safetensors_open_memory(file, len, NULL, &f, &err), SAFETENSORS_ERR_DTYPE);
+    expect_message(&err, "tensor \"");
+    free(file);
+    snprintf(hdr, cap, "{\"t\":{\"dtype\":\"%s\",\"shape\":[],\"data_offsets\":[0,4]}}", name);
+    file = tu_build(hdr, 4, &len);
+    assert_int_equal(safetensors_open_memory(file, len, NULL, &f, &err), SAFETENSORS_ERR_DTYPE);
+    expect_message(&err, "unknown dtype");
+    free(file);
+    snprintf(hdr, cap, "{\"__metadata__\":{\"%s\":\"1\",\"%s\":\"2\"}}", name, name);
+    file = tu_build(hdr, 0, &len);
+    assert_int_equal(safetensors_open_memory(file, len, NULL, &f, &err), SAFETENSORS_ERR_DUPLICATE);
+    expect_message(&err, " appears twice");
+    free(file);
+    free(hdr);
+}
+
+/* The writer's: a name twice, a key twice, bytes that are not UTF-8 after
+   a long valid start, a write past a tensor's end, a tensor left short. */
+static void check_writer_messages(const char *name) {
+    size_t n = strlen(name);
+    char *bad = (char *)malloc(n + 2);
+    unsigned char buf[4096], bytes[8] = {0};
+    safetensors_writer *w;
+    safetensors_error err;
+    assert_non_null(bad);
+    memcpy(bad, name, n);
+    bad[n] = '\xff';
+    bad[n + 1] = '\0';
+    assert_int_equal(safetensors_writer_create(NULL, &w, NULL), 0);
+    assert_int_equal(safetensors_writer_add_tensor(w, name, n, SAFETENSORS_F32, 0, NULL, NULL), 0);
+    expect_refusal(safetensors_writer_add_tensor(w, name, n, SAFETENSORS_F32, 0, NULL, &err), &err,
+                   SAFETENSORS_ERR_DUPLICATE, NULL);
+    expect_message(&err, "tensor \"");
+    assert_int_equal(safetensors_writer_add_metadata(w, name, n, "v", 1, NULL), 0);
+    expect_refusal(safetensors_writer_add_metadata(w, name, n, "v", 1, &err), &err, SAFETENSORS_ERR_DUPLICATE, NULL);
+    expect_message(&err, NULL);
+    expect_refusal(safetensors_writer_add_tensor(w, bad, n + 1, SAFETENSORS_F32, 0, NULL, &err), &err,
+                   SAFETENSORS_ERR_UTF8, NULL);
+    expect_message(&err, "(0xff)");
+    expect_refusal(safetensors_writer_add_metadata(w, "k", 1, bad, n + 1, &err), &err, SAFETENSORS_ERR_UTF8, NULL);
+    expect_message(&err, "(0xff)");
+    assert_int_equal(safetensors_writer_begin_memory(w, buf, sizeof buf, NULL), 0);
+    expect_refusal(safetensors_writer_write_tensor(w, 0, bytes, 8, &err), &err, SAFETENSORS_ERR_SIZE, NULL);
+    expect_message(&err, "runs past its end");
+    assert_int_equal(safetensors_writer_write_tensor(w, 0, bytes, 2, NULL), 0);
+    expect_refusal(safetensors_writer_finish(w, &err), &err, SAFETENSORS_ERR_SIZE, NULL);
+    expect_message(&err, NULL);
+    safetensors_writer_destroy(w);
+    free(bad);
+}
+
+/* I/O: paths made of such names, in folders that do not exist. The
+   message names the path (its end when it is cut), then what the system
+   says and its number. */
+static void check_io_messages(const char *name) {
+    size_t cap = 2 * strlen(name) + 128;
+    char *path = (char *)malloc(cap), words[300];
+    safetensors_writer *w = two_tensor_writer(0);
+    safetensors_file *f;
+    safetensors_error err;
+    assert_non_null(path);
+    snprintf(path, cap, SCRATCH_DIR "/no-such-%s/%s.safetensors", name, name);
+    expect_refusal(safetensors_writer_begin_file(w, path, &err), &err, SAFETENSORS_ERR_IO,
+                   "cannot create the temporary file next to \"");
+    assert_int_not_equal(err.sys_errno, 0);
+    snprintf(words, sizeof words, "%s (errno %d)", strerror(err.sys_errno), err.sys_errno);
+    expect_message(&err, words);
+    expect_message(&err, ".safetensors\": ");
+    assert_int_equal(safetensors_open(path, NULL, &f, &err), SAFETENSORS_ERR_IO);
+    expect_message(&err, words);
+    expect_message(&err, ".safetensors\": ");
+    assert_int_equal(strncmp(err.message, "cannot open \"", 13), 0);
+    safetensors_writer_destroy(w);
+    free(path);
+}
+
+static void test_messages_utf8(void **state) {
+    static const char *const chars[] = {"\xc3\xa4", "\xe6\xa8\xa1", "\xf0\x9f\x98\x80"}; /* 2, 3 and 4 bytes */
+    size_t c, ascii;
+    (void)state;
+    assert_int_equal(tu_mkdir_p(SCRATCH_DIR), 0);
+    for (c = 0; c < sizeof chars / sizeof chars[0]; c++) {
+        for (ascii = 0; ascii < 4; ascii++) { /* so that a cut meets every byte of a character */
+            char *name = tu_long_name(ascii, chars[c], 60, "");
+            assert_non_null(name);
+            check_parser_messages(name);
+            check_writer_messages(name);
+            check_io_messages(name);
+            free(name);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_corpus),
@@ -1633,6 +1845,8 @@ int main(void) {
         cmocka_unit_test(test_file_write_error),
         cmocka_unit_test(test_allocation_failure),
         cmocka_unit_test(test_one_call_checks),
+        cmocka_unit_test(test_file_permissions),
+        cmocka_unit_test(test_messages_utf8),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

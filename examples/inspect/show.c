@@ -114,12 +114,16 @@ typedef struct table_ctx {
 } table_ctx;
 
 /* Whether a tensor sits at a file offset that is not a multiple of its
-   element size: mapped, its `data` cannot be cast to an element pointer. */
+   element size: mapped, its `data` cannot be cast to an element pointer.
+   Asked of a copy of the view without data, so that the answer is the
+   file's whether or not this run read the data into memory. */
 static int misaligned(const table_ctx *c, const entry *e)
 {
     const safetensors_file *f = c->src->f;
+    safetensors_tensor offset_only = *e->t;
     if (c->src->m && safetensors_model_shard(c->src->m, e->shard, &f, NULL) != SAFETENSORS_OK) return 0;
-    return !safetensors_tensor_offset_is_aligned(f, e->t, 0);
+    offset_only.data = NULL;
+    return !safetensors_tensor_offset_is_aligned(f, &offset_only, 0);
 }
 
 /* NAME DTYPE SHAPE SIZE BYTES [SHARD] OFFSET, where OFFSET is two columns

@@ -2,8 +2,10 @@
    and run where no cmocka is installed for the target: i386 (no i386
    packages on the CI machine), s390x and Windows cross builds. Include it
    instead of <cmocka.h> with -Itests/cmocka_shim. A failed assertion ends
-   the current test (longjmp) and counts it; the closing line has the form
-   "N passed, M failed" that CI reads. */
+   the current test (longjmp) and counts it. The output has cmocka's lines
+   ("[==========] N test(s) run.", "[  PASSED  ] N test(s).", "[  FAILED  ]
+   N test(s), listed below:"), which tests/record.sh counts, and the exit
+   status is the number of failed tests, as with cmocka. */
 #ifndef CMOCKA_SHIM_H
 #define CMOCKA_SHIM_H
 #include <setjmp.h>
@@ -74,30 +76,55 @@ static SHIM_UNUSED void print_message(const char *fmt, ...)
          if (strcmp(shim_a, shim_b) != 0) shim_fail(__FILE__, __LINE__, "\"%s\" != \"%s\"", shim_a, shim_b); } while (0)
 #define assert_memory_equal(a, b, n) assert_true(memcmp((a), (b), (n)) == 0)
 
+static SHIM_UNUSED void shim_list(const struct CMUnitTest *t, const int *outcome, size_t n, int which,
+                                   const char *tag, int count)
+{
+    size_t i;
+    if (count == 0) return;
+    printf("%s %d test(s), listed below:\n", tag, count);
+    for (i = 0; i < n; i++)
+        if (outcome[i] == which) printf("%s %s\n", tag, t[i].name);
+}
+
+/* outcome[i]: 0 passed, 1 failed, 2 skipped (shim_jmp's values) */
 static SHIM_UNUSED int shim_run(const struct CMUnitTest *t, size_t n, int (*setup)(void **), int (*teardown)(void **))
 {
     void *state = NULL;
     volatile size_t i;
-    volatile int failed = 0, passed = 0;
-    if (setup && setup(&state) != 0) {
-        printf("group setup failed\n0 passed, %d failed\n", (int)n);
+    volatile int failed = 0, passed = 0, skipped = 0;
+    int *outcome = (int *)calloc(n ? n : 1, sizeof *outcome);
+    printf("[==========] Running %d test(s).\n", (int)n);
+    if (outcome == NULL || (setup && setup(&state) != 0)) {
+        printf("[  ERROR   ] group setup failed\n[==========] 0 test(s) run.\n[  FAILED  ] %d test(s), listed below:\n",
+               (int)n);
+        free(outcome);
         return (int)n;
     }
     for (i = 0; i < n; i++) {
-        int jumped = setjmp(shim_jmp);
+        int jumped;
+        printf("[ RUN      ] %s\n", t[i].name);
+        fflush(stdout);
+        jumped = setjmp(shim_jmp);
         if (jumped == 0) {
             t[i].fn(&state);
             printf("[       OK ] %s\n", t[i].name);
             passed++;
         } else if (jumped == 2) {
             printf("[  SKIPPED ] %s\n", t[i].name);
+            skipped++;
         } else {
             printf("[  FAILED  ] %s\n", t[i].name);
             failed++;
         }
+        outcome[i] = jumped;
     }
     if (teardown) teardown(&state);
-    printf("%d passed, %d failed\n", (int)passed, (int)failed);
+    printf("[==========] %d test(s) run.\n", (int)n);
+    printf("[  PASSED  ] %d test(s).\n", (int)passed);
+    shim_list(t, outcome, n, 2, "[  SKIPPED ]", skipped);
+    shim_list(t, outcome, n, 1, "[  FAILED  ]", failed);
+    if (failed) printf("\n %d FAILED TEST(S)\n", (int)failed);
+    free(outcome);
     return failed;
 }
 #define cmocka_run_group_tests(tests, setup, teardown) \

@@ -144,9 +144,5 @@ rc=$?
 cases=$((cases + 1))
 [ -z "$(find "$tmp" -name '*.tmp-*')" ] || fail "temporary files were left: $(find "$tmp" -name '*.tmp-*')"
 
-if [ $failed -eq 0 ]; then
-    echo "test-convert-tool: $cases cases passed"
-else
-    echo "test-convert-tool: $failed of $cases cases failed"
-    exit 1
-fi
+echo "test-convert-tool: $((cases - failed)) passed, $failed failed"
+[ $failed -eq 0 ]
