@@ -23,14 +23,15 @@ B       := build
 CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/convert_f32_to_bf16
-SUITES   := unit conformance stream models sharded writer convert alloc index numbers
+EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-convert $(B)/load_parallel
+SUITES   := unit conformance stream models sharded writer convert alloc index numbers engine
 TESTBINS := $(SUITES:%=$(B)/test_%)
 # The programs the README shows, examples/readme_*.c (tests/readme_check.sh).
 README_EXAMPLES := $(patsubst examples/readme_%.c,%,$(wildcard examples/readme_*.c))
 
 .PHONY: all demo deps test test-checks check bench clean install test-options test-cpp test-arm size-arm test-large \
-        test-large-small rewrite-check test-convert test-examples fuzz-replay-tally $(SUITES:%=run-%)
+        test-large-small rewrite-check test-convert test-examples fuzz-replay-tally $(SUITES:%=run-%) \
+        test-convert-tool test-load-parallel
 all: $(EXAMPLES)
 
 $(B):
@@ -66,6 +67,8 @@ $(B)/test_%_collide: tests/test_%.c tests/test_util.h safetensors.h | $(B) deps
 
 # The sharded suite starts threads against one lazy model.
 $(B)/test_sharded $(B)/san_test_sharded $(B)/m32/test_sharded: CMOCKA += -pthread
+# The engine suite reads one handle from many threads.
+$(B)/test_engine $(B)/san_test_engine $(B)/m32/test_engine: CMOCKA += -pthread
 
 # C++: the implementation compiled as C++, linked with a C caller.
 $(B)/test_cpp: tests/test_cpp.cpp tests/test_cpp_caller.c safetensors.h | $(B)
@@ -151,7 +154,7 @@ fuzz-replay-tally:
 	@$(TALLY) fuzz-replay $(MAKE) --no-print-directory fuzz-replay
 
 # Checks with their own targets elsewhere, run through TALLY as one each.
-TALLIED := test-arm test-inspect $(PACKAGING_TESTS)
+TALLIED := test-arm test-inspect $(PACKAGING_TESTS) test-convert-tool test-load-parallel
 $(TALLIED:%=tally-%): tally-%:
 	@$(TALLY) $* $(MAKE) --no-print-directory $*
 
@@ -168,10 +171,7 @@ check: $(SUITES:%=$(B)/san_test_%)
 	@$(MAKE) --no-print-directory fuzz-check
 
 # ---- the writer ---------------------------------------------------------
-$(B)/safetensors-rewrite: examples/rewrite.c safetensors.h | $(B)
-	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
-
-$(B)/convert_f32_to_bf16: examples/convert_f32_to_bf16.c safetensors.h | $(B)
+$(B)/safetensors-convert: examples/convert.c examples/inspect/glob.c safetensors.h | $(B)
 	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@
 
 # The README's programs, built as a reader would build them; -O0 keeps the
@@ -180,7 +180,7 @@ $(B)/convert_f32_to_bf16: examples/convert_f32_to_bf16.c safetensors.h | $(B)
 $(B)/readme_%: examples/readme_%.c safetensors.h | $(B)
 	$(CC) $(WARN) -O0 -I. $< -o $@
 
-test-examples: $(README_EXAMPLES:%=$(B)/readme_%) $(B)/convert_f32_to_bf16
+test-examples: $(README_EXAMPLES:%=$(B)/readme_%) $(B)/safetensors-convert
 	@st=0; $(TALLY) readme-check sh tests/readme_check.sh README.md || st=1; \
 	for e in $(README_EXAMPLES) f32_to_bf16; do \
 	    $(TALLY) example-$$e sh tests/examples.sh $(B) $$e || st=1; \
@@ -198,17 +198,32 @@ test-large: $(B)/test_large
 	./$(B)/test_large 6G $(B)/test_large.safetensors
 
 # Every reference-written file, read and written back through the streaming
-# writer, must come out byte for byte the same.
+# writer by safetensors-convert with no option, must come out byte for byte
+# the same.
 REWRITE_FILES := $(filter-out tests/writer/w_empty_meta.safetensors,$(wildcard tests/writer/w_*.safetensors)) \
                  $(wildcard tests/conformance/files/torch_*.safetensors tests/conformance/files/numpy_*.safetensors \
                             tests/conformance/files/model_*.safetensors)
-rewrite-check: $(B)/safetensors-rewrite
+rewrite-check: $(B)/safetensors-convert
 	@$(TALLY) rewrite-check sh -c 'p=0; f=0; for x; do \
-	    if ./$(B)/safetensors-rewrite "$$x" $(B)/rewrite-check.out > /dev/null && cmp "$$x" $(B)/rewrite-check.out; \
+	    if ./$(B)/safetensors-convert "$$x" $(B)/rewrite-check.out > /dev/null && cmp "$$x" $(B)/rewrite-check.out; \
 	    then p=$$((p + 1)); else f=$$((f + 1)); fi; \
 	done; rm -f $(B)/rewrite-check.out; \
 	echo "rewrite-check: reference-written files byte-identical: $$p passed, $$f failed"; [ $$f -eq 0 ]' \
 	    sh $(REWRITE_FILES)
+
+$(B)/load_parallel: examples/load_parallel.c safetensors.h | $(B)
+	$(CC) $(WARN) $(CFLAGS) -I. $< -o $@ -pthread
+
+# Every tensor of the bundled files into one arena by 4 threads through
+# safetensors_read_tensor, checked against the mapped file.
+test-load-parallel: $(B)/load_parallel
+	@set -e; for f in tests/models/tiny-gpt2/model.safetensors tests/models/tiny-llama-bf16-sharded/model-0000*.safetensors; do \
+	    ./$(B)/load_parallel -j 4 --verify $$f 2> /dev/null; done
+
+# safetensors-convert on the bundled models: every float dtype, sharding and
+# unsharding, the round trips that must be byte-identical, the refusals.
+test-convert-tool: $(B)/safetensors-convert $(B)/safetensors-inspect
+	sh tests/convert/run.sh $(B)/safetensors-convert $(B)/safetensors-inspect $(B)/convert-test
 
 # ---- conversions: the SIMD paths, SIMD compiled out, and the byte path that
 # big-endian hosts take, forced on this little-endian one
@@ -229,12 +244,17 @@ $(B)/bench_%: bench/bench_%.c bench/bench_util.h safetensors.h | $(B)
 $(B)/bench_convert_native: bench/bench_convert.c safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -march=native -I. $< -o $@
 
+$(B)/bench_read: bench/bench_read.c bench/bench_util.h examples/load_parallel.c safetensors.h | $(B)
+	$(CC) -std=c99 -O2 -DNDEBUG -I. $< -o $@ -pthread
+
 # bench_flood links a second copy of the library with every name hashed alike.
 $(B)/bench_flood: bench/bench_flood.c bench/bench_util.h safetensors.h | $(B)
 	$(CC) -std=c99 -O2 -DNDEBUG -I. '-DSAFETENSORS_TEST_FORCE_HASH(h)=0u' -c $< -o $(B)/bench_flood_forced.o
 	$(CC) -std=c99 -O2 -DNDEBUG -I. $< $(B)/bench_flood_forced.o -o $@
 
-bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native $(B)/bench_flood $(B)/bench_worst
+bench: $(B)/bench_parse $(B)/bench_model $(B)/bench_convert $(B)/bench_convert_native $(B)/bench_flood $(B)/bench_worst \
+       $(B)/bench_read
+	./$(B)/bench_read
 	./$(B)/bench_parse
 	./$(B)/bench_flood
 	./$(B)/bench_worst

@@ -63,7 +63,8 @@
                   (unsigned long long)(t->end - t->begin));
        }
        const safetensors_tensor *w = safetensors_find(f, "transformer.wte.weight", 22);
-       if (w && w->dtype == SAFETENSORS_F32) use((const float *)w->data);
+       if (w && w->dtype == SAFETENSORS_F32 && safetensors_tensor_is_aligned(w, 0))
+           use((const float *)w->data);   // the cast needs the alignment: see Alignment
        safetensors_close(f);       // every view above is gone after this
 
    ======================================================================
@@ -95,6 +96,15 @@
        from _write_memory is freed with safetensors_write_memory_free.
    safetensors_convert_to_f32 / _from_f32, safetensors_tensor_to_f32 / _range_to_f32
        Pure functions on caller buffers: no state, no allocation.
+   safetensors_open_io(io, opt, &f, &err)
+       Like safetensors_open, through your read/size callbacks; with
+       HEADER_ONLY, io->ctx must outlive f.
+   safetensors_read_tensor / _range, safetensors_read_slice, safetensors_tensor_slice
+       Copies into your buffers, from any handle (HEADER_ONLY ones read the
+       file). safetensors_slice_spans hands out a slice's byte spans instead.
+   safetensors_shard_writer_create ... _finish / _destroy
+       Sharded checkpoints with their index; as the writer: you own it and
+       must call _destroy.
 
    THREADS: there is no global or static mutable state. A safetensors_file is
    immutable once open, so any number of threads may read one at the same
@@ -382,6 +392,12 @@ typedef enum safetensors_open_flags {
        does not list joins the model instead of being an error (eager mode;
        in lazy mode such tensors are tolerated but cannot be found). */
     SAFETENSORS_MODEL_ALLOW_UNLISTED = 1u << 4,
+    /* Every tensor whose `data` is not a multiple of its dtype's element
+       size (see safetensors_tensor_is_aligned) gets a copy, owned by the
+       file and aligned to at least 8 bytes, and `data` points there. The
+       other tensors stay zero-copy views. Costs the misaligned tensors'
+       bytes in memory; with SAFETENSORS_HEADER_ONLY it does nothing. */
+    SAFETENSORS_ALIGNED_COPY = 1u << 5,
     SAFETENSORS__OPEN_FLAGS_32BIT = 0x7fffffff
 } safetensors_open_flags;
 
@@ -399,7 +415,12 @@ typedef struct safetensors_options {
        case fast against crafted names. */
     uint64_t hash_seed;
     uint64_t reserved[6];
-    void *reserved_ptr[4];
+    /* safetensors_model_open only: read the index and the shards through
+       these callbacks instead of the file system (see "Custom I/O"). NULL:
+       the file system. It took the place of reserved_ptr[0]: the struct's
+       size and layout are those of 0.1.0 on every host. */
+    const struct safetensors_model_io *model_io;
+    void *reserved_ptr[3];
 } safetensors_options;
 
 #define SAFETENSORS_DEFAULT_MAX_HEADER_SIZE 100000000u
@@ -473,6 +494,218 @@ SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f);
 SAFETENSORS_API uint64_t safetensors_data_start(const safetensors_file *f);
 /* Length of the data section: the last tensor's end (0 with no tensors). */
 SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f);
+
+/* ---------------------------------------------------------------------
+   Alignment
+   ---------------------------------------------------------------------
+   Casting `data` to `const float *` (or any element pointer) is legal
+   only when the address is a multiple of the element's alignment. The
+   format does not promise that: offsets are relative to a data section
+   that starts at 8 + N, and N is whatever the writer chose. Files written
+   by the reference (and by this library's writer) pad N so that the data
+   start is a multiple of 8, and order tensors so that each is naturally
+   aligned; hand-made files need not be (tests/conformance/files/
+   edge_ok_one.safetensors starts its F32 data at byte 62). Ask before
+   casting, or open with SAFETENSORS_ALIGNED_COPY and every `data` is
+   aligned for its dtype.
+
+   `alignment` 0 means the dtype's natural alignment, its element size:
+   bits / 8 (8 for C64 and the 64-bit types), 1 for BOOL, the 8-bit types
+   and the sub-byte F4 / F6 (read byte by byte). Any other value is a
+   byte count (a power of two for the usual uses, e.g. 4096 for O_DIRECT).
+
+   A view carries no link to its file, and the safetensors_tensor struct
+   cannot grow, so there are two questions and two functions:
+     safetensors_tensor_is_aligned(t, a)       the address in memory;
+     safetensors_tensor_offset_is_aligned(f, t, a)
+                                               the address when t->data is
+                                               set, else (HEADER_ONLY) the
+                                               file offset data_start + begin,
+                                               which is what matters for
+                                               pread into an aligned buffer,
+                                               O_DIRECT or a page-aligned map.
+   Both return 1 (aligned) or 0; 0 also for a NULL view, a dtype outside
+   the enum, and (first function) a view without data: it cannot know
+   where its data section starts in the file. No state, any thread. */
+SAFETENSORS_API int safetensors_tensor_is_aligned(const safetensors_tensor *t, size_t alignment);
+/* f NULL gives 0. t should be a view of f (for a view of another file the
+   answer is about offsets in f). */
+SAFETENSORS_API int safetensors_tensor_offset_is_aligned(const safetensors_file *f, const safetensors_tensor *t,
+                                                         size_t alignment);
+
+/* ---------------------------------------------------------------------
+   Slices in the native dtype
+   ---------------------------------------------------------------------
+   A slice is a box of a tensor: for each dimension d a half-open range
+   [start[d], stop[d]) with start[d] <= stop[d] <= shape[d] (the
+   reference's get_slice with unit steps). Its elements, in row-major
+   order, are a run of contiguous byte spans of the tensor. The spans are
+   the one implementation under every way of taking a slice:
+     safetensors_tensor_slice   copies from a view with data (memcpy);
+     safetensors_read_slice     the same from any handle: memcpy where
+                                there is data, else reads from the file
+                                (HEADER_ONLY; see "Reading into your
+                                buffers");
+     safetensors_slice_spans    hands the spans themselves to a caller who
+                                wants no copy (DMA lists, io_uring, GPU
+                                direct storage).
+   Spans are as long as possible: trailing dimensions taken whole merge
+   with the one before them, so a slice of whole rows is one span.
+
+   A scalar (ndim 0) is one span; start and stop may then be NULL. A slice
+   with an empty range in any dimension has no span and no bytes.
+
+   F4 and F6: elements are packed in bits, and a slice is refused with
+   SAFETENSORS_ERR_MISALIGNED unless every span starts and ends on a byte
+   boundary (as the reference refuses it); the bytes are then copied as
+   they are, still packed.
+
+   ERRORS (nothing is written to dst on failure):
+     SAFETENSORS_ERR_ARGUMENT   t NULL; ndim > 0 with start or stop NULL;
+                                a range reversed (start > stop) or past
+                                the dimension (stop > shape); dst NULL
+                                with bytes to copy; (tensor_slice) a view
+                                without data
+     SAFETENSORS_ERR_MISALIGNED an F4/F6 slice not on byte boundaries
+     SAFETENSORS_ERR_SIZE       dst_size below the slice's bytes; (a view
+                                built by hand) end - begin does not match
+                                dtype x shape
+     SAFETENSORS_ERR_DTYPE / _OVERFLOW  (a view built by hand) a dtype
+                                outside the enum, a shape too large
+   THREADS: no state but the iterator's; any number of threads may slice
+   one view. */
+
+/* One contiguous piece of a slice: bytes [offset, offset + length) of the
+   tensor's data, i.e. file offsets data_start + t->begin + offset on. */
+typedef struct safetensors_span {
+    uint64_t offset; /* from the tensor's first byte */
+    uint64_t length; /* bytes, never 0 */
+    const void *data; /* the span in memory, or NULL when the view has no data */
+} safetensors_span;
+
+/* Walks a slice's spans. Lives on the caller's stack; `bytes` and `spans`
+   may be read, the other fields are the walk's own. The view and the
+   start/stop arrays must stay alive while it is in use. */
+typedef struct safetensors_slice_iter {
+    uint64_t bytes;  /* the slice's size: the sum of its spans' lengths */
+    uint64_t spans;  /* how many spans */
+    uint64_t next;   /* the walk's position */
+    uint64_t span_elements;
+    const safetensors_tensor *tensor;
+    const uint64_t *start, *stop;
+    size_t split;    /* dimensions before it are walked; from it on, one span */
+} safetensors_slice_iter;
+
+/* Checks the slice and sets *it up for safetensors_slice_next. Errors as
+   above (no dst here). On failure *it is emptied: next gives nothing. */
+SAFETENSORS_API safetensors_result safetensors_slice_spans(safetensors_slice_iter *it, const safetensors_tensor *t,
+                                                           const uint64_t *start, const uint64_t *stop,
+                                                           safetensors_error *err);
+/* The next span into *span: 1, or 0 when there is none left (it or span
+   NULL: 0). Spans come in row-major order, each after the previous one. */
+SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetensors_span *span);
+/* Copies the slice's bytes, row-major, into dst[0 .. slice bytes). */
+SAFETENSORS_API safetensors_result safetensors_tensor_slice(const safetensors_tensor *t, const uint64_t *start,
+                                                            const uint64_t *stop, void *dst, size_t dst_size,
+                                                            safetensors_error *err);
+
+/* ---------------------------------------------------------------------
+   Reading into your buffers
+   ---------------------------------------------------------------------
+   Copies of a tensor's bytes (little-endian, as stored) into memory you
+   own: a staging buffer, pinned memory, an arena. They work on every
+   handle f from safetensors_open or safetensors_open_memory, with or
+   without data:
+     - a view with data (mapped, read into memory, open_memory): memcpy;
+     - a SAFETENSORS_HEADER_ONLY handle: safetensors_open keeps the file
+       open for these calls (one descriptor or handle per file, closed by
+       safetensors_close) and reads at the tensor's file offset, pread on
+       POSIX, ReadFile with an OVERLAPPED offset on Windows; a HEADER_ONLY
+       open_memory reads from the caller's bytes. Where the C library
+       declares no pread (glibc in strict -std=c99 without
+       _POSIX_C_SOURCE >= 200809L or _XOPEN_SOURCE >= 500), the range is
+       mapped for the copy instead.
+   A handle from safetensors_parser_finish has neither: SAFETENSORS_ERR_ARGUMENT.
+
+   THREADS: any number of threads may read one handle at once, also a
+   HEADER_ONLY one: nothing shares a file position.
+   ERRORS (dst may be partly written when a read fails midway):
+     SAFETENSORS_ERR_ARGUMENT   f or t NULL; dst NULL with bytes to copy;
+                                a range that does not lie within the
+                                tensor, or a view whose bytes lie past f's
+                                data section (a view of another file); a
+                                handle with nothing to read from
+     SAFETENSORS_ERR_SIZE       dst_size smaller than what is asked
+     SAFETENSORS_ERR_IO         the read failed, or the file is now
+                                shorter than it was at open (sys_errno) */
+SAFETENSORS_API safetensors_result safetensors_read_tensor(const safetensors_file *f, const safetensors_tensor *t,
+                                                           void *dst, size_t dst_size, safetensors_error *err);
+/* Bytes [offset, offset + len) of the tensor, for staging in chunks. */
+SAFETENSORS_API safetensors_result safetensors_read_tensor_range(const safetensors_file *f,
+                                                                 const safetensors_tensor *t, uint64_t offset,
+                                                                 void *dst, size_t len, safetensors_error *err);
+/* safetensors_tensor_slice on any handle: the same spans, each copied
+   from the view's data or read from the file as above. */
+SAFETENSORS_API safetensors_result safetensors_read_slice(const safetensors_file *f, const safetensors_tensor *t,
+                                                          const uint64_t *start, const uint64_t *stop, void *dst,
+                                                          size_t dst_size, safetensors_error *err);
+
+/* ---------------------------------------------------------------------
+   Custom I/O
+   ---------------------------------------------------------------------
+   Files that are not files: an asset pack, an archive member, a virtual
+   file system, a network cache. The library asks for bytes at offsets and
+   for the size, through callbacks and a context pointer of yours (as
+   stb_image's stbi_io_callbacks and cgltf's file options do).
+
+   safetensors_open_io(io, opt, &f, &err) opens one such file: the header
+   is read in 64 KiB pieces through io->read and parsed as any other; then
+     - by default the data section is read into memory owned by f (its
+       size is what io->size reported, checked against the table first);
+     - with SAFETENSORS_HEADER_ONLY nothing more is read, f keeps a copy of
+       *io, and safetensors_read_tensor / _range / read_slice read through
+       io->read: ctx must then stay valid until safetensors_close(f), and
+       read may be called from several threads at once if the caller
+       reads from several threads.
+   Other flags as for safetensors_open (READ_INTO_MEMORY is what it does
+   anyway; PREFETCH is ignored).
+
+   A model: set opt.model_io for safetensors_model_open. Its open callback
+   gives an io for a name: first `path` itself (an index ending in .json,
+   or a single .safetensors file; folders are not listed through it), then
+   each shard as the index's folder part of `path` followed by the shard's
+   name ("pak/llama/model.safetensors.index.json" gives
+   "pak/llama/model-00001-of-00002.safetensors"). The index's shard names
+   are checked exactly as on disk (no separator, no "..") before any
+   callback sees them. close, if not NULL, is called once for every io
+   that open filled, when the library is done with it: at once for the
+   index, when its file closes for a shard (at model close; a HEADER_ONLY
+   shard keeps its io to read tensors until then).
+
+   ERRORS: io NULL or read/size NULL gives SAFETENSORS_ERR_ARGUMENT; a
+   read that returns less than asked, or size returning nonzero, gives
+   SAFETENSORS_ERR_IO (sys_errno 0), and so does open returning nonzero,
+   with the name in the message; the file's own problems as for
+   safetensors_open_memory. Nothing is leaked on any failure. */
+typedef struct safetensors_io {
+    /* Reads len > 0 bytes at `offset` into dst; returns len, or fewer when
+       it fails or the file ends first. */
+    size_t (*read)(void *ctx, uint64_t offset, void *dst, size_t len);
+    /* The file's size in bytes into *size; 0 on success. */
+    int (*size)(void *ctx, uint64_t *size);
+    void *ctx;
+} safetensors_io;
+
+typedef struct safetensors_model_io {
+    /* Fills *io for the file `name` (UTF-8, NUL-terminated); 0 on success. */
+    int (*open)(void *ctx, const char *name, safetensors_io *io);
+    /* Releases what open made for *io; may be NULL. */
+    void (*close)(void *ctx, safetensors_io *io);
+    void *ctx;
+} safetensors_model_io;
+
+SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io, const safetensors_options *opt,
+                                                       safetensors_file **out, safetensors_error *err);
 
 /* >>api-model ----------------------------------------------------------- */
 /* ---------------------------------------------------------------------
@@ -735,6 +968,26 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
    when dst_capacity < count. */
 SAFETENSORS_API safetensors_result safetensors_tensor_range_to_f32(const safetensors_tensor *t, uint64_t first,
                                                                    size_t count, float *dst, size_t dst_capacity);
+
+/* Converts `count` elements from dtype `from` at `src` to dtype `to` at
+   `dst`, both little-endian bytes as stored in files (any alignment), both
+   dtypes among those above. The result is exactly what widening to F32
+   and narrowing from it gives (the rounding and overflow rules above), in
+   one pass with no F32 buffer for BF16 <-> F16:
+     BF16 -> F16   round to nearest even into F16's 10 mantissa bits; from
+                   65520 up +-Inf; below 2^-14 F16 subnormals, below 2^-25
+                   a signed zero; NaN stays NaN (quieted, top payload kept);
+     F16 -> BF16   round to nearest even into BF16's 7 mantissa bits (never
+                   overflows: BF16 has F32's range).
+   Other pairs go through F32 in blocks on the stack, which is exact since
+   F32 holds every value of every format here except F64: an F64 source is
+   rounded to F32 first, so F64 to a narrower type may round twice.
+   from == to copies the bytes. F4/F6 on either side: element 0 at bit 0 of
+   `src` and `dst`, trailing bits of dst's last byte set to zero (except
+   for the copy). Errors as for safetensors_convert_to_f32; on failure dst
+   is untouched. THREADS: pure, no state. */
+SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, const void *src, size_t count,
+                                                       safetensors_dtype to, void *dst);
 
 #endif /* SAFETENSORS_NO_CONVERT */
 
@@ -1065,6 +1318,99 @@ SAFETENSORS_API safetensors_result safetensors_write_memory(const safetensors_te
                                                             size_t *out_len, safetensors_error *err);
 SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_options *opt, void *bytes, size_t len);
 
+/* ---------------------------------------------------------------------
+   Writing sharded checkpoints (not with SAFETENSORS_NO_STDIO)
+   ---------------------------------------------------------------------
+   The layout the transformers library writes and reads: shards
+   <prefix>-00001-of-0000N.safetensors ... and <prefix>.safetensors.index.json,
+       {
+         "metadata": {
+           "total_parameters": <the elements all tensors hold>,
+           "total_size": <the bytes all tensors hold>
+         },
+         "weight_map": {
+           "<tensor>": "<shard file>",
+           ...
+         }
+       }
+   byte for byte as Python's json.dumps(index, indent=2, sort_keys=True)
+   + "\n" gives it: keys sorted (by code point, which is UTF-8 byte order),
+   two-space indents, non-ASCII and control characters escaped as \uXXXX.
+   (total_parameters is what transformers 4.5x writes beside total_size;
+   older versions wrote total_size alone, and readers take either.)
+   With one shard, the file is <prefix>.safetensors and there is no index
+   (transformers' rule too). safetensors_model_open reads either.
+
+   Shard assignment follows declaration order, filling each shard while
+   its tensors' bytes stay within max_shard_size (headers not counted); a
+   tensor larger than the limit gets a shard of its own. Metadata entries
+   go into every shard's __metadata__ (transformers puts {"format": "pt"}
+   in each).
+
+   STREAMING, as the single-file writer: declare, begin (which plans every
+   shard and creates its temporary file), then write the data tensor by
+   tensor in the order safetensors_shard_writer_tensor_at gives (shard by
+   shard, each in its writer's data order), then finish. Memory follows
+   the declarations, never the data.
+
+   ATOMICITY: until finish every shard is a temporary file beside its
+   final name, and destroy, or any error before finish, removes them all,
+   leaving the folder as it was. finish renames the shards into place, then
+   writes the index the same way (temporary file, rename) last, so a
+   reader that finds the index finds every shard it names. (A failure
+   during those renames, e.g. a full disk on the index, can leave new
+   shards beside an old index.) One open file per shard until finish.
+
+   ERRORS are the single-file writer's; a declaration or write that is
+   refused changes nothing. max_shard_size 0 gives SAFETENSORS_ERR_ARGUMENT.
+   THREADS: one thread at a time per shard writer. NULL: as the writer. */
+typedef struct safetensors_shard_writer safetensors_shard_writer;
+
+#ifndef SAFETENSORS_NO_STDIO
+/* opt: as for safetensors_writer_create (alignment and flags apply to
+   every shard). On success you own *out: call safetensors_shard_writer_destroy. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_create(const safetensors_write_options *opt,
+                                                                   uint64_t max_shard_size,
+                                                                   safetensors_shard_writer **out,
+                                                                   safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_metadata(safetensors_shard_writer *sw, const char *key,
+                                                                         size_t key_len, const char *value,
+                                                                         size_t value_len, safetensors_error *err);
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_tensor(safetensors_shard_writer *sw, const char *name,
+                                                                       size_t name_len, safetensors_dtype dtype,
+                                                                       size_t ndim, const uint64_t *shape,
+                                                                       safetensors_error *err);
+/* Plans the shards and creates their temporary files in `dir` (UTF-8; ""
+   or NULL: the current folder; it must exist). `prefix` (NULL: "model")
+   names the files. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_begin(safetensors_shard_writer *sw, const char *dir,
+                                                                  const char *prefix, safetensors_error *err);
+/* After begin: the number of shards, and shard i's file name (owned by
+   sw, NUL-terminated; NULL when i >= count). */
+SAFETENSORS_API size_t safetensors_shard_writer_shard_count(const safetensors_shard_writer *sw);
+SAFETENSORS_API const char *safetensors_shard_writer_shard_name(const safetensors_shard_writer *sw, size_t i);
+/* After begin: tensor k in write order (0 <= k < tensor count), with its
+   offsets within its shard, and the shard that holds it (shard may be
+   NULL); NULL before begin or past the end. _declaration_index: which
+   add_tensor call declared it ((size_t)-1 likewise). */
+SAFETENSORS_API size_t safetensors_shard_writer_tensor_count(const safetensors_shard_writer *sw);
+SAFETENSORS_API const safetensors_tensor *safetensors_shard_writer_tensor_at(const safetensors_shard_writer *sw,
+                                                                             size_t k, size_t *shard);
+SAFETENSORS_API size_t safetensors_shard_writer_declaration_index(const safetensors_shard_writer *sw, size_t k);
+/* The next len bytes of tensor k, as safetensors_writer_write_tensor: the
+   tensors of a shard are written in order, and a shard's tensors before
+   the next shard's. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_write_tensor(safetensors_shard_writer *sw, size_t k,
+                                                                         const void *bytes, size_t len,
+                                                                         safetensors_error *err);
+/* Refuses (SAFETENSORS_ERR_SIZE, naming the tensor) while bytes are
+   missing; then commits every shard and the index, as above. */
+SAFETENSORS_API safetensors_result safetensors_shard_writer_finish(safetensors_shard_writer *sw,
+                                                                   safetensors_error *err);
+/* Before a successful finish, removes every temporary file. NULL: no-op. */
+SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *sw);
+#endif
+
 #endif /* SAFETENSORS_NO_WRITER */
 
 #ifdef __cplusplus
@@ -1163,7 +1509,7 @@ static int safetensors__allocator_is_valid(const safetensors_allocator *a)
 
 #define SAFETENSORS__OPEN_FLAGS_KNOWN                                                                        \
     ((uint32_t)SAFETENSORS_READ_INTO_MEMORY | (uint32_t)SAFETENSORS_HEADER_ONLY | (uint32_t)SAFETENSORS_PREFETCH | \
-     (uint32_t)SAFETENSORS_MODEL_LAZY | (uint32_t)SAFETENSORS_MODEL_ALLOW_UNLISTED)
+     (uint32_t)SAFETENSORS_MODEL_LAZY | (uint32_t)SAFETENSORS_MODEL_ALLOW_UNLISTED | (uint32_t)SAFETENSORS_ALIGNED_COPY)
 #define SAFETENSORS__WRITE_FLAGS_KNOWN ((uint32_t)SAFETENSORS_WRITE_EMPTY_METADATA | (uint32_t)SAFETENSORS_WRITE_NO_SYNC)
 
 /* What both option structs share: the allocator, the flags and the reserved
@@ -1172,15 +1518,24 @@ static int safetensors__allocator_is_valid(const safetensors_allocator *a)
    the caller asked for something this library cannot do. */
 static const char *safetensors__options_problem(const safetensors_allocator *a, uint32_t flags, uint32_t known,
                                                 uint32_t reserved32, const uint64_t *reserved,
-                                                void *const *reserved_ptr)
+                                                void *const *reserved_ptr, size_t reserved_ptrs)
 {
     size_t k;
     if (!safetensors__allocator_is_valid(a)) return "the allocator needs both allocate and deallocate";
     if (flags & ~known) return "unknown flags: this library is older than the header the program was built with";
     for (k = 0; k < 6; k++) reserved32 |= (reserved[k] != 0);
-    for (k = 0; k < 4; k++) reserved32 |= (reserved_ptr[k] != NULL);
+    for (k = 0; k < reserved_ptrs; k++) reserved32 |= (reserved_ptr[k] != NULL);
     return reserved32 ? "the reserved option fields must be zero" : NULL;
 }
+
+/* model_io took reserved_ptr[0]'s place: the options keep the size and
+   layout of 0.1.0 (allocator, 72 bytes of integers, four pointers) on
+   32- and 64-bit hosts alike, so a shared library and its callers agree. */
+typedef char safetensors__options_layout_check[(sizeof(safetensors_options) == 8 * sizeof(void *) + 72 &&
+                                                offsetof(safetensors_options, model_io) ==
+                                                    sizeof(safetensors_options) - 4 * sizeof(void *))
+                                                   ? 1
+                                                   : -1];
 
 /* Copies the caller's options (NULL: the defaults) and checks them. */
 static const char *safetensors__open_options(const safetensors_options *opt, safetensors_options *out)
@@ -1188,7 +1543,7 @@ static const char *safetensors__open_options(const safetensors_options *opt, saf
     if (opt) *out = *opt;
     else memset(out, 0, sizeof *out);
     return safetensors__options_problem(&out->allocator, out->flags, SAFETENSORS__OPEN_FLAGS_KNOWN, out->reserved32,
-                                        out->reserved, out->reserved_ptr);
+                                        out->reserved, out->reserved_ptr, 3);
 }
 
 static void *safetensors__alloc(const safetensors_allocator *a, size_t size)
@@ -3418,6 +3773,12 @@ struct safetensors_file {
     size_t mapping_len;
     void *owned; /* the data section, read into memory */
     size_t owned_len;
+    void *aligned_copies; /* SAFETENSORS_ALIGNED_COPY: the misaligned tensors, copied */
+    size_t aligned_copies_len;
+    void *os_file; /* a HEADER_ONLY open keeps its file (a safetensors__os_file) for reads */
+    const unsigned char *held_data; /* a HEADER_ONLY open_memory: the caller's data section */
+    safetensors_io io;                    /* a HEADER_ONLY open_io reads through it (io.read set) */
+    const safetensors_model_io *io_owner; /* whose close releases io, for a model's shards */
 };
 
 /* (begin, end, name): the reference's order, with names to make it total. */
@@ -3793,6 +4154,9 @@ SAFETENSORS_API safetensors_result safetensors_parser_finish(safetensors_parser 
 
 #ifndef SAFETENSORS_NO_STDIO
 static void safetensors__os_unmap(void *base, size_t len); /* >>os */
+static void safetensors__os_release(safetensors_file *f);  /* >>os */
+static safetensors_result safetensors__os_file_read(const safetensors_file *f, uint64_t offset, unsigned char *dst,
+                                                    size_t len, safetensors_error *e); /* >>os */
 #endif
 
 /* Gives back the data section: unmapped, or freed when it was read. */
@@ -3804,6 +4168,14 @@ static void safetensors__release_data(safetensors_file *f)
 #endif
     safetensors__free(&f->alloc, f->owned, f->owned_len);
     f->owned = NULL;
+    safetensors__free(&f->alloc, f->aligned_copies, f->aligned_copies_len);
+    f->aligned_copies = NULL;
+#ifndef SAFETENSORS_NO_STDIO
+    safetensors__os_release(f);
+#endif
+    if (f->io_owner && f->io_owner->close) f->io_owner->close(f->io_owner->ctx, &f->io);
+    f->io_owner = NULL;
+    f->io.read = NULL;
 }
 
 SAFETENSORS_API void safetensors_close(safetensors_file *f)
@@ -3923,6 +4295,352 @@ static void safetensors__attach_data(safetensors_file *f, const unsigned char *d
     for (k = 0; k < f->tensor_count; k++) f->tensors[k].data = data + (size_t)f->tensors[k].begin;
 }
 
+/* The alignment a dtype's elements want: their size, at least 1 (sub-byte
+   types are read a byte at a time). 0 outside the enum. */
+static size_t safetensors__natural_alignment(safetensors_dtype dtype)
+{
+    unsigned bits;
+    if ((unsigned)dtype >= (unsigned)SAFETENSORS_DTYPE_COUNT) return 0;
+    bits = safetensors__dtype_bit_table[dtype];
+    return bits < 8 ? 1 : bits / 8;
+}
+
+static int safetensors__is_multiple(uint64_t at, const safetensors_tensor *t, size_t alignment)
+{
+    if (alignment == 0) alignment = safetensors__natural_alignment(t->dtype);
+    if (alignment == 0) return 0;
+    return at % alignment == 0;
+}
+
+SAFETENSORS_API int safetensors_tensor_is_aligned(const safetensors_tensor *t, size_t alignment)
+{
+    if (t == NULL || t->data == NULL) return 0;
+    return safetensors__is_multiple((uint64_t)(uintptr_t)t->data, t, alignment);
+}
+
+SAFETENSORS_API int safetensors_tensor_offset_is_aligned(const safetensors_file *f, const safetensors_tensor *t,
+                                                         size_t alignment)
+{
+    if (f == NULL || t == NULL) return 0;
+    if (t->data) return safetensors_tensor_is_aligned(t, alignment);
+    return safetensors__is_multiple(safetensors_data_start(f) + t->begin, t, alignment);
+}
+
+/* SAFETENSORS_ALIGNED_COPY: one block holds every misaligned tensor, each
+   at a multiple of 8 (the largest element size), so the cost is one
+   allocation whatever the count. The sizes are those of data already in
+   memory, so nothing here is sized by a number the file merely declares.
+   An empty tensor gets 8 bytes too: its pointer must be aligned as well. */
+static safetensors_result safetensors__copy_misaligned(safetensors_file *f, safetensors_error *e)
+{
+    size_t k, total = 0, at;
+    unsigned char *block;
+    for (k = 0; k < f->tensor_count; k++) {
+        const safetensors_tensor *t = &f->tensors[k];
+        size_t len = (size_t)(t->end - t->begin);
+        if (t->data == NULL || safetensors_tensor_is_aligned(t, 0)) continue;
+        if (len > (size_t)-1 - 16 - total)
+            return safetensors__err_simple(e, SAFETENSORS_ERR_TOO_LARGE, 0, "the aligned copies exceed the address space");
+        total += (len + 8u) & ~(size_t)7u;
+    }
+    if (total == 0) return SAFETENSORS_OK;
+    /* 7 bytes of slack: a caller's allocator may hand out any address */
+    f->aligned_copies_len = total + 7u;
+    f->aligned_copies = safetensors__alloc(&f->alloc, f->aligned_copies_len);
+    if (f->aligned_copies == NULL) {
+        f->aligned_copies_len = 0;
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory for the aligned copies");
+    }
+    block = SAFETENSORS__CAST(unsigned char *, f->aligned_copies);
+    at = (size_t)((8u - (uintptr_t)block % 8u) % 8u);
+    for (k = 0; k < f->tensor_count; k++) {
+        safetensors_tensor *t = &f->tensors[k];
+        size_t len = (size_t)(t->end - t->begin);
+        if (t->data == NULL || safetensors_tensor_is_aligned(t, 0)) continue;
+        memcpy(block + at, t->data, len);
+        t->data = block + at;
+        at += (len + 8u) & ~(size_t)7u;
+    }
+    return SAFETENSORS_OK;
+}
+
+/* A view as the library hands it out, checked again for views built by
+   hand: a known dtype, a shape whose size fits and matches end - begin. */
+static safetensors_result safetensors__check_view(const safetensors_tensor *t, safetensors_error *e)
+{
+    uint64_t elements, bits, bytes;
+    safetensors_result r;
+    if (t == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the tensor is NULL");
+    if ((unsigned)t->dtype >= (unsigned)SAFETENSORS_DTYPE_COUNT)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_DTYPE, 0, "the tensor's dtype is outside the enum");
+    if (t->ndim > 0 && t->shape == NULL)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the tensor's shape is NULL");
+    r = safetensors__tensor_size((unsigned)t->dtype, t->shape, t->ndim, &elements, &bits, &bytes);
+    if (r == SAFETENSORS_ERR_OVERFLOW) {
+        safetensors__err_set(e, r, 0);
+        safetensors__err_add(e, "tensor ");
+        safetensors__err_add_name(e, t->name ? t->name : "", t->name ? t->name_len : 0);
+        safetensors__err_add(e, ": ");
+        safetensors__err_add_size_problem(e, r, (unsigned)t->dtype, t->shape, t->ndim, bits);
+        return r;
+    }
+    if (t->end < t->begin || t->end - t->begin != bytes)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_SIZE, 0, "the tensor's byte range does not match dtype x shape");
+    return SAFETENSORS_OK;
+}
+
+/* "tensor "w": " then `what`, for the slice refusals. */
+static safetensors_result safetensors__slice_fail(safetensors_error *e, safetensors_result code,
+                                                  const safetensors_tensor *t, const char *what)
+{
+    safetensors__err_set(e, code, 0);
+    safetensors__err_add(e, "tensor ");
+    safetensors__err_add_name(e, t->name ? t->name : "", t->name ? t->name_len : 0);
+    safetensors__err_add(e, ": ");
+    safetensors__err_add(e, what);
+    return code;
+}
+
+/* The walk: dimensions from `split` on are covered by each span (all of
+   them whole but split itself), the ones before it are walked row-major.
+   Span k's first element is found from k by mixed-radix division, so the
+   iterator needs no per-dimension counters and fits a fixed struct. */
+static uint64_t safetensors__span_first(const safetensors_slice_iter *it, uint64_t k)
+{
+    const uint64_t *shape = it->tensor->shape;
+    uint64_t first = 0, stride = 1;
+    size_t d;
+    for (d = it->tensor->ndim; d-- > 0;) {
+        if (d < it->split) {
+            uint64_t extent = it->stop[d] - it->start[d];
+            first += (it->start[d] + k % extent) * stride;
+            k /= extent;
+        } else if (d == it->split) {
+            first += it->start[d] * stride;
+        }
+        stride *= shape[d];
+    }
+    return first;
+}
+
+SAFETENSORS_API safetensors_result safetensors_slice_spans(safetensors_slice_iter *it, const safetensors_tensor *t,
+                                                           const uint64_t *start, const uint64_t *stop,
+                                                           safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r;
+    uint64_t bits, whole = 1;
+    size_t d, ndim;
+    if (it) memset(it, 0, sizeof *it);
+    r = it ? safetensors__check_view(t, &e) : safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "it is NULL");
+    if (r == SAFETENSORS_OK && t->ndim > 0 && (start == NULL || stop == NULL))
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "start and stop must not be NULL");
+    for (d = 0; r == SAFETENSORS_OK && d < t->ndim; d++) {
+        if (start[d] > stop[d] || stop[d] > t->shape[d]) {
+            r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the range of dimension ");
+            safetensors__err_add_u64(&e, (uint64_t)d);
+            safetensors__err_add(&e, start[d] > stop[d] ? " is reversed: " : " runs past its size: ");
+            safetensors__err_add_u64(&e, start[d]);
+            safetensors__err_add(&e, "..");
+            safetensors__err_add_u64(&e, stop[d]);
+            safetensors__err_add(&e, " of ");
+            safetensors__err_add_u64(&e, t->shape[d]);
+        }
+    }
+    if (r != SAFETENSORS_OK) {
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    ndim = t->ndim;
+    bits = safetensors__dtype_bit_table[t->dtype];
+    it->tensor = t;
+    it->start = start;
+    it->stop = stop;
+    /* the trailing dimensions taken whole merge into one run with the
+       first one (from the inside) that is not; that one is `split` */
+    for (d = ndim; d > 0 && start[d - 1] == 0 && stop[d - 1] == t->shape[d - 1]; d--) whole *= t->shape[d - 1];
+    it->split = d > 0 ? d - 1 : 0;
+    it->span_elements = d > 0 ? (stop[d - 1] - start[d - 1]) * whole : whole;
+    it->spans = 1;
+    for (d = 0; d < it->split; d++) it->spans *= stop[d] - start[d];
+    if (it->span_elements == 0 || it->spans == 0) it->spans = it->span_elements = 0;
+    it->bytes = it->spans * it->span_elements * bits / 8u;
+    if (bits % 8u && it->spans) {
+        /* F4/F6: the first span's start, a span's length, and each step of
+           a walked dimension must all be whole bytes */
+        uint64_t stride = 1;
+        int misaligned = (safetensors__span_first(it, 0) * bits) % 8u != 0 || (it->span_elements * bits) % 8u != 0;
+        for (d = ndim; d-- > it->split;) stride *= t->shape[d];
+        for (d = it->split; d-- > 0;) {
+            if (stop[d] - start[d] > 1 && (stride * bits) % 8u != 0) misaligned = 1;
+            stride *= t->shape[d];
+        }
+        if (misaligned) {
+            memset(it, 0, sizeof *it);
+            r = safetensors__slice_fail(&e, SAFETENSORS_ERR_MISALIGNED, t,
+                                        "the slice's rows do not start and end on byte boundaries");
+            safetensors__err_copy_out(err, &e);
+            return r;
+        }
+    }
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetensors_span *span)
+{
+    uint64_t bits;
+    if (it == NULL || span == NULL || it->next >= it->spans) return 0;
+    bits = safetensors__dtype_bit_table[it->tensor->dtype];
+    span->offset = safetensors__span_first(it, it->next++) * bits / 8u;
+    span->length = it->span_elements * bits / 8u;
+    span->data = it->tensor->data ? SAFETENSORS__CAST(const unsigned char *, it->tensor->data) + span->offset : NULL;
+    return 1;
+}
+
+/* Where a span's bytes come from: the view's data, or (f given and the
+   view without data) the file, through the read path. Every slice copy
+   goes through here. */
+static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, const safetensors_tensor *t,
+                                                    uint64_t offset, unsigned char *dst, size_t len,
+                                                    safetensors_error *e);
+static safetensors_result safetensors__io_read(const safetensors_io *io, uint64_t offset, unsigned char *dst,
+                                               size_t len, safetensors_error *e); /* >>memory */
+
+static safetensors_result safetensors__span_bytes(const safetensors_file *f, const safetensors_tensor *t,
+                                                  const safetensors_span *span, unsigned char *dst,
+                                                  safetensors_error *e)
+{
+    if (span->data) {
+        memcpy(dst, span->data, (size_t)span->length);
+        return SAFETENSORS_OK;
+    }
+    if (f == NULL)
+        return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t,
+                                       "the view has no data (a header-only open): use safetensors_read_slice");
+    return safetensors__tensor_bytes(f, t, span->offset, dst, (size_t)span->length, e);
+}
+
+/* The slice into dst through its spans: the one copy behind
+   safetensors_tensor_slice and safetensors_read_slice. */
+static safetensors_result safetensors__slice_copy(const safetensors_file *f, const safetensors_tensor *t,
+                                                  const uint64_t *start, const uint64_t *stop, void *dst,
+                                                  size_t dst_size, safetensors_error *err)
+{
+    safetensors_slice_iter it;
+    safetensors_span span;
+    safetensors_error e;
+    size_t at = 0;
+    safetensors_result r = safetensors_slice_spans(&it, t, start, stop, &e);
+    if (r == SAFETENSORS_OK && it.bytes > (uint64_t)dst_size) {
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_SIZE, t, "the slice holds ");
+        safetensors__err_add_u64(&e, it.bytes);
+        safetensors__err_add(&e, " bytes, dst only ");
+        safetensors__err_add_u64(&e, (uint64_t)dst_size);
+    }
+    if (r == SAFETENSORS_OK && it.bytes && dst == NULL)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "dst is NULL");
+    while (r == SAFETENSORS_OK && safetensors_slice_next(&it, &span)) {
+        r = safetensors__span_bytes(f, t, &span, SAFETENSORS__CAST(unsigned char *, dst) + at, &e);
+        at += (size_t)span.length;
+    }
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_tensor_slice(const safetensors_tensor *t, const uint64_t *start,
+                                                            const uint64_t *stop, void *dst, size_t dst_size,
+                                                            safetensors_error *err)
+{
+    return safetensors__slice_copy(NULL, t, start, stop, dst, dst_size, err);
+}
+
+/* Bytes [offset, offset + len) of tensor t of f into dst, from wherever f
+   has them: the view's data, the caller's bytes, or the file. The range is
+   checked by the callers. */
+static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, const safetensors_tensor *t,
+                                                    uint64_t offset, unsigned char *dst, size_t len,
+                                                    safetensors_error *e)
+{
+    if (len == 0) return SAFETENSORS_OK;
+    if (t->data) {
+        memcpy(dst, SAFETENSORS__CAST(const unsigned char *, t->data) + (size_t)offset, len);
+        return SAFETENSORS_OK;
+    }
+    if (f->held_data) {
+        memcpy(dst, f->held_data + (size_t)(t->begin + offset), len);
+        return SAFETENSORS_OK;
+    }
+#ifndef SAFETENSORS_NO_STDIO
+    if (f->os_file) return safetensors__os_file_read(f, safetensors_data_start(f) + t->begin + offset, dst, len, e);
+#endif
+    if (f->io.read) return safetensors__io_read(&f->io, safetensors_data_start(f) + t->begin + offset, dst, len, e);
+    return safetensors__slice_fail(e, SAFETENSORS_ERR_ARGUMENT, t,
+                                   "the handle has neither data nor a file to read (made by the parser)");
+}
+
+SAFETENSORS_API safetensors_result safetensors_read_tensor_range(const safetensors_file *f,
+                                                                 const safetensors_tensor *t, uint64_t offset,
+                                                                 void *dst, size_t len, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_result r = SAFETENSORS_OK;
+    if (f == NULL || t == NULL)
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, f ? "the tensor is NULL" : "the file is NULL");
+    else if (t->end < t->begin || t->end > f->data_size)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the view's bytes lie outside this file's data");
+    else if (offset > t->end - t->begin || (uint64_t)len > t->end - t->begin - offset)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the range does not lie within the tensor");
+    else if (dst == NULL && len > 0)
+        r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "dst is NULL");
+    if (r == SAFETENSORS_OK) r = safetensors__tensor_bytes(f, t, offset, SAFETENSORS__CAST(unsigned char *, dst), len, &e);
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_read_tensor(const safetensors_file *f, const safetensors_tensor *t,
+                                                           void *dst, size_t dst_size, safetensors_error *err)
+{
+    if (t && t->end >= t->begin && t->end - t->begin > (uint64_t)dst_size) {
+        safetensors_error e;
+        safetensors__slice_fail(&e, SAFETENSORS_ERR_SIZE, t, "it holds ");
+        safetensors__err_add_u64(&e, t->end - t->begin);
+        safetensors__err_add(&e, " bytes, dst only ");
+        safetensors__err_add_u64(&e, (uint64_t)dst_size);
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_SIZE;
+    }
+    return safetensors_read_tensor_range(f, t, 0, dst, t ? (size_t)(t->end - t->begin) : 0, err);
+}
+
+SAFETENSORS_API safetensors_result safetensors_read_slice(const safetensors_file *f, const safetensors_tensor *t,
+                                                          const uint64_t *start, const uint64_t *stop, void *dst,
+                                                          size_t dst_size, safetensors_error *err)
+{
+    if (f == NULL || (t && (t->end < t->begin || t->end > f->data_size))) {
+        safetensors_error e;
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                f ? "the view's bytes lie outside this file's data" : "the file is NULL");
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    return safetensors__slice_copy(f, t, start, stop, dst, dst_size, err);
+}
+
+/* The last step of every open that has data: the copies, when asked for.
+   On failure the file is closed and *out set to NULL. */
+static safetensors_result safetensors__finish_open(const safetensors_options *opt, safetensors_file **out,
+                                                   safetensors_error *e)
+{
+    safetensors_result r;
+    if (!(opt && (opt->flags & SAFETENSORS_ALIGNED_COPY)) || *out == NULL) return SAFETENSORS_OK;
+    r = safetensors__copy_misaligned(*out, e);
+    if (r != SAFETENSORS_OK) {
+        safetensors_close(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
 /* >>memory ------------------------------------------------------------ */
 
 /* Parses a whole file held in memory with the same parser as every other
@@ -3965,6 +4683,113 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
     }
     if (!(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)))
         safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, bytes) + used);
+    else
+        (*out)->held_data = SAFETENSORS__CAST(const unsigned char *, bytes) + used;
+    r = safetensors__finish_open(opt, out, &e);
+    if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
+    return r;
+}
+
+/* Custom I/O: the caller's read-at-offset and size callbacks. */
+
+/* len bytes at offset through the callbacks, in pieces of at most 1 GiB so
+   that a callback never sees a length its own types may not hold. */
+static safetensors_result safetensors__io_read(const safetensors_io *io, uint64_t offset, unsigned char *dst,
+                                               size_t len, safetensors_error *e)
+{
+    while (len > 0) {
+        size_t ask = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
+        if (io->read(io->ctx, offset, dst, ask) != ask) {
+            safetensors__err_set(e, SAFETENSORS_ERR_IO, offset);
+            safetensors__err_add(e, "the read callback gave fewer bytes than asked at offset ");
+            safetensors__err_add_u64(e, offset);
+            return SAFETENSORS_ERR_IO;
+        }
+        dst += ask;
+        len -= ask;
+        offset += ask;
+    }
+    return SAFETENSORS_OK;
+}
+
+/* The file's first bytes into the parser, piece by piece from offset 0,
+   until the parser is done or the size is reached. */
+static safetensors_result safetensors__io_feed(const safetensors_io *io, uint64_t size, safetensors_parser *p,
+                                               safetensors_error *e)
+{
+    unsigned char chunk[4096];
+    uint64_t at = 0;
+    int done = 0;
+    safetensors_result r = SAFETENSORS_OK;
+    while (r == SAFETENSORS_OK && !done && at < size) {
+        size_t ask = size - at < sizeof chunk ? (size_t)(size - at) : sizeof chunk;
+        r = safetensors__io_read(io, at, chunk, ask, e);
+        if (r == SAFETENSORS_OK) r = safetensors_parser_feed(p, chunk, ask, NULL, &done, e);
+        at += ask;
+    }
+    return r;
+}
+
+/* The header through the parser, then the table. */
+static safetensors_result safetensors__io_parse(const safetensors_io *io, uint64_t size, const safetensors_options *opt,
+                                                safetensors_file **out, safetensors_error *e)
+{
+    safetensors_parser *p;
+    safetensors_result r = safetensors_parser_create(opt, &p, e);
+    if (r != SAFETENSORS_OK) return r;
+    safetensors_parser_expect_size(p, size);
+    r = safetensors__io_feed(io, size, p, e);
+    if (r == SAFETENSORS_OK) {
+        uint64_t end = p->header_end;
+        r = safetensors_parser_finish(p, size >= end ? size - end : 0, out, e);
+    }
+    safetensors_parser_destroy(p);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io, const safetensors_options *opt,
+                                                       safetensors_file **out, safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_options o;
+    const char *problem = safetensors__open_options(opt, &o);
+    uint64_t size = 0;
+    safetensors_file *f = NULL;
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (out == NULL || io == NULL || io->read == NULL || io->size == NULL || problem) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out == NULL                           ? "out must not be NULL"
+                                : io == NULL                          ? "io must not be NULL"
+                                : io->read == NULL || io->size == NULL ? "io needs both read and size"
+                                                                       : problem);
+        safetensors__err_copy_out(err, &e);
+        return SAFETENSORS_ERR_ARGUMENT;
+    }
+    if (io->size(io->ctx, &size) != 0) r = safetensors__err_simple(&e, SAFETENSORS_ERR_IO, 0, "the size callback failed");
+    else r = safetensors__io_parse(io, size, &o, &f, &e);
+    if (r == SAFETENSORS_OK && (o.flags & SAFETENSORS_HEADER_ONLY)) {
+        f->io = *io;
+    } else if (r == SAFETENSORS_OK && f->data_size > (uint64_t)((size_t)-1 / 2)) {
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_TOO_LARGE, 0,
+                                    "the data section does not fit in this host's memory (SAFETENSORS_HEADER_ONLY still works)");
+    } else if (r == SAFETENSORS_OK) {
+        /* the coverage check compared the table with the reported size:
+           this is the size of bytes that exist */
+        f->owned_len = f->data_size ? (size_t)f->data_size : 1;
+        f->owned = safetensors__alloc(&f->alloc, f->owned_len);
+        if (f->owned == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        else r = safetensors__io_read(io, safetensors_data_start(f), SAFETENSORS__CAST(unsigned char *, f->owned),
+                                      (size_t)f->data_size, &e);
+        if (r == SAFETENSORS_OK) safetensors__attach_data(f, SAFETENSORS__CAST(const unsigned char *, f->owned));
+    }
+    if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, &f, &e);
+    if (r != SAFETENSORS_OK) {
+        safetensors_close(f);
+        safetensors__err_copy_out(err, &e);
+        return r;
+    }
+    *out = f;
     return SAFETENSORS_OK;
 }
 
@@ -4858,6 +5683,9 @@ out:
     return r;
 }
 
+static safetensors_result safetensors__os_keep(safetensors__os_file *of, safetensors_file **out,
+                                               safetensors_error *e); /* below */
+
 /* safetensors_open, and with regular_only what a model opens: the index and
    its shards must be regular files, never waited on (see safetensors__os_open). */
 static safetensors_result safetensors__open_file(const char *path, const safetensors_options *opt,
@@ -4887,9 +5715,150 @@ static safetensors_result safetensors__open_file(const char *path, const safeten
         !(o.flags & (SAFETENSORS_READ_INTO_MEMORY | SAFETENSORS_HEADER_ONLY)))
         r = safetensors__open_mapped(&of, &o, out, &e);
     if (r == SAFETENSORS_OK && *out == NULL) r = safetensors__open_streamed(&of, &o, out, &e);
-    safetensors__os_close(&of);
+    if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, out, &e);
+    if (r == SAFETENSORS_OK && (o.flags & SAFETENSORS_HEADER_ONLY) && of.is_regular) r = safetensors__os_keep(&of, out, &e);
+    else safetensors__os_close(&of);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
+}
+
+/* Reads at an offset for safetensors_read_tensor on HEADER_ONLY handles,
+   with no shared file position, so that threads may read one handle at
+   once. 0 when all n bytes arrived; else -1 with *sys the system error (0:
+   the file ended first). */
+#ifdef _WIN32
+static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offset, unsigned char *buf, size_t n,
+                                   int *sys)
+{
+    while (n > 0) {
+        OVERLAPPED at;
+        DWORD got = 0, ask = n > ((size_t)1 << 30) ? (DWORD)1 << 30 : (DWORD)n;
+        memset(&at, 0, sizeof at);
+        at.Offset = (DWORD)(offset & 0xffffffffu);
+        at.OffsetHigh = (DWORD)(offset >> 32);
+        if (!ReadFile(of->handle, buf, ask, &got, &at)) {
+            DWORD code = GetLastError();
+            *sys = code == ERROR_HANDLE_EOF ? 0 : (int)code;
+            return -1;
+        }
+        if (got == 0) {
+            *sys = 0;
+            return -1;
+        }
+        buf += got;
+        n -= got;
+        offset += got;
+    }
+    return 0;
+}
+#else
+#if defined(__GLIBC__) && !defined(__USE_UNIX98) && !defined(__USE_XOPEN2K8)
+#define SAFETENSORS__NO_PREAD 1 /* glibc hides pread in strict C99 without feature macros */
+#endif
+static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offset, unsigned char *buf, size_t n,
+                                   int *sys)
+{
+#ifndef SAFETENSORS__NO_PREAD
+    while (n > 0) {
+        ssize_t got;
+        if (offset > (uint64_t)INT64_MAX || (uint64_t)(off_t)offset != offset) {
+            *sys = EOVERFLOW;
+            return -1;
+        }
+        do got = pread(of->handle, buf, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n, (off_t)offset);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0) {
+            *sys = got < 0 ? errno : 0;
+            return -1;
+        }
+        buf += got;
+        n -= (size_t)got;
+        offset += (uint64_t)got;
+    }
+    return 0;
+#elif !defined(SAFETENSORS_NO_MMAP)
+    /* a window over the range, from a multiple of 64 KiB (a multiple of
+       every page size in use), copied and unmapped */
+    while (n > 0) {
+        uint64_t base = offset & ~(uint64_t)0xffff;
+        size_t skip = (size_t)(offset - base), take = n > ((size_t)1 << 28) ? (size_t)1 << 28 : n;
+        struct stat st;
+        void *view;
+        if ((uint64_t)(off_t)base != base) {
+            *sys = EOVERFLOW;
+            return -1;
+        }
+        /* the size now, not at open: a file cut short since must not be
+           read through a mapping past its end */
+        if (fstat(of->handle, &st) != 0) {
+            *sys = errno;
+            return -1;
+        }
+        if (st.st_size < 0 || offset + take > (uint64_t)st.st_size) {
+            *sys = 0;
+            return -1;
+        }
+        view = mmap(NULL, skip + take, PROT_READ, MAP_PRIVATE, of->handle, (off_t)base);
+        if (view == MAP_FAILED) {
+            *sys = errno;
+            return -1;
+        }
+        memcpy(buf, SAFETENSORS__CAST(unsigned char *, view) + skip, take);
+        munmap(view, skip + take);
+        buf += take;
+        n -= take;
+        offset += take;
+    }
+    return 0;
+#else
+    (void)of;
+    (void)offset;
+    (void)buf;
+    (void)n;
+    *sys = ENOSYS;
+    return -1;
+#endif
+}
+#endif
+
+static safetensors_result safetensors__os_file_read(const safetensors_file *f, uint64_t offset, unsigned char *dst,
+                                                    size_t len, safetensors_error *e)
+{
+    int sys = 0;
+    if (safetensors__os_read_at(SAFETENSORS__CAST(const safetensors__os_file *, f->os_file), offset, dst, len, &sys) == 0)
+        return SAFETENSORS_OK;
+    if (sys)
+        return safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot read the tensor from the file", NULL, 0, NULL);
+    safetensors__err_set(e, SAFETENSORS_ERR_IO, offset);
+    safetensors__err_add(e, "the file ended before the tensor's bytes: it is shorter than at open");
+    return SAFETENSORS_ERR_IO;
+}
+
+/* A HEADER_ONLY open hands its file to the handle, for the reads above.
+   Consumes *of either way; on failure closes f and sets *out to NULL. */
+static safetensors_result safetensors__os_keep(safetensors__os_file *of, safetensors_file **out, safetensors_error *e)
+{
+    safetensors_file *f = *out;
+    safetensors__os_file *kept = SAFETENSORS__CAST(safetensors__os_file *, safetensors__alloc(&f->alloc, sizeof *kept));
+    if (kept == NULL) {
+        safetensors__os_close(of);
+        safetensors_close(f);
+        *out = NULL;
+        return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    *kept = *of;
+    kept->path = NULL; /* the caller's string, gone after the open */
+    f->os_file = kept;
+    return SAFETENSORS_OK;
+}
+
+static void safetensors__os_release(safetensors_file *f)
+{
+    safetensors__os_file *of = SAFETENSORS__CAST(safetensors__os_file *, f->os_file);
+    if (of == NULL) return;
+    safetensors__os_close(of);
+    safetensors__free(&f->alloc, of, sizeof *of);
+    f->os_file = NULL;
 }
 
 SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safetensors_options *opt,
@@ -5467,6 +6436,58 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
 
 /* Reads and checks the index JSON: syntax, strings, a weight_map, no name
    twice, plain shard names. */
+/* Custom I/O for models: the io for `name` from opt.model_io, or an error
+   naming it. */
+static safetensors_result safetensors__model_io_open(const safetensors_model *m, const char *name, safetensors_io *io,
+                                                     safetensors_error *e)
+{
+    const safetensors_model_io *mio = m->opt.model_io;
+    memset(io, 0, sizeof *io);
+    if (mio->open == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "model_io needs an open callback");
+    if (mio->open(mio->ctx, name, io) == 0) return SAFETENSORS_OK;
+    safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the open callback failed for ");
+    safetensors__err_add_name(e, name, strlen(name));
+    return SAFETENSORS_ERR_IO;
+}
+
+/* The index through the callbacks into the parser. */
+static safetensors_result safetensors__model_feed_io(const safetensors_model *m, const char *path, safetensors_parser *p,
+                                                     safetensors_error *e)
+{
+    safetensors_io io;
+    uint64_t size = 0;
+    safetensors_result r = safetensors__model_io_open(m, path, &io, e);
+    if (r != SAFETENSORS_OK) return r;
+    if (io.read == NULL || io.size == NULL)
+        r = safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the io from the open callback needs read and size");
+    else if (io.size(io.ctx, &size) != 0)
+        r = safetensors__err_simple(e, SAFETENSORS_ERR_IO, 0, "the size callback failed for the index");
+    else
+        r = safetensors__io_feed(&io, size, p, e);
+    if (m->opt.model_io->close) m->opt.model_io->close(m->opt.model_io->ctx, &io);
+    return r;
+}
+
+/* A file of the model (a shard, or the single file): through opt.model_io
+   when it is set, else from the file system. A HEADER_ONLY file keeps its
+   io for reads, and releases it when it closes. */
+static safetensors_result safetensors__model_open_file(const safetensors_model *m, const char *path,
+                                                       safetensors_file **out, safetensors_error *e)
+{
+    safetensors_io io;
+    safetensors_result r;
+    if (m->opt.model_io == NULL) return safetensors__open_file(path, &m->opt, out, e, 1);
+    r = safetensors__model_io_open(m, path, &io, e);
+    if (r != SAFETENSORS_OK) return r;
+    r = safetensors_open_io(&io, &m->opt, out, e);
+    if (r == SAFETENSORS_OK && (*out)->io.read) {
+        (*out)->io_owner = m->opt.model_io;
+        return SAFETENSORS_OK;
+    }
+    if (m->opt.model_io->close) m->opt.model_io->close(m->opt.model_io->ctx, &io);
+    return r;
+}
+
 static safetensors_result safetensors__model_read_index(safetensors_model *m, const char *path,
                                                         safetensors_error *e)
 {
@@ -5482,6 +6503,10 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     m->seed = p->seed; /* the metadata index is built with the parser's seed */
     memset(&doc, 0, sizeof doc);
     safetensors__parser_bare(p, &safetensors__index_schema, &doc);
+    if (m->opt.model_io) {
+        r = safetensors__model_feed_io(m, path, p, e);
+        goto fed;
+    }
     r = safetensors__os_open(path, &m->alloc, &of, e, 1);
     if (r != SAFETENSORS_OK) {
         safetensors_parser_destroy(p);
@@ -5495,6 +6520,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
     }
     safetensors__free(&m->alloc, chunk, SAFETENSORS__READ_CHUNK);
     safetensors__os_close(&of);
+fed:
     memset(&names, 0, sizeof names);
     memset(&keys, 0, sizeof keys);
     if (r == SAFETENSORS_OK) {
@@ -5613,7 +6639,7 @@ static safetensors_result safetensors__model_load_shard(const safetensors_model 
     char *path = safetensors__join(&m->alloc, m->dir, m->dir_len, m->shard_names[k], m->shard_name_lens[k], &size);
     *out = NULL;
     if (path == NULL) return safetensors__model_nomem(e);
-    r = safetensors__open_file(path, &m->opt, out, e, 1);
+    r = safetensors__model_open_file(m, path, out, e);
     safetensors__free(&m->alloc, path, size);
     if (r != SAFETENSORS_OK) {
         safetensors__err_in_shard(e, m->shard_names[k], m->shard_name_lens[k]);
@@ -5733,7 +6759,7 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
     const safetensors_allocator *a = &m->alloc;
     size_t len = strlen(path + base_at), k;
     safetensors_file *f;
-    safetensors_result r = safetensors__open_file(path, &m->opt, &f, e, 1);
+    safetensors_result r = safetensors__model_open_file(m, path, &f, e);
     if (r != SAFETENSORS_OK) return r;
     m->strings_cap = len + 1;
     m->strings = SAFETENSORS__CAST(char *, safetensors__alloc(a, m->strings_cap));
@@ -5864,7 +6890,7 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
     m->opt = o;
     m->seed = safetensors__pick_seed(o.hash_seed, m);
     len = strlen(path);
-    if (safetensors__os_is_directory(path, &a)) {
+    if (!o.model_io && safetensors__os_is_directory(path, &a)) {
         int needs_separator = len > 0 && !safetensors__is_separator(path[len - 1]);
         m->dir_len = len + (size_t)needs_separator;
         m->dir = SAFETENSORS__CAST(char *, safetensors__alloc(&a, m->dir_len + 1));
@@ -6989,6 +8015,76 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
     return safetensors_tensor_range_to_f32(t, 0, (size_t)elements, dst, dst_capacity);
 }
 
+/* ---- Between two dtypes ---------------------------------------------------- */
+
+/* BF16 <-> F16 element by element on the bits: F32's bit pattern is BF16's
+   shifted, so the F32 element functions apply without an F32 array, and the
+   loop stays one pass that vectorises (the element inlined, as for F8).
+   `head` runs first and may take a multiple of 8 elements with intrinsics. */
+#define SAFETENSORS__CV_HALF_TO_HALF(name, element, head) \
+    static void name(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count, \
+                     unsigned char *SAFETENSORS__CV_RESTRICT dst) \
+    { \
+        size_t i = 0, j; \
+        head \
+        for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) \
+            for (j = 0; j < SAFETENSORS__CV_BLOCK; j++) \
+                safetensors__cv_store_u16le(dst + 2 * (i + j), element(safetensors__cv_load_u16le(src + 2 * (i + j)))); \
+        for (; i < count; i++) safetensors__cv_store_u16le(dst + 2 * i, element(safetensors__cv_load_u16le(src + 2 * i))); \
+    }
+#define SAFETENSORS__CV_BF16_TO_F16_BITS(h) safetensors__cv_f32_to_f16_bits((h) << 16)
+#define SAFETENSORS__CV_F16_TO_BF16_BITS(h) safetensors__cv_f32_to_bf16_bits(safetensors__cv_f16_to_f32_bits(h))
+#ifdef SAFETENSORS__CV_F16C
+/* Eight BF16 become eight F32 by interleaving them above zero halves, and
+   F16C narrows those as safetensors_convert_from_f32 does (same bits). */
+#define SAFETENSORS__CV_BF16_TO_F16_HEAD \
+    for (; count - i >= 8; i += 8) { \
+        __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i)); \
+        __m128 lo = _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h)); \
+        __m128 hi = _mm_castsi128_ps(_mm_unpackhi_epi16(_mm_setzero_si128(), h)); \
+        __m256 wide = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1); \
+        _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(wide, 0)); \
+    }
+#else
+#define SAFETENSORS__CV_BF16_TO_F16_HEAD
+#endif
+SAFETENSORS__CV_HALF_TO_HALF(safetensors__cv_bf16_to_f16, SAFETENSORS__CV_BF16_TO_F16_BITS,
+                             SAFETENSORS__CV_BF16_TO_F16_HEAD)
+SAFETENSORS__CV_HALF_TO_HALF(safetensors__cv_f16_to_bf16, SAFETENSORS__CV_F16_TO_BF16_BITS, (void)0;)
+
+SAFETENSORS_API safetensors_result safetensors_convert(safetensors_dtype from, const void *src, size_t count,
+                                                       safetensors_dtype to, void *dst)
+{
+    /* a multiple of 8 elements, so that every block of F4/F6 ends on a byte */
+    float block[4 * SAFETENSORS__CV_BLOCK];
+    const unsigned char *in = (const unsigned char *)src;
+    unsigned char *out = (unsigned char *)dst;
+    size_t i, n, to_bits;
+    if (!safetensors__cv_supported(from) || !safetensors__cv_supported(to)) return SAFETENSORS_ERR_DTYPE;
+    if (count == 0) return SAFETENSORS_OK;
+    if (src == NULL || dst == NULL) return SAFETENSORS_ERR_ARGUMENT;
+    if (count > safetensors__cv_max_count(from) || count > safetensors__cv_max_count(to)) return SAFETENSORS_ERR_SIZE;
+    to_bits = safetensors__dtype_bit_table[to];
+    if (from == to) {
+        memcpy(dst, src, (count * to_bits + 7u) / 8u);
+        return SAFETENSORS_OK;
+    }
+    if (from == SAFETENSORS_BF16 && to == SAFETENSORS_F16) {
+        safetensors__cv_bf16_to_f16(in, count, out);
+        return SAFETENSORS_OK;
+    }
+    if (from == SAFETENSORS_F16 && to == SAFETENSORS_BF16) {
+        safetensors__cv_f16_to_bf16(in, count, out);
+        return SAFETENSORS_OK;
+    }
+    for (i = 0; i < count; i += n) {
+        n = count - i < sizeof block / sizeof block[0] ? count - i : sizeof block / sizeof block[0];
+        safetensors__cv_widen(from, in, (uint64_t)i, n, block);
+        (void)safetensors_convert_from_f32(to, block, n, out + (i / 8u) * to_bits); /* i: whole blocks */
+    }
+    return SAFETENSORS_OK;
+}
+
 #endif /* SAFETENSORS_NO_CONVERT */
 
 /* >>writer ------------------------------------------------------------- */
@@ -7584,7 +8680,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
     else memset(&o, 0, sizeof o);
     a = o.allocator;
     problem = safetensors__options_problem(&a, o.flags, SAFETENSORS__WRITE_FLAGS_KNOWN, o.reserved32, o.reserved,
-                                           o.reserved_ptr);
+                                           o.reserved_ptr, 4);
     if (problem == NULL && ((o.alignment & (o.alignment - 1u)) != 0 || o.alignment > SAFETENSORS_MAX_ALIGNMENT))
         problem = "the alignment must be a power of two no larger than 65536";
     if (out) *out = NULL;
@@ -8302,6 +9398,549 @@ SAFETENSORS_API void safetensors_write_memory_free(const safetensors_write_optio
     if (opt) a = opt->allocator;
     safetensors__free(&a, bytes, len);
 }
+
+
+/* --- sharded checkpoints --- */
+#ifndef SAFETENSORS_NO_STDIO
+/* A catalog writer takes every declaration (and so checks it as the file
+   writer would); begin reads the catalog's plan for sizes and names,
+   cuts the declarations into contiguous runs, one a shard, and gives each
+   run a writer of its own. Shard s holds declarations [first[s],
+   first[s + 1]), which are also its tensors' places in the write order. */
+struct safetensors_shard_writer {
+    safetensors_allocator alloc;
+    safetensors_write_options opt;
+    uint64_t max_shard;
+    safetensors_writer *catalog;
+    safetensors_writer **shards;
+    size_t shard_count;
+    size_t *first;    /* shard_count + 1 entries */
+    char **names;     /* file names of the shards */
+    size_t *name_sizes;
+    char *index_path; /* NULL with one shard */
+    size_t index_path_size;
+    char *dir;        /* "" or ending in a separator */
+    size_t dir_size;
+    int begun, finished;
+};
+
+static safetensors_result safetensors__sw_check(const safetensors_shard_writer *sw, int begun, safetensors_error *e)
+{
+    if (sw == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0, "the shard writer is NULL");
+    if (sw->finished || sw->begun != begun)
+        return safetensors__err_simple(e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                       begun ? "call safetensors_shard_writer_begin first"
+                                             : "the shard writer has already begun");
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_create(const safetensors_write_options *opt,
+                                                                   uint64_t max_shard_size,
+                                                                   safetensors_shard_writer **out,
+                                                                   safetensors_error *err)
+{
+    safetensors_error e;
+    safetensors_writer *catalog = NULL;
+    safetensors_shard_writer *sw;
+    safetensors_result r;
+    if (out) *out = NULL;
+    if (out == NULL || max_shard_size == 0) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
+                                out ? "max_shard_size must be at least 1" : "out must not be NULL");
+        return safetensors__w_out(err, &e);
+    }
+    r = safetensors_writer_create(opt, &catalog, err);
+    if (r != SAFETENSORS_OK) return r;
+    sw = SAFETENSORS__CAST(safetensors_shard_writer *, safetensors__alloc(&catalog->alloc, sizeof *sw));
+    if (sw == NULL) {
+        safetensors_writer_destroy(catalog);
+        safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        return safetensors__w_out(err, &e);
+    }
+    memset(sw, 0, sizeof *sw);
+    sw->alloc = catalog->alloc;
+    if (opt) sw->opt = *opt;
+    sw->max_shard = max_shard_size;
+    sw->catalog = catalog;
+    *out = sw;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_metadata(safetensors_shard_writer *sw, const char *key,
+                                                                         size_t key_len, const char *value,
+                                                                         size_t value_len, safetensors_error *err)
+{
+    safetensors_error e;
+    if (safetensors__sw_check(sw, 0, &e) != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    return safetensors_writer_add_metadata(sw->catalog, key, key_len, value, value_len, err);
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_add_tensor(safetensors_shard_writer *sw, const char *name,
+                                                                       size_t name_len, safetensors_dtype dtype,
+                                                                       size_t ndim, const uint64_t *shape,
+                                                                       safetensors_error *err)
+{
+    safetensors_error e;
+    if (safetensors__sw_check(sw, 0, &e) != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    return safetensors_writer_add_tensor(sw->catalog, name, name_len, dtype, ndim, shape, err);
+}
+
+/* Everything begin made, given back; the temporary files are removed. */
+static void safetensors__sw_undo(safetensors_shard_writer *sw)
+{
+    const safetensors_allocator *a = &sw->alloc;
+    size_t s;
+    for (s = 0; s < sw->shard_count; s++) {
+        if (sw->shards) safetensors_writer_destroy(sw->shards[s]);
+        if (sw->names) safetensors__free(a, sw->names[s], sw->name_sizes[s]);
+    }
+    safetensors__free(a, sw->shards, sw->shard_count * sizeof *sw->shards);
+    safetensors__free(a, sw->names, sw->shard_count * sizeof *sw->names);
+    safetensors__free(a, sw->name_sizes, sw->shard_count * sizeof *sw->name_sizes);
+    safetensors__free(a, sw->first, (sw->shard_count + 1) * sizeof *sw->first);
+    safetensors__free(a, sw->index_path, sw->index_path_size);
+    safetensors__free(a, sw->dir, sw->dir_size);
+    sw->shards = NULL;
+    sw->names = NULL;
+    sw->name_sizes = NULL;
+    sw->first = NULL;
+    sw->index_path = sw->dir = NULL;
+    sw->shard_count = 0;
+    sw->begun = 0;
+}
+
+/* Decimal digits of v, at least `width` of them, into out; returns the
+   count (at most 20). */
+static size_t safetensors__sw_digits(char *out, uint64_t v, size_t width)
+{
+    char tmp[24];
+    size_t n = 0, k;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10u));
+        v /= 10u;
+    } while (v != 0);
+    while (n < width) tmp[n++] = '0';
+    for (k = 0; k < n; k++) out[k] = tmp[n - 1 - k];
+    return n;
+}
+
+/* dir + the pieces, NUL-terminated, newly allocated; *size its size. */
+static char *safetensors__sw_join(const safetensors_allocator *a, const char *dir, const char *const *pieces,
+                                  const size_t *lens, size_t count, size_t *size)
+{
+    size_t n = strlen(dir), k, at;
+    char *p;
+    for (k = 0; k < count; k++) n += lens[k];
+    *size = n + 1;
+    p = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    if (p == NULL) return NULL;
+    at = strlen(dir);
+    memcpy(p, dir, at);
+    for (k = 0; k < count; k++) {
+        memcpy(p + at, pieces[k], lens[k]);
+        at += lens[k];
+    }
+    p[at] = '\0';
+    return p;
+}
+
+/* The shard's file name: prefix-00001-of-00004.safetensors, or
+   prefix.safetensors alone. */
+static char *safetensors__sw_shard_name(const safetensors_allocator *a, const char *prefix, size_t s, size_t count,
+                                        size_t *size)
+{
+    char number[24], total[24];
+    const char *pieces[6];
+    size_t lens[6];
+    pieces[0] = prefix;
+    lens[0] = strlen(prefix);
+    if (count == 1) {
+        pieces[1] = ".safetensors";
+        lens[1] = 12;
+        return safetensors__sw_join(a, "", pieces, lens, 2, size);
+    }
+    pieces[1] = "-";
+    lens[1] = 1;
+    pieces[2] = number;
+    lens[2] = safetensors__sw_digits(number, (uint64_t)s + 1u, 5);
+    pieces[3] = "-of-";
+    lens[3] = 4;
+    pieces[4] = total;
+    lens[4] = safetensors__sw_digits(total, (uint64_t)count, 5);
+    pieces[5] = ".safetensors";
+    lens[5] = 12;
+    return safetensors__sw_join(a, "", pieces, lens, 6, size);
+}
+
+/* Declarations first[s] .. first[s + 1] of the catalog into a new writer,
+   which then begins on its temporary file. by_decl maps a declaration to
+   its place in the catalog's data order. */
+static safetensors_result safetensors__sw_open_shard(safetensors_shard_writer *sw, const uint32_t *by_decl, size_t s,
+                                                     safetensors_error *e)
+{
+    const safetensors_writer *c = sw->catalog;
+    safetensors_writer *w = NULL;
+    char *path;
+    size_t k, path_size, name_len = sw->name_sizes[s] - 1;
+    const char *pieces[1];
+    safetensors_result r = safetensors_writer_create(&sw->opt, &w, e);
+    sw->shards[s] = w;
+    for (k = 0; r == SAFETENSORS_OK && k < c->meta_count; k++) {
+        const safetensors__w_meta *m = &c->metas[k];
+        r = safetensors_writer_add_metadata(w, c->arena + m->key_off, m->key_len, c->arena + m->value_off, m->value_len,
+                                            e);
+    }
+    for (k = sw->first[s]; r == SAFETENSORS_OK && k < sw->first[s + 1]; k++) {
+        const safetensors_tensor *t = &c->views[by_decl[k]];
+        r = safetensors_writer_add_tensor(w, t->name, t->name_len, t->dtype, t->ndim, t->shape, e);
+    }
+    if (r != SAFETENSORS_OK) return r;
+    pieces[0] = sw->names[s];
+    path = safetensors__sw_join(&sw->alloc, sw->dir, pieces, &name_len, 1, &path_size);
+    if (path == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    r = safetensors_writer_begin_file(w, path, e);
+    safetensors__free(&sw->alloc, path, path_size);
+    return r;
+}
+
+/* Cuts the declarations into shards: a shard takes tensors while their
+   bytes stay within the limit; a tensor over it alone fills one. */
+static size_t safetensors__sw_cut(const safetensors_shard_writer *sw, const uint32_t *by_decl, size_t n, size_t *first)
+{
+    size_t d, count = 0;
+    uint64_t used = 0;
+    if (first) first[0] = 0;
+    for (d = 0; d < n; d++) {
+        const safetensors_tensor *t = &sw->catalog->views[by_decl[d]];
+        uint64_t size = t->end - t->begin;
+        if (d > 0 && (used > sw->max_shard || size > sw->max_shard - used)) {
+            count++;
+            if (first) first[count] = d;
+            used = 0;
+        }
+        used += size;
+    }
+    count++;
+    if (first) first[count] = n;
+    return count;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_begin(safetensors_shard_writer *sw, const char *dir,
+                                                                  const char *prefix, safetensors_error *err)
+{
+    safetensors_error e;
+    const safetensors_allocator *a;
+    uint32_t *by_decl = NULL;
+    size_t n, k, count, dir_len;
+    safetensors_result r = safetensors__sw_check(sw, 0, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    a = &sw->alloc;
+    if (prefix == NULL) prefix = "model";
+    if (dir == NULL) dir = "";
+    r = safetensors_writer_plan(sw->catalog, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    n = sw->catalog->entry_count;
+    by_decl = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *by_decl));
+    if (by_decl == NULL) return safetensors__w_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory"), &e));
+    for (k = 0; k < n; k++) by_decl[sw->catalog->order[k]] = (uint32_t)k;
+    count = safetensors__sw_cut(sw, by_decl, n, NULL);
+    /* the folder, with a separator when it needs one */
+    dir_len = strlen(dir);
+    sw->dir_size = dir_len + 2;
+    sw->dir = SAFETENSORS__CAST(char *, safetensors__alloc(a, sw->dir_size));
+    sw->shards = SAFETENSORS__CAST(safetensors_writer **, safetensors__alloc(a, count * sizeof *sw->shards));
+    sw->names = SAFETENSORS__CAST(char **, safetensors__alloc(a, count * sizeof *sw->names));
+    sw->name_sizes = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, count * sizeof *sw->name_sizes));
+    sw->first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (count + 1) * sizeof *sw->first));
+    sw->shard_count = count;
+    sw->begun = 1;
+    if (sw->dir == NULL || sw->shards == NULL || sw->names == NULL || sw->name_sizes == NULL || sw->first == NULL) {
+        /* undo must not walk arrays that do not exist */
+        if (sw->shards == NULL || sw->names == NULL || sw->name_sizes == NULL) {
+            safetensors__free(a, sw->shards, count * sizeof *sw->shards);
+            safetensors__free(a, sw->names, count * sizeof *sw->names);
+            safetensors__free(a, sw->name_sizes, count * sizeof *sw->name_sizes);
+            sw->shards = NULL;
+            sw->names = NULL;
+            sw->name_sizes = NULL;
+        }
+        r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+        goto out;
+    }
+    for (k = 0; k < count; k++) {
+        sw->shards[k] = NULL;
+        sw->names[k] = NULL;
+        sw->name_sizes[k] = 0;
+    }
+    memcpy(sw->dir, dir, dir_len);
+    if (dir_len && dir[dir_len - 1] != '/' && dir[dir_len - 1] != '\\') sw->dir[dir_len++] = '/';
+    sw->dir[dir_len] = '\0';
+    safetensors__sw_cut(sw, by_decl, n, sw->first);
+    for (k = 0; r == SAFETENSORS_OK && k < count; k++) {
+        sw->names[k] = safetensors__sw_shard_name(a, prefix, k, count, &sw->name_sizes[k]);
+        if (sw->names[k] == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    if (r == SAFETENSORS_OK && count > 1) {
+        const char *pieces[2];
+        size_t lens[2];
+        pieces[0] = prefix;
+        lens[0] = strlen(prefix);
+        pieces[1] = ".safetensors.index.json";
+        lens[1] = 23;
+        sw->index_path = safetensors__sw_join(a, sw->dir, pieces, lens, 2, &sw->index_path_size);
+        if (sw->index_path == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+    }
+    for (k = 0; r == SAFETENSORS_OK && k < count; k++) r = safetensors__sw_open_shard(sw, by_decl, k, &e);
+out:
+    safetensors__free(a, by_decl, n * sizeof *by_decl);
+    if (r != SAFETENSORS_OK) {
+        safetensors__sw_undo(sw);
+        return safetensors__w_out(err, &e);
+    }
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API size_t safetensors_shard_writer_shard_count(const safetensors_shard_writer *sw)
+{
+    return sw && sw->begun ? sw->shard_count : 0;
+}
+
+SAFETENSORS_API const char *safetensors_shard_writer_shard_name(const safetensors_shard_writer *sw, size_t i)
+{
+    return sw && sw->begun && i < sw->shard_count ? sw->names[i] : NULL;
+}
+
+SAFETENSORS_API size_t safetensors_shard_writer_tensor_count(const safetensors_shard_writer *sw)
+{
+    return sw ? safetensors_writer_tensor_count(sw->catalog) : 0;
+}
+
+/* The shard that holds write position k (k < tensor count): bisection
+   over the shards' first positions. */
+static size_t safetensors__sw_shard_of(const safetensors_shard_writer *sw, size_t k)
+{
+    size_t lo = 0, hi = sw->shard_count;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sw->first[mid] <= k) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+SAFETENSORS_API const safetensors_tensor *safetensors_shard_writer_tensor_at(const safetensors_shard_writer *sw,
+                                                                             size_t k, size_t *shard)
+{
+    size_t s;
+    if (sw == NULL || !sw->begun || k >= sw->first[sw->shard_count]) return NULL;
+    s = safetensors__sw_shard_of(sw, k);
+    if (shard) *shard = s;
+    return safetensors_writer_tensor_at(sw->shards[s], k - sw->first[s]);
+}
+
+SAFETENSORS_API size_t safetensors_shard_writer_declaration_index(const safetensors_shard_writer *sw, size_t k)
+{
+    size_t s;
+    if (sw == NULL || !sw->begun || k >= sw->first[sw->shard_count]) return (size_t)-1;
+    s = safetensors__sw_shard_of(sw, k);
+    return sw->first[s] + safetensors_writer_declaration_index(sw->shards[s], k - sw->first[s]);
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_write_tensor(safetensors_shard_writer *sw, size_t k,
+                                                                         const void *bytes, size_t len,
+                                                                         safetensors_error *err)
+{
+    safetensors_error e;
+    size_t s;
+    if (safetensors__sw_check(sw, 1, &e) != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    if (k >= sw->first[sw->shard_count]) {
+        safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, "no tensor has that index");
+        return safetensors__w_out(err, &e);
+    }
+    s = safetensors__sw_shard_of(sw, k);
+    return safetensors_writer_write_tensor(sw->shards[s], k - sw->first[s], bytes, len, err);
+}
+
+/* Appends bytes to a growable buffer; 0 when memory runs out. */
+static int safetensors__sw_put(const safetensors_allocator *a, char **buf, size_t *len, size_t *cap, const char *s,
+                               size_t n)
+{
+    char *fresh = SAFETENSORS__CAST(char *, safetensors__grow(a, *buf, cap, *len + n, 1));
+    if (fresh == NULL) return 0;
+    *buf = fresh;
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    return 1;
+}
+
+/* A JSON string as Python's json.dumps writes it with ensure_ascii: the
+   short escapes for " \ \n \r \t \b \f, \u00XX for the other bytes
+   below 0x20, and every code point from 0x7f up as \uXXXX (lowercase hex),
+   above U+FFFF as a surrogate pair. The text is valid UTF-8 (the writer
+   checked every name). */
+static int safetensors__sw_put_py_string(const safetensors_allocator *a, char **buf, size_t *len, size_t *cap,
+                                         const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    if (!safetensors__sw_put(a, buf, len, cap, "\"", 1)) return 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t cp = c;
+        size_t more = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3, k;
+        char esc[12];
+        const char *out = esc;
+        size_t out_len = 2;
+        for (k = 1; k <= more; k++) cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3fu);
+        if (more) cp &= more == 1 ? 0x7ffu : more == 2 ? 0xffffu : 0x1fffffu;
+        i += more + 1;
+        esc[0] = '\\';
+        if (cp == '"' || cp == '\\') esc[1] = (char)cp;
+        else if (cp == '\n') esc[1] = 'n';
+        else if (cp == '\r') esc[1] = 'r';
+        else if (cp == '\t') esc[1] = 't';
+        else if (cp == '\b') esc[1] = 'b';
+        else if (cp == '\f') esc[1] = 'f';
+        else if (cp >= 0x20 && cp < 0x7f) {
+            esc[0] = (char)cp;
+            out_len = 1;
+        } else {
+            uint32_t units[2];
+            size_t u, count = 1;
+            units[0] = cp;
+            if (cp > 0xffffu) {
+                units[0] = 0xd800u + ((cp - 0x10000u) >> 10);
+                units[1] = 0xdc00u + ((cp - 0x10000u) & 0x3ffu);
+                count = 2;
+            }
+            for (u = 0, out_len = 0; u < count; u++) {
+                esc[out_len++] = '\\';
+                esc[out_len++] = 'u';
+                for (k = 0; k < 4; k++) esc[out_len++] = hex[(units[u] >> (12 - 4 * k)) & 15u];
+            }
+        }
+        if (!safetensors__sw_put(a, buf, len, cap, out, out_len)) return 0;
+    }
+    return safetensors__sw_put(a, buf, len, cap, "\"", 1);
+}
+
+static const char *safetensors__sw_view_name(const void *table, size_t i, size_t *len)
+{
+    const safetensors_tensor *t = SAFETENSORS__CAST(const safetensors_tensor *, table) + i;
+    *len = t->name_len;
+    return t->name;
+}
+
+static int safetensors__sw_name_before(const void *ctx, uint32_t a, uint32_t b)
+{
+    size_t la, lb;
+    const char *na = safetensors__sw_view_name(ctx, a, &la), *nb = safetensors__sw_view_name(ctx, b, &lb);
+    return safetensors__name_compare(na, la, nb, lb) < 0;
+}
+
+/* The index text, json.dumps(index, indent=2, sort_keys=True) + "\n". */
+static safetensors_result safetensors__sw_index_text(const safetensors_shard_writer *sw, char **buf, size_t *len,
+                                                     size_t *cap, safetensors_error *e)
+{
+    const safetensors_allocator *a = &sw->alloc;
+    const safetensors_writer *c = sw->catalog;
+    size_t n = c->entry_count, k;
+    uint32_t *order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *order));
+    uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *tmp));
+    uint32_t *shard_of = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *shard_of));
+    char digits[24];
+    int ok = order && tmp && shard_of;
+    uint64_t total = 0, parameters = 0;
+    for (k = 0; ok && k < n; k++) {
+        order[k] = (uint32_t)k;
+        total += c->views[k].end - c->views[k].begin;
+        parameters += safetensors_tensor_element_count(&c->views[k]);
+    }
+    for (k = 0; ok && k < sw->shard_count; k++) {
+        size_t d;
+        /* catalog data order -> shard: through the declaration index */
+        for (d = sw->first[k]; d < sw->first[k + 1]; d++) tmp[d] = (uint32_t)k;
+    }
+    for (k = 0; ok && k < n; k++) shard_of[k] = tmp[c->order[k]];
+    if (ok) safetensors__sort_indices(order, tmp, n, safetensors__sw_name_before, c->views);
+    ok = ok && safetensors__sw_put(a, buf, len, cap, "{\n  \"metadata\": {\n    \"total_parameters\": ", 42) &&
+         safetensors__sw_put(a, buf, len, cap, digits, safetensors__sw_digits(digits, parameters, 1)) &&
+         safetensors__sw_put(a, buf, len, cap, ",\n    \"total_size\": ", 20) &&
+         safetensors__sw_put(a, buf, len, cap, digits, safetensors__sw_digits(digits, total, 1)) &&
+         safetensors__sw_put(a, buf, len, cap, "\n  },\n  \"weight_map\": {", 23);
+    for (k = 0; ok && k < n; k++) {
+        const safetensors_tensor *t = &c->views[order[k]];
+        const char *shard = sw->names[shard_of[order[k]]];
+        ok = safetensors__sw_put(a, buf, len, cap, k ? ",\n    " : "\n    ", k ? 6 : 5) &&
+             safetensors__sw_put_py_string(a, buf, len, cap, t->name, t->name_len) &&
+             safetensors__sw_put(a, buf, len, cap, ": ", 2) &&
+             safetensors__sw_put_py_string(a, buf, len, cap, shard, strlen(shard));
+    }
+    ok = ok && safetensors__sw_put(a, buf, len, cap, n ? "\n  }\n}\n" : "}\n}\n", n ? 7 : 4);
+    safetensors__free(a, order, n * sizeof *order);
+    safetensors__free(a, tmp, n * sizeof *tmp);
+    safetensors__free(a, shard_of, n * sizeof *shard_of);
+    return ok ? SAFETENSORS_OK : safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
+}
+
+/* The index through the file sink's own temporary file and rename, by a
+   writer that carries no tensors: the same durability as the shards. */
+static safetensors_result safetensors__sw_write_index(safetensors_shard_writer *sw, safetensors_error *e)
+{
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    safetensors_writer *w = NULL;
+    safetensors_result r = safetensors__sw_index_text(sw, &text, &len, &cap, e);
+    if (r == SAFETENSORS_OK) r = safetensors_writer_create(&sw->opt, &w, e);
+    if (r == SAFETENSORS_OK) r = safetensors__w_open_file(w, sw->index_path, e);
+    if (r == SAFETENSORS_OK) {
+        w->sink = SAFETENSORS__W_SINK_FILE;
+        if (len) safetensors__w_sink_write(w, text, len);
+        if (!w->failed) safetensors__w_commit_file(w);
+        if (w->failed) {
+            *e = w->error;
+            r = e->code;
+        }
+    }
+    safetensors_writer_destroy(w);
+    safetensors__free(&sw->alloc, text, cap);
+    return r;
+}
+
+SAFETENSORS_API safetensors_result safetensors_shard_writer_finish(safetensors_shard_writer *sw,
+                                                                   safetensors_error *err)
+{
+    safetensors_error e;
+    size_t s;
+    safetensors_result r = safetensors__sw_check(sw, 1, &e);
+    if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    /* first every shard whole, so that a refusal commits nothing */
+    for (s = 0; s < sw->shard_count; s++)
+        if (safetensors_writer_next_tensor(sw->shards[s]) < safetensors_writer_tensor_count(sw->shards[s]) ||
+            sw->shards[s]->failed)
+            return safetensors_writer_finish(sw->shards[s], err);
+    for (s = 0; s < sw->shard_count; s++) {
+        r = safetensors_writer_finish(sw->shards[s], err);
+        if (r != SAFETENSORS_OK) return r;
+    }
+    if (sw->index_path) {
+        r = safetensors__sw_write_index(sw, &e);
+        if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
+    }
+    sw->finished = 1;
+    return SAFETENSORS_OK;
+}
+
+SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *sw)
+{
+    safetensors_allocator a;
+    if (sw == NULL) return;
+    a = sw->alloc;
+    safetensors__sw_undo(sw);
+    safetensors_writer_destroy(sw->catalog);
+    safetensors__free(&a, sw, sizeof *sw);
+}
+#endif /* !SAFETENSORS_NO_STDIO */
 
 #endif /* SAFETENSORS_NO_WRITER */
 

@@ -51,8 +51,9 @@ static double time_copy(unsigned char *dst, const unsigned char *src, size_t n)
 
 typedef struct job {
     const char *label;
-    int widen; /* 1: dtype -> F32; 0: F32 -> dtype */
+    int widen; /* 1: dtype -> F32; 0: F32 -> dtype; 2: dtype -> to, safetensors_convert */
     safetensors_dtype dtype;
+    safetensors_dtype to;
 } job;
 
 static const job JOBS[] = {
@@ -75,6 +76,8 @@ static const job JOBS[] = {
     {"F32 -> F8_E8M0", 0, SAFETENSORS_F8_E8M0},
     {"F32 -> F6_E2M3", 0, SAFETENSORS_F6_E2M3},
     {"F32 -> F4", 0, SAFETENSORS_F4},
+    {"BF16 -> F16", 2, SAFETENSORS_BF16, SAFETENSORS_F16},
+    {"F16 -> BF16", 2, SAFETENSORS_F16, SAFETENSORS_BF16},
 };
 
 
@@ -95,7 +98,9 @@ int main(int argc, char **argv)
     for (j = 0; j < sizeof JOBS / sizeof JOBS[0]; j++) {
         unsigned bits = safetensors_dtype_bits(JOBS[j].dtype);
         size_t n = JOBS[j].widen ? src_bytes * 8 / bits : src_bytes / 4;
-        size_t out = JOBS[j].widen ? n * 4 : (n * bits + 7) / 8;
+        size_t out = JOBS[j].widen == 2 ? n * safetensors_dtype_bits(JOBS[j].to) / 8
+                     : JOBS[j].widen   ? n * 4
+                                       : (n * bits + 7) / 8;
         if (out > max_dst) max_dst = out;
     }
     if (max_dst < src_bytes) max_dst = src_bytes;
@@ -128,7 +133,7 @@ int main(int argc, char **argv)
         const job *jb = &JOBS[j];
         unsigned bits = safetensors_dtype_bits(jb->dtype);
         size_t n = jb->widen ? src_bytes * 8 / bits : src_bytes / 4;
-        size_t out = jb->widen ? n * 4 : (n * bits + 7) / 8;
+        size_t out = jb->widen == 2 ? n * safetensors_dtype_bits(jb->to) / 8 : jb->widen ? n * 4 : (n * bits + 7) / 8;
         double t, c;
         if (!jb->widen && !floats_ready) {
             /* Weights-like floats: magnitudes 2^-8..2^8, both signs. */
@@ -146,8 +151,9 @@ int main(int argc, char **argv)
             safetensors_result r;
             copy_times[i] = time_copy(dst, src, src_bytes);
             t0 = now_seconds();
-            r = jb->widen ? safetensors_convert_to_f32(jb->dtype, src, n, (float *)(void *)dst)
-                          : safetensors_convert_from_f32(jb->dtype, (const float *)(void *)src, n, dst);
+            r = jb->widen == 2 ? safetensors_convert(jb->dtype, src, n, jb->to, dst)
+                : jb->widen    ? safetensors_convert_to_f32(jb->dtype, src, n, (float *)(void *)dst)
+                               : safetensors_convert_from_f32(jb->dtype, (const float *)(void *)src, n, dst);
             times[i] = now_seconds() - t0;
             if (r != SAFETENSORS_OK) {
                 fprintf(stderr, "%s failed: %d\n", jb->label, (int)r);

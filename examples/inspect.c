@@ -84,6 +84,7 @@
 #include <unistd.h>
 #endif
 
+#include "inspect/glob.c"
 #include "inspect/text.c"
 #include "inspect/source.c"
 #include "inspect/select.c"

@@ -66,7 +66,7 @@ $(B)/shared/test_%: tests/test_%.c tests/test_util.h safetensors.h packaging/sha
                     $(B)/libsafetensors.so | deps
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O1 -g -Ipackaging/shared-shim -I. $< -o $@ -L$(B) -lsafetensors -Wl,-rpath,'$$ORIGIN/..' $(CMOCKA)
-$(B)/shared/test_sharded: CMOCKA += -pthread
+$(B)/shared/test_sharded $(B)/shared/test_engine: CMOCKA += -pthread
 
 test-shared: $(B)/$(SO_FILE) $(SO_LINKS) $(SUITES:%=$(B)/shared/test_%)
 	@sh packaging/check-exports.sh "$(CC)" $(B)/$(SO_FILE) $(SO_NAME)
@@ -103,7 +103,7 @@ BINDIR   ?= $(PREFIX)/bin
 INCDIR   := $(PREFIX)/include
 PCDIR    := $(LIBDIR)/pkgconfig
 CMAKEDIR := $(LIBDIR)/cmake/safetensors
-TOOLS    := $(B)/safetensors-inspect $(B)/safetensors-rewrite
+TOOLS    := $(B)/safetensors-inspect $(B)/safetensors-convert
 # Fills the templates in packaging/ (CMake's configure_file fills the same
 # names for a CMake install).
 PKG_SUBST = sed -e 's|@PROJECT_VERSION@|$(ST_VERSION)|g' \

@@ -89,10 +89,11 @@ one_call)
     rm -f "$f"
     ;;
 f32_to_bf16)
-    # every tensor of tiny GPT-2 is F32: all become BF16, half the bytes
+    # safetensors-convert --dtype BF16, which replaced convert_f32_to_bf16:
+    # every tensor of tiny GPT-2 is F32, all become BF16, half the bytes
     f=$b/convert_f32_to_bf16.safetensors
     rm -f "$f"
-    run "./$b/convert_f32_to_bf16" $gpt2 "$f"
+    run "./$b/safetensors-convert" --dtype BF16 $gpt2 "$f"
     run "./$b/readme_quickstart" "$f"
     expect_count 28 ' BF16 [0-9]+ bytes$'
     expect "transformer.wte.weight BF16 $((vocab * embd * 2)) bytes"

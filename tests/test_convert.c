@@ -992,6 +992,101 @@ static void test_view_errors(void **state)
 #undef UNTOUCHED
 }
 
+/* ---------------------------------------------------------------------
+   Between two dtypes: safetensors_convert
+   --------------------------------------------------------------------- */
+
+/* BF16 <-> F16 over all 65536 codes of each, against the detour through
+   F32 (exact: F32 holds every BF16 and F16 value), which in the native
+   build runs on F16C; and a few values worked out by hand. */
+static void test_bf16_f16_every_code(void **state)
+{
+    static unsigned char src[2 * 65536], direct[2 * 65536], detour[2 * 65536];
+    static float wide[65536];
+    static const uint16_t by_hand[][2] = {
+        {0x3f80, 0x3c00}, /* 1 */
+        {0x477f, 0x7bf8}, /* 65280 = 1.9921875 x 2^15, exact in F16 */
+        {0x4780, 0x7c00}, /* 65536 overflows to Inf */
+        {0xc780, 0xfc00},
+        {0x3380, 0x0001}, /* 2^-24, the smallest F16 subnormal */
+        {0x3300, 0x0000}, /* 2^-25, a tie, to even: zero */
+        {0x3340, 0x0001}, /* 1.5 x 2^-25 rounds up */
+        {0x7fc1, 0x7e08}, /* a NaN keeps its top payload bits */
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < 65536; i++) {
+        src[2 * i] = (unsigned char)(i & 0xff);
+        src[2 * i + 1] = (unsigned char)(i >> 8);
+    }
+    assert_int_equal(safetensors_convert(SAFETENSORS_BF16, src, 65536, SAFETENSORS_F16, direct), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_to_f32(SAFETENSORS_BF16, src, 65536, wide), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_from_f32(SAFETENSORS_F16, wide, 65536, detour), SAFETENSORS_OK);
+    assert_memory_equal(direct, detour, sizeof direct);
+    for (i = 0; i < sizeof by_hand / sizeof by_hand[0]; i++) {
+        size_t at = 2 * (size_t)by_hand[i][0];
+        assert_int_equal(direct[at] | direct[at + 1] << 8, by_hand[i][1]);
+    }
+
+    assert_int_equal(safetensors_convert(SAFETENSORS_F16, src, 65536, SAFETENSORS_BF16, direct), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_to_f32(SAFETENSORS_F16, src, 65536, wide), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_from_f32(SAFETENSORS_BF16, wide, 65536, detour), SAFETENSORS_OK);
+    assert_memory_equal(direct, detour, sizeof direct);
+    /* 1 + 2^-10 rounds down to 1; 1 + 2^-8 is a tie and goes to even (1);
+       1 + 3 x 2^-8 is a tie and goes to even (1 + 2^-6); 65504 = 0x7bff
+       needs 11 bits: 65536 */
+    assert_int_equal(direct[2 * 0x3c01] | direct[2 * 0x3c01 + 1] << 8, 0x3f80);
+    assert_int_equal(direct[2 * 0x3c04] | direct[2 * 0x3c04 + 1] << 8, 0x3f80);
+    assert_int_equal(direct[2 * 0x3c0c] | direct[2 * 0x3c0c + 1] << 8, 0x3f82);
+    assert_int_equal(direct[2 * 0x7bff] | direct[2 * 0x7bff + 1] << 8, 0x4780);
+}
+
+/* Every pair of supported dtypes over random codes, a count that leaves a
+   partial block: the same bytes as widening and narrowing by hand. */
+static void test_convert_every_pair(void **state)
+{
+    enum { N = 1001 };
+    static unsigned char src[8 * N], got[8 * N + 1], want[8 * N + 1];
+    static float wide[N];
+    uint64_t rng = 0x1234567u;
+    unsigned from, to;
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof src; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        src[i] = (unsigned char)rng;
+    }
+    for (from = 0; from < SAFETENSORS_DTYPE_COUNT; from++) {
+        for (to = 0; to < SAFETENSORS_DTYPE_COUNT; to++) {
+            size_t n = N - (safetensors_dtype_bits((safetensors_dtype)from) % 8 ? 1 : 0), bytes;
+            if (!safetensors_convert_supported((safetensors_dtype)from) ||
+                !safetensors_convert_supported((safetensors_dtype)to)) {
+                assert_int_equal(safetensors_convert((safetensors_dtype)from, src, 4, (safetensors_dtype)to, got),
+                                 SAFETENSORS_ERR_DTYPE);
+                continue;
+            }
+            bytes = (n * safetensors_dtype_bits((safetensors_dtype)to) + 7) / 8;
+            memset(got, CANARY, sizeof got);
+            memset(want, CANARY, sizeof want);
+            assert_int_equal(safetensors_convert((safetensors_dtype)from, src, n, (safetensors_dtype)to, got),
+                             SAFETENSORS_OK);
+            if (from == to) {
+                memcpy(want, src, bytes);
+            } else {
+                assert_int_equal(safetensors_convert_to_f32((safetensors_dtype)from, src, n, wide), SAFETENSORS_OK);
+                assert_int_equal(safetensors_convert_from_f32((safetensors_dtype)to, wide, n, want), SAFETENSORS_OK);
+            }
+            assert_memory_equal(got, want, bytes + 1); /* the canary after it too */
+        }
+    }
+    assert_int_equal(safetensors_convert(SAFETENSORS_F16, NULL, 1, SAFETENSORS_BF16, got), SAFETENSORS_ERR_ARGUMENT);
+    assert_int_equal(safetensors_convert(SAFETENSORS_F16, src, 1, SAFETENSORS_BF16, NULL), SAFETENSORS_ERR_ARGUMENT);
+    assert_int_equal(safetensors_convert(SAFETENSORS_F16, NULL, 0, SAFETENSORS_BF16, NULL), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert(SAFETENSORS_I32, src, 1, SAFETENSORS_I32, got), SAFETENSORS_ERR_DTYPE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1008,6 +1103,8 @@ int main(void)
         cmocka_unit_test(test_view_every_range),
         cmocka_unit_test(test_view_every_range_guarded),
         cmocka_unit_test(test_view_errors),
+        cmocka_unit_test(test_bf16_f16_every_code),
+        cmocka_unit_test(test_convert_every_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,8 +19,13 @@
                 under non-ASCII names in TMP/shards, found only by listing
                 the folder: each shard is the file it copies, each tensor
                 holds that file's bytes;
+     reads      every tensor of the bundled files read and sliced from a
+                HEADER_ONLY handle (pread or a mapped window, ReadFile with
+                an offset), against the file's bytes; BF16 <-> F16 over
+                every code (the byte order of big-endian hosts);
      large4g    with --large4g FILE, the sparse file of more than 4 GiB that
-                tests/sparse_4g.sh makes (the numbers here are its).
+                tests/sparse_4g.sh makes (the numbers here are its), read
+                past 4 GiB through a HEADER_ONLY handle too.
 
    Usage, from the repository root:
      test_portable [--tmp DIR]      DIR (default build/tmp) and DIR/shards
@@ -421,6 +426,19 @@ static void test_large4g_header_only(void **state)
     opt.flags = SAFETENSORS_HEADER_ONLY;
     if (safetensors_open(g_large, &opt, &f, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
     check_big_table(f, 1);
+    {
+        /* reads past 4 GiB through the file the handle kept: 64-bit
+           offsets on 32-bit hosts too; the markers tests/sparse_4g.sh wrote */
+        const safetensors_tensor *a = safetensors_tensor_at(f, 0), *b = safetensors_tensor_at(f, 1);
+        unsigned char c[2] = {0, 0};
+        uint64_t lo[2] = {1, 536870910}, hi[2] = {2, 536870912};
+        if (safetensors_read_tensor_range(f, a, BIG_A_END - 1, c, 1, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
+        assert_int_equal(c[0], 'B');
+        if (safetensors_read_tensor_range(f, b, 0, c, 1, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
+        assert_int_equal(c[0], 'C');
+        if (safetensors_read_slice(f, b, lo, hi, c, 2, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
+        assert_true(c[0] == 0 && c[1] == 'D');
+    }
     safetensors_close(f);
 }
 
@@ -632,6 +650,102 @@ static void test_shard_kinds(void **state)
 #endif
 }
 
+/* ---------------------------------------------------------------------
+   Reads into caller buffers, slices and BF16 <-> F16: the byte order,
+   file offsets and OS calls they rest on (pread, or a mapped window where
+   strict C99 hides pread; ReadFile with an OVERLAPPED offset on Windows)
+   --------------------------------------------------------------------- */
+
+/* The box [start, stop) of a tensor whose elements are `size` bytes,
+   element by element, from the file's bytes. */
+static void slice_by_elements(const unsigned char *src, size_t size, const safetensors_tensor *t,
+                              const uint64_t *start, const uint64_t *stop, unsigned char *out)
+{
+    uint64_t total = 1, idx;
+    size_t d;
+    for (d = 0; d < t->ndim; d++) total *= stop[d] - start[d];
+    for (idx = 0; idx < total; idx++) {
+        uint64_t rest = idx, lin = 0, stride = 1;
+        for (d = t->ndim; d-- > 0;) {
+            uint64_t extent = stop[d] - start[d];
+            lin += (start[d] + rest % extent) * stride;
+            rest /= extent;
+            stride *= t->shape[d];
+        }
+        memcpy(out + idx * size, src + lin * size, size);
+    }
+}
+
+/* Every tensor of the bundled files read whole and sliced at random from
+   a HEADER_ONLY handle, against the bytes read with stdio. */
+static void test_reads_and_slices(void **state)
+{
+    static const char *const paths[] = {GPT2_DIR "/model.safetensors", LLAMA_DIR "/model-00001-of-00004.safetensors",
+                                        LLAMA_DIR "/model-00004-of-00004.safetensors"};
+    uint64_t rng = 7;
+    size_t p, k;
+    (void)state;
+    for (p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        ref_file ref = ref_load(paths[p]);
+        safetensors_options opt;
+        safetensors_file *f = NULL;
+        safetensors_error err;
+        uint64_t start;
+        memset(&opt, 0, sizeof opt);
+        opt.flags = SAFETENSORS_HEADER_ONLY;
+        if (safetensors_open(paths[p], &opt, &f, &err) != SAFETENSORS_OK) fail_msg("%s: %s", paths[p], err.message);
+        start = safetensors_data_start(f);
+        for (k = 0; k < safetensors_tensor_count(f); k++) {
+            const safetensors_tensor *t = safetensors_tensor_at(f, k);
+            size_t n = (size_t)(t->end - t->begin), size = safetensors_dtype_bits(t->dtype) / 8, d;
+            unsigned char *got = (unsigned char *)malloc(n + 1), *want = (unsigned char *)malloc(n + 1);
+            uint64_t lo[8], hi[8], count;
+            int trial;
+            assert_true(got && want && t->ndim <= 8);
+            if (safetensors_read_tensor(f, t, got, n, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
+            if (memcmp(got, ref.bytes + start + t->begin, n) != 0) fail_msg("%s: \"%s\" differs", paths[p], t->name);
+            for (trial = 0; trial < 8; trial++) {
+                for (d = 0, count = 1; d < t->ndim; d++) {
+                    lo[d] = tu_xorshift64(&rng) % (t->shape[d] + 1);
+                    hi[d] = lo[d] + tu_xorshift64(&rng) % (t->shape[d] - lo[d] + 1);
+                    count *= hi[d] - lo[d];
+                }
+                slice_by_elements(ref.bytes + start + t->begin, size, t, lo, hi, want);
+                if (safetensors_read_slice(f, t, lo, hi, got, n, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
+                if (memcmp(got, want, (size_t)count * size) != 0) fail_msg("%s: a slice of \"%s\" differs", paths[p], t->name);
+            }
+            free(got);
+            free(want);
+        }
+        safetensors_close(f);
+        ref_free(&ref);
+    }
+}
+
+/* BF16 <-> F16 over every code, against the detour through F32, which
+   holds both exactly; and 1.0's bytes, for the host's byte order. */
+static void test_bf16_f16(void **state)
+{
+    static unsigned char codes[2 * 65536], direct[2 * 65536], detour[2 * 65536];
+    static float wide[65536];
+    size_t k;
+    (void)state;
+    for (k = 0; k < 65536; k++) {
+        codes[2 * k] = (unsigned char)(k & 0xff);
+        codes[2 * k + 1] = (unsigned char)(k >> 8);
+    }
+    assert_int_equal(safetensors_convert(SAFETENSORS_BF16, codes, 65536, SAFETENSORS_F16, direct), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_to_f32(SAFETENSORS_BF16, codes, 65536, wide), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_from_f32(SAFETENSORS_F16, wide, 65536, detour), SAFETENSORS_OK);
+    assert_memory_equal(direct, detour, sizeof direct);
+    assert_int_equal(safetensors_convert(SAFETENSORS_F16, codes, 65536, SAFETENSORS_BF16, direct), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_to_f32(SAFETENSORS_F16, codes, 65536, wide), SAFETENSORS_OK);
+    assert_int_equal(safetensors_convert_from_f32(SAFETENSORS_BF16, wide, 65536, detour), SAFETENSORS_OK);
+    assert_memory_equal(direct, detour, sizeof direct);
+    /* F16 1.0 (3c00) is BF16 1.0, the bytes 80 3f */
+    assert_true(direct[2 * 0x3c00] == 0x80 && direct[2 * 0x3c00 + 1] == 0x3f);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest paths[] = {
@@ -643,6 +757,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_io_messages),
         cmocka_unit_test(test_writer_file),
         cmocka_unit_test(test_shard_kinds),
+        cmocka_unit_test(test_reads_and_slices),
+        cmocka_unit_test(test_bf16_f16),
     };
     const struct CMUnitTest large[] = {
         cmocka_unit_test(test_large4g_header_only),

@@ -20,8 +20,8 @@ $(B)/safetensors-inspect: $(INSPECT_SRC) safetensors.h | $(B)
 # alone; the parts it includes must rebuild them too.
 $(B)/plat/safetensors-inspect $(B)/s390x/safetensors-inspect $(B)/win/safetensors-inspect.exe: $(INSPECT_SRC)
 
-test-inspect: $(B)/safetensors-inspect $(B)/safetensors-rewrite
-	sh tests/inspect/run.sh $(B)/safetensors-inspect $(B)/safetensors-rewrite $(B)/inspect-test
+test-inspect: $(B)/safetensors-inspect $(B)/safetensors-convert
+	sh tests/inspect/run.sh $(B)/safetensors-inspect $(B)/safetensors-convert $(B)/inspect-test
 
 INSPECT_VG_RUNS := \
     "tests/models/tiny-gpt2/model.safetensors tests/models/tiny-llama-bf16-sharded" \

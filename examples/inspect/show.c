@@ -110,7 +110,21 @@ typedef struct table_ctx {
     const strbuf *shard_cells; /* a model's shard names, as cells */
     const tensor_stats *stats; /* --stats, one a row */
     strbuf scratch;
+    const source *src; /* for the alignment mark: a tensor's file */
 } table_ctx;
+
+/* Whether a tensor sits at a file offset that is not a multiple of its
+   element size: mapped, its `data` cannot be cast to an element pointer.
+   Asked of a copy of the view without data, so that the answer is the
+   file's whether or not this run read the data into memory. */
+static int misaligned(const table_ctx *c, const entry *e)
+{
+    const safetensors_file *f = c->src->f;
+    safetensors_tensor offset_only = *e->t;
+    if (c->src->m && safetensors_model_shard(c->src->m, e->shard, &f, NULL) != SAFETENSORS_OK) return 0;
+    offset_only.data = NULL;
+    return !safetensors_tensor_offset_is_aligned(f, &offset_only, 0);
+}
 
 /* NAME DTYPE SHAPE SIZE BYTES [SHARD] OFFSET, where OFFSET is two columns
    joined: the begin, right-aligned, and "..end". */
@@ -132,6 +146,7 @@ static void tensor_fill(void *ctx, size_t row, strbuf *cells)
     sb_u64(&cells[k++], t->begin);
     sb_puts(&cells[k], "..");
     sb_u64(&cells[k], t->end);
+    if (misaligned(c, e)) sb_puts(&cells[k], " *");
 }
 
 static void tensor_table(strbuf *out, table_ctx *c)
@@ -144,8 +159,12 @@ static void tensor_table(strbuf *out, table_ctx *c)
                                         {"SHAPE", 'l', 0}, {"SIZE", 'r', 0},
                                         {"BYTES", 'r', 0}, {"SHARD", 'l', 0},
                                         {"OFFSET", 'r', COL_HEAD_OVERHANGS}, {"", 'l', COL_JOINED}};
+    size_t i, marked = 0;
     if (c->shard_cells) grid_print(out, model_cols, sizeof model_cols / sizeof model_cols[0], c->l->n, tensor_fill, c);
     else grid_print(out, file_cols, sizeof file_cols / sizeof file_cols[0], c->l->n, tensor_fill, c);
+    for (i = 0; i < c->l->n; i++) marked += (size_t)misaligned(c, &c->l->e[i]);
+    if (marked)
+        sb_puts(out, "  * misaligned for its dtype: no cast of its data (SAFETENSORS_ALIGNED_COPY copies it)\n");
 }
 
 /* --stats: NAME DTYPE SHAPE and the statistics. */
@@ -306,6 +325,7 @@ static void text_view(strbuf *out, const source *s, const tensor_list *l, const 
     totals sum;
     memset(&c, 0, sizeof c);
     c.l = l;
+    c.src = s;
     heading_print(out, s);
     if (s->m) {
         shard_cells = (strbuf *)xcalloc(nshards, sizeof *shard_cells);

@@ -237,48 +237,6 @@ static void sb_shortest(strbuf *b, double x, int as_float)
    UTF-8
    --------------------------------------------------------------------- */
 
-/* Length (1..4) of the well-formed UTF-8 sequence at s[0..n), or 0 when it
-   is ill-formed; then *skip is the length of the maximal ill-formed subpart,
-   which counts as one replacement (the Unicode recommendation, which
-   Python's errors="replace" and WHATWG follow). Overlongs, surrogates and
-   code points above U+10FFFF are ill-formed. */
-static size_t utf8_sequence(const unsigned char *s, size_t n, size_t *skip)
-{
-    unsigned c = s[0], lo = 0x80, hi = 0xBF;
-    size_t need, i;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c == 0xE0) { need = 2; lo = 0xA0; }
-    else if (c == 0xED) { need = 2; hi = 0x9F; }
-    else if (c >= 0xE1 && c <= 0xEF) need = 2;
-    else if (c == 0xF0) { need = 3; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) need = 3;
-    else if (c == 0xF4) { need = 3; hi = 0x8F; }
-    else {
-        *skip = 1;
-        return 0;
-    }
-    for (i = 1; i <= need; i++) {
-        if (i >= n || s[i] < lo || s[i] > hi) {
-            *skip = i;
-            return 0;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need + 1;
-}
-
-/* The code point of a well-formed sequence of `len` bytes. */
-static uint32_t utf8_decode(const unsigned char *s, size_t len)
-{
-    static const unsigned char lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-    uint32_t cp = s[0] & lead_mask[len];
-    size_t i;
-    for (i = 1; i < len; i++) cp = (cp << 6) | (s[i] & 0x3Fu);
-    return cp;
-}
-
 /* Code points of a well-formed UTF-8 string: its width on a terminal, near
    enough for column alignment (wide CJK and combining marks aside). */
 static size_t utf8_width(const char *s, size_t n)

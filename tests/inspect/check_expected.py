@@ -98,7 +98,7 @@ def table_rows(lines):
     at = next(i for i, l in enumerate(lines) if l.startswith("  NAME"))
     rows = []
     for line in lines[at + 1:]:
-        if not line.strip():
+        if not line.strip() or line.startswith("  * "):
             break
         body = line[2:]
         name = "" if body.startswith("  ") else re.split(r"  +", body)[0]
@@ -127,6 +127,18 @@ def check_summary(where, lines, kept, total, globs):
             problem(where, "by dtype %s is not %s, %s" % (dtype, want, tail))
 
 
+ELEMENT_BYTES = {"F64": 8, "I64": 8, "U64": 8, "C64": 8, "F32": 4, "I32": 4, "U32": 4,
+                 "F16": 2, "BF16": 2, "I16": 2, "U16": 2}
+
+
+def misaligned(path, shards, t):
+    """Whether the tensor's file offset 8 + N + begin is not a multiple of
+    its element size (1 for the 8-bit and sub-byte dtypes)."""
+    file = os.path.join(path, shards[t[5]]) if shards else path
+    n, _ = read_header(file)
+    return (8 + n + t[3]) % ELEMENT_BYTES.get(t[1], 1) != 0
+
+
 def check_table(name, path, globs=(), sort=None):
     lines = open(HERE + name + ".out").read().split("\n")
     tensors, shards, _ = tensors_of(path)
@@ -134,13 +146,21 @@ def check_table(name, path, globs=(), sort=None):
     rows = table_rows(lines)
     if len(rows) != len(kept):
         problem(name, "%d rows, %d tensors" % (len(rows), len(kept)))
+    marked = 0
     for row, t in zip(rows, kept):
         want = [escaped(t[0]), t[1], shape_text(t[2])]
         got = row[:3]
+        mark = row[-1].endswith(" *")
+        marked += mark
+        if mark != misaligned(path, shards, t):
+            problem(name, "row %s: the misalignment mark is wrong" % row)
+        row[-1] = row[-1][:-2] if mark else row[-1]
         if got != want or row[4] != str(t[4] - t[3]) or [int(x) for x in row[-1].split("..")] != [t[3], t[4]]:
             problem(name, "row %s is not %s %d %d..%d" % (row, want, t[4] - t[3], t[3], t[4]))
         if shards and row[5] != shards[t[5]]:
             problem(name, "row %s: shard is not %s" % (row, shards[t[5]]))
+    if (marked > 0) != any(l.startswith("  * misaligned for its dtype") for l in lines):
+        problem(name, "the note under the table does not match the marks")
     check_summary(name, lines, kept, len(tensors), globs)
 
 
@@ -286,6 +306,7 @@ def check_values(name, paths, n):
 check_table("gpt2", GPT2)
 check_table("llama", LLAMA)
 check_table("mixed", MIXED)
+check_table("misaligned", "tests/inspect/fixtures/misaligned.safetensors")
 check_table("filter", GPT2, ("*.bias", "transformer.w[pt]e.*"))
 check_table("sort-natural", MIXED, (), "natural")
 check_table("sort-name", MIXED, ("model.layers.1?.*",), "name")

@@ -3,19 +3,19 @@
 # conformance corpus and the fixtures here, against the expected outputs in
 # tests/inspect/ (README.md there says how each was checked).
 #
-#   sh tests/inspect/run.sh INSPECT REWRITE TMPDIR
+#   sh tests/inspect/run.sh INSPECT CONVERT TMPDIR
 #
-# INSPECT is the inspector, REWRITE build/safetensors-rewrite (to make a
-# byte-identical copy of a file through the writer), TMPDIR a scratch folder
+# INSPECT is the inspector, CONVERT build/safetensors-convert (with no
+# option, it makes a byte-identical copy of a file through the writer), TMPDIR a scratch folder
 # (emptied). Run from the top of the repository. Exit status 0 when every
 # case passes.
 set -u
 if [ $# -ne 3 ]; then
-    echo "usage: $0 INSPECT REWRITE TMPDIR" >&2
+    echo "usage: $0 INSPECT CONVERT TMPDIR" >&2
     exit 2
 fi
 inspect=$1
-rewrite=$2
+convert=$2
 tmp=$3
 here=tests/inspect
 fixtures=$here/fixtures
@@ -86,6 +86,7 @@ expect_usage() {
 expect gpt2 0 "$gpt2"
 expect llama 0 "$llama"
 expect mixed 0 "$mixed"
+expect misaligned 0 "$fixtures/misaligned.safetensors"
 expect gpt2-json 0 --json "$gpt2"
 expect llama-json 0 --json "$llama"
 
@@ -135,7 +136,7 @@ fi
 [ "$(wc -l < "$tmp/corpus-expected.txt")" -gt 1000 ] || fail "expected.tsv lists too few rejects to be read right"
 
 # ---- --diff -----------------------------------------------------------------
-"$rewrite" "$gpt2" "$tmp/rewritten.safetensors" > /dev/null || fail "$rewrite $gpt2 failed"
+"$convert" "$gpt2" "$tmp/rewritten.safetensors" > /dev/null || fail "$convert $gpt2 failed"
 expect diff-rewrite 0 --diff "$gpt2" "$tmp/rewritten.safetensors"
 expect diff-model-index 0 --diff "$llama" "$llama/model.safetensors.index.json"
 # One byte changed: data byte 868, byte 100 of transformer.h.0.attn.c_attn.weight

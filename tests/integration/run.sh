@@ -74,7 +74,7 @@ $make --no-print-directory install DESTDIR="$out/stage" PREFIX="$prefix" > "$out
 for f in include/safetensors.h include/safetensors.hpp lib/libsafetensors.so.$version lib/libsafetensors.so.$major \
          lib/libsafetensors.so lib/pkgconfig/safetensors.pc lib/cmake/safetensors/safetensorsConfig.cmake \
          lib/cmake/safetensors/safetensorsConfigVersion.cmake lib/cmake/safetensors/safetensorsTargets.cmake \
-         bin/safetensors-inspect bin/safetensors-rewrite; do
+         bin/safetensors-inspect bin/safetensors-convert; do
     [ -e "$out/stage$prefix/$f" ] || fail "make install did not install $f"
 done
 "$out/stage$prefix/bin/safetensors-inspect" "$model" > /dev/null || fail "the installed inspector fails"
