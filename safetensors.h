@@ -1490,12 +1490,6 @@ SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *
 #endif
 #endif
 
-#ifdef __cplusplus
-#define SAFETENSORS__CAST(type, value) (static_cast<type>(value))
-#else
-#define SAFETENSORS__CAST(type, value) ((type)(value))
-#endif
-
 #define SAFETENSORS__LENGTH_BYTES 8u
 #define SAFETENSORS__MAX_DEPTH 127 /* serde_json's recursion limit: the 128th container fails */
 
@@ -1695,7 +1689,7 @@ static void safetensors__err_add_quoted(safetensors_error *e, const char *name, 
                                         int keep_end)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, (const void *)name);
+    const unsigned char *s = (const unsigned char *)((const void *)name);
     char quoted[sizeof e->message];
     size_t total = 0, from = 0, to = len, budget, i, k, w, out = 0;
     if (room > sizeof quoted - 1) room = sizeof quoted - 1;
@@ -2097,7 +2091,7 @@ static int safetensors__index_init(const safetensors_allocator *a, safetensors__
     if (count > ((size_t)UINT32_MAX - 16u) / 3u * 2u) return 0; /* slots are found by a 32-bit multiply */
     cap = count + count / 2u + 16u;
     if (cap > (size_t)-1 / sizeof *ix->slots) return 0;
-    ix->slots = SAFETENSORS__CAST(safetensors__slot *, safetensors__alloc(a, cap * sizeof *ix->slots));
+    ix->slots = (safetensors__slot *)(safetensors__alloc(a, cap * sizeof *ix->slots));
     if (ix->slots == NULL) return 0;
     memset(ix->slots, 0, cap * sizeof *ix->slots);
     ix->cap = cap;
@@ -2193,8 +2187,7 @@ static int safetensors__index_reserve(const safetensors_allocator *a, safetensor
     safetensors__slot *fresh;
     if (2 * (ix->spill_count + 1) <= ix->spill_cap) return 1;
     if (cap > ((size_t)-1 / 2) / sizeof *fresh) return 0;
-    fresh = SAFETENSORS__CAST(safetensors__slot *,
-                              safetensors__realloc(a, ix->spill, ix->spill_cap * sizeof *fresh, cap * sizeof *fresh));
+    fresh = (safetensors__slot *)(safetensors__realloc(a, ix->spill, ix->spill_cap * sizeof *fresh, cap * sizeof *fresh));
     if (fresh == NULL) return 0;
     ix->spill = fresh;
     ix->spill_cap = cap;
@@ -2495,7 +2488,7 @@ static int safetensors__arena_push(safetensors_parser *p, const void *bytes, siz
 {
     if (n == 0) return 1; /* the arena may still be NULL */
     if (p->arena_cap - p->arena_len < n) {
-        char *fresh = SAFETENSORS__CAST(char *, safetensors__grow(&p->alloc, p->arena, &p->arena_cap,
+        char *fresh = (char *)(safetensors__grow(&p->alloc, p->arena, &p->arena_cap,
                                                                  p->arena_len + n, 1));
         if (fresh == NULL) return 0;
         p->arena = fresh;
@@ -2516,8 +2509,7 @@ static int safetensors__is_json_space(unsigned c)
 static int safetensors__push_dim(safetensors_parser *p, uint64_t v)
 {
     if (p->dim_count == p->dim_cap) {
-        uint64_t *fresh = SAFETENSORS__CAST(
-            uint64_t *, safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
+        uint64_t *fresh = (uint64_t *)(safetensors__grow(&p->alloc, p->dims, &p->dim_cap, p->dim_count + 1, sizeof *p->dims));
         if (fresh == NULL) return 0;
         p->dims = fresh;
     }
@@ -2533,9 +2525,7 @@ static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t
 {
     safetensors__entry *e;
     if (p->entry_count == p->entry_cap) {
-        safetensors__row *fresh = SAFETENSORS__CAST(
-            safetensors__row *,
-            safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
+        safetensors__row *fresh = (safetensors__row *)(safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
         if (fresh == NULL) return NULL;
         p->entries = fresh;
     }
@@ -2556,7 +2546,7 @@ static safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetens
     safetensors__meta *m;
     if (*count == *cap) {
         safetensors__meta *fresh =
-            SAFETENSORS__CAST(safetensors__meta *, safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
+            (safetensors__meta *)(safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
         if (fresh == NULL) return NULL;
         *pairs = fresh;
     }
@@ -3579,7 +3569,7 @@ SAFETENSORS_API safetensors_result safetensors_parser_create(const safetensors_o
         return SAFETENSORS_ERR_ARGUMENT;
     }
     *out = NULL;
-    p = SAFETENSORS__CAST(safetensors_parser *, safetensors__alloc(&o.allocator, sizeof *p));
+    p = (safetensors_parser *)(safetensors__alloc(&o.allocator, sizeof *p));
     if (p == NULL) {
         safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory"), &e));
         return SAFETENSORS_ERR_NOMEM;
@@ -3663,7 +3653,7 @@ static void safetensors__reserve_rows(safetensors_parser *p, uint64_t n)
     uint64_t rows = n / 96u + 1u;
     safetensors__row *fresh;
     if (p->entry_cap != 0 || rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
-    fresh = SAFETENSORS__CAST(safetensors__row *, safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
+    fresh = (safetensors__row *)(safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
     if (fresh == NULL) return;
     p->entries = fresh;
     p->entry_cap = (size_t)rows;
@@ -3705,7 +3695,7 @@ static void safetensors__header_end(safetensors_parser *p)
 SAFETENSORS_API safetensors_result safetensors_parser_feed(safetensors_parser *p, const void *bytes, size_t len,
                                                            size_t *consumed, int *done, safetensors_error *err)
 {
-    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, bytes);
+    const unsigned char *s = (const unsigned char *)(bytes);
     size_t used = 0;
     if (consumed) *consumed = 0;
     if (done) *done = 0;
@@ -3818,7 +3808,7 @@ static void safetensors__sort_indices(uint32_t *order, uint32_t *tmp, size_t n,
 
 static int safetensors__entry_index_before(const void *ctx, uint32_t a, uint32_t b)
 {
-    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, ctx);
+    const safetensors_parser *p = (const safetensors_parser *)(ctx);
     return safetensors__entry_before(p, &p->entries[a].e, &p->entries[b].e);
 }
 
@@ -3911,7 +3901,7 @@ static int safetensors__check_table(safetensors_parser *p, uint32_t *order, uint
     for (k = 0; k < n; k++) order[k] = (uint32_t)k;
     for (k = 1; k < n && sorted; k++) sorted = !safetensors__entry_before(p, &p->entries[k].e, &p->entries[k - 1].e);
     if (!sorted) {
-        uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, n * sizeof *tmp));
+        uint32_t *tmp = (uint32_t *)(safetensors__alloc(&p->alloc, n * sizeof *tmp));
         if (tmp == NULL) {
             safetensors__fail_nomem(p, p->header_end);
             return 0;
@@ -3944,14 +3934,14 @@ static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len,
 
 static const char *safetensors__entry_name(const void *table, size_t i, size_t *len)
 {
-    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
+    const safetensors_parser *p = (const safetensors_parser *)(table);
     *len = p->entries[i].e.name_len;
     return p->arena + p->entries[i].e.name_off;
 }
 
 static const char *safetensors__meta_key(const void *table, size_t i, size_t *len)
 {
-    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
+    const safetensors_parser *p = (const safetensors_parser *)(table);
     *len = p->metas[i].key_len;
     return p->arena + p->metas[i].key_off;
 }
@@ -4030,14 +4020,13 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
 {
     const safetensors_allocator *a = &p->alloc;
     size_t n = p->entry_count, k, rows_size = p->entry_cap * sizeof(safetensors__row);
-    uint32_t *sorted_at = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *sorted_at));
-    safetensors_file *f = SAFETENSORS__CAST(safetensors_file *, safetensors__alloc(a, sizeof *f));
+    uint32_t *sorted_at = (uint32_t *)(safetensors__alloc(a, n * sizeof *sorted_at));
+    safetensors_file *f = (safetensors_file *)(safetensors__alloc(a, sizeof *f));
     if (f) memset(f, 0, sizeof *f);
     if (f == NULL || sorted_at == NULL) goto nomem;
     f->alloc = *a;
     f->seed = p->seed;
-    f->metas = SAFETENSORS__CAST(safetensors_metadata_entry *,
-                                 safetensors__alloc(a, p->meta_count * sizeof *f->metas));
+    f->metas = (safetensors_metadata_entry *)(safetensors__alloc(a, p->meta_count * sizeof *f->metas));
     if (f->metas == NULL) goto nomem;
     /* from here on nothing can fail: the rows, arena, dims and indices change hands */
     for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
@@ -4052,8 +4041,7 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
         f->tensors_size = 0;
     } else if (rows_size > n * sizeof(safetensors_tensor)) {
         /* give back the growth slack; keeping it is harmless if that fails */
-        safetensors_tensor *fit = SAFETENSORS__CAST(
-            safetensors_tensor *, safetensors__realloc(a, f->tensors, rows_size, n * sizeof(safetensors_tensor)));
+        safetensors_tensor *fit = (safetensors_tensor *)(safetensors__realloc(a, f->tensors, rows_size, n * sizeof(safetensors_tensor)));
         if (fit) {
             f->tensors = fit;
             f->tensors_size = n * sizeof(safetensors_tensor);
@@ -4117,7 +4105,7 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
     memset(&meta_index, 0, sizeof meta_index);
     if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, NULL, "tensor ") &&
         safetensors__index_names(p, &meta_index, p->meta_count, safetensors__meta_key, p->metas, "metadata key ")) {
-        order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
+        order = (uint32_t *)(safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
         if (order == NULL) safetensors__fail_nomem(p, p->header_end);
     }
     if (order && safetensors__check_table(p, order, &data_len) && safetensors__check_coverage(p, data_len, data_size))
@@ -4205,7 +4193,7 @@ SAFETENSORS_API const safetensors_tensor *safetensors_tensor_at(const safetensor
 
 static const char *safetensors__tensor_name(const void *table, size_t i, size_t *len)
 {
-    const safetensors_tensor *t = SAFETENSORS__CAST(const safetensors_tensor *, table) + i;
+    const safetensors_tensor *t = (const safetensors_tensor *)(table) + i;
     *len = t->name_len;
     return t->name;
 }
@@ -4248,7 +4236,7 @@ SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_at(const 
 
 static const char *safetensors__entry_key(const void *table, size_t i, size_t *len)
 {
-    const safetensors_metadata_entry *m = SAFETENSORS__CAST(const safetensors_metadata_entry *, table) + i;
+    const safetensors_metadata_entry *m = (const safetensors_metadata_entry *)(table) + i;
     *len = m->key_len;
     return m->key;
 }
@@ -4351,7 +4339,7 @@ static safetensors_result safetensors__copy_misaligned(safetensors_file *f, safe
         f->aligned_copies_len = 0;
         return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory for the aligned copies");
     }
-    block = SAFETENSORS__CAST(unsigned char *, f->aligned_copies);
+    block = (unsigned char *)(f->aligned_copies);
     at = (size_t)((8u - (uintptr_t)block % 8u) % 8u);
     for (k = 0; k < f->tensor_count; k++) {
         safetensors_tensor *t = &f->tensors[k];
@@ -4493,7 +4481,7 @@ SAFETENSORS_API int safetensors_slice_next(safetensors_slice_iter *it, safetenso
     bits = safetensors__dtype_bit_table[it->tensor->dtype];
     span->offset = safetensors__span_first(it, it->next++) * bits / 8u;
     span->length = it->span_elements * bits / 8u;
-    span->data = it->tensor->data ? SAFETENSORS__CAST(const unsigned char *, it->tensor->data) + span->offset : NULL;
+    span->data = it->tensor->data ? (const unsigned char *)(it->tensor->data) + span->offset : NULL;
     return 1;
 }
 
@@ -4540,7 +4528,7 @@ static safetensors_result safetensors__slice_copy(const safetensors_file *f, con
     if (r == SAFETENSORS_OK && it.bytes && dst == NULL)
         r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "dst is NULL");
     while (r == SAFETENSORS_OK && safetensors_slice_next(&it, &span)) {
-        r = safetensors__span_bytes(f, t, &span, SAFETENSORS__CAST(unsigned char *, dst) + at, &e);
+        r = safetensors__span_bytes(f, t, &span, (unsigned char *)(dst) + at, &e);
         at += (size_t)span.length;
     }
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
@@ -4563,7 +4551,7 @@ static safetensors_result safetensors__tensor_bytes(const safetensors_file *f, c
 {
     if (len == 0) return SAFETENSORS_OK;
     if (t->data) {
-        memcpy(dst, SAFETENSORS__CAST(const unsigned char *, t->data) + (size_t)offset, len);
+        memcpy(dst, (const unsigned char *)(t->data) + (size_t)offset, len);
         return SAFETENSORS_OK;
     }
     if (f->held_data) {
@@ -4592,7 +4580,7 @@ SAFETENSORS_API safetensors_result safetensors_read_tensor_range(const safetenso
         r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "the range does not lie within the tensor");
     else if (dst == NULL && len > 0)
         r = safetensors__slice_fail(&e, SAFETENSORS_ERR_ARGUMENT, t, "dst is NULL");
-    if (r == SAFETENSORS_OK) r = safetensors__tensor_bytes(f, t, offset, SAFETENSORS__CAST(unsigned char *, dst), len, &e);
+    if (r == SAFETENSORS_OK) r = safetensors__tensor_bytes(f, t, offset, (unsigned char *)(dst), len, &e);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
 }
@@ -4676,15 +4664,15 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
                                         &e));
         return SAFETENSORS_ERR_ARGUMENT;
     }
-    r = safetensors__parse_bytes(SAFETENSORS__CAST(const unsigned char *, bytes), len, opt, out, &e, &used);
+    r = safetensors__parse_bytes((const unsigned char *)(bytes), len, opt, out, &e, &used);
     if (r != SAFETENSORS_OK) {
         safetensors__err_copy_out(err, &e);
         return r;
     }
     if (!(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)))
-        safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, bytes) + used);
+        safetensors__attach_data(*out, (const unsigned char *)(bytes) + used);
     else
-        (*out)->held_data = SAFETENSORS__CAST(const unsigned char *, bytes) + used;
+        (*out)->held_data = (const unsigned char *)(bytes) + used;
     r = safetensors__finish_open(opt, out, &e);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
@@ -4779,9 +4767,9 @@ SAFETENSORS_API safetensors_result safetensors_open_io(const safetensors_io *io,
         f->owned_len = f->data_size ? (size_t)f->data_size : 1;
         f->owned = safetensors__alloc(&f->alloc, f->owned_len);
         if (f->owned == NULL) r = safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-        else r = safetensors__io_read(io, safetensors_data_start(f), SAFETENSORS__CAST(unsigned char *, f->owned),
+        else r = safetensors__io_read(io, safetensors_data_start(f), (unsigned char *)(f->owned),
                                       (size_t)f->data_size, &e);
-        if (r == SAFETENSORS_OK) safetensors__attach_data(f, SAFETENSORS__CAST(const unsigned char *, f->owned));
+        if (r == SAFETENSORS_OK) safetensors__attach_data(f, (const unsigned char *)(f->owned));
     }
     if (r == SAFETENSORS_OK) r = safetensors__finish_open(&o, &f, &e);
     if (r != SAFETENSORS_OK) {
@@ -4847,7 +4835,7 @@ static safetensors_result safetensors__os_cannot_read(safetensors_error *e, cons
    breaks as spaces and without the final period. */
 static void safetensors__os_clean_text(char *text)
 {
-    unsigned char *s = SAFETENSORS__CAST(unsigned char *, (void *)text);
+    unsigned char *s = (unsigned char *)((void *)text);
     size_t n = strlen(text), i, k;
     for (i = 0; i < n; i += k) {
         k = safetensors__utf8_char(s + i, n - i);
@@ -4871,7 +4859,7 @@ static wchar_t *safetensors__widen(const char *path, const char *suffix, const s
     *bytes = 0;
     if (path_len <= 0 || suffix_len <= 0) return NULL;
     *bytes = ((size_t)path_len + (size_t)suffix_len - 1) * sizeof *wide;
-    wide = SAFETENSORS__CAST(wchar_t *, safetensors__alloc(a, *bytes));
+    wide = (wchar_t *)(safetensors__alloc(a, *bytes));
     if (wide == NULL) return NULL;
     MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, wide, path_len);
     if (suffix) MultiByteToWideChar(CP_UTF8, 0, suffix, -1, wide + path_len - 1, suffix_len);
@@ -5302,7 +5290,7 @@ static safetensors__os_char *safetensors__os_native(const char *path, const safe
     char *copy;
     (void)sys; /* every byte string is a POSIX path */
     *size = strlen(path) + 1;
-    copy = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    copy = (char *)(safetensors__alloc(a, *size));
     if (copy) memcpy(copy, path, *size);
     return copy;
 }
@@ -5459,7 +5447,7 @@ static safetensors_result safetensors__os_create_temp(safetensors__os_temp *t, c
     t->handle = SAFETENSORS__OS_NO_HANDLE;
     if (n > (size_t)-1 - SAFETENSORS__TEMP_SUFFIX - 1u)
         return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    t->name = SAFETENSORS__CAST(char *, safetensors__alloc(a, n + SAFETENSORS__TEMP_SUFFIX + 1u));
+    t->name = (char *)(safetensors__alloc(a, n + SAFETENSORS__TEMP_SUFFIX + 1u));
     if (t->name == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
     t->name_size = n + SAFETENSORS__TEMP_SUFFIX + 1u;
     memcpy(t->name, path, n);
@@ -5536,7 +5524,7 @@ static safetensors_result safetensors__open_mapped(safetensors__os_file *of, con
     /* over half the address space, reading it into memory cannot work either */
     if (base == NULL && of->size > (uint64_t)((size_t)-1 / 2)) return safetensors__fail_too_large(e, of->size);
     if (base == NULL) return SAFETENSORS_OK;
-    r = safetensors__parse_bytes(SAFETENSORS__CAST(const unsigned char *, base), (size_t)of->size, opt, out, e,
+    r = safetensors__parse_bytes((const unsigned char *)(base), (size_t)of->size, opt, out, e,
                                  &used);
     if (r != SAFETENSORS_OK) {
         safetensors__os_unmap(base, (size_t)of->size);
@@ -5544,7 +5532,7 @@ static safetensors_result safetensors__open_mapped(safetensors__os_file *of, con
     }
     (*out)->mapping = base;
     (*out)->mapping_len = (size_t)of->size;
-    safetensors__attach_data(*out, SAFETENSORS__CAST(const unsigned char *, base) + used);
+    safetensors__attach_data(*out, (const unsigned char *)(base) + used);
     return SAFETENSORS_OK;
 }
 
@@ -5560,7 +5548,7 @@ static safetensors_result safetensors__read_data(safetensors__os_file *of, const
         size_t ask;
         if (*have == *cap) {
             unsigned char *fresh =
-                SAFETENSORS__CAST(unsigned char *, safetensors__grow(a, *data, cap, *cap + 1, 1));
+                (unsigned char *)(safetensors__grow(a, *data, cap, *cap + 1, 1));
             if (fresh == NULL) return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
             *data = fresh;
         }
@@ -5591,7 +5579,7 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
     if (r != SAFETENSORS_OK) return r;
     a = &p->alloc;
     if (of->is_regular) safetensors_parser_expect_size(p, of->size);
-    chunk = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(a, SAFETENSORS__READ_CHUNK));
+    chunk = (unsigned char *)(safetensors__alloc(a, SAFETENSORS__READ_CHUNK));
     if (chunk == NULL) {
         safetensors_parser_destroy(p);
         return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
@@ -5647,7 +5635,7 @@ static safetensors_result safetensors__open_streamed(safetensors__os_file *of, c
             limit = (size_t)(f->data_size < most ? f->data_size + 1 : most + 1);
         }
         data_cap = leftover > limit ? leftover : (of->is_regular ? limit : leftover);
-        data = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(a, data_cap));
+        data = (unsigned char *)(safetensors__alloc(a, data_cap));
         if (data == NULL) {
             r = safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
             goto out;
@@ -5803,7 +5791,7 @@ static int safetensors__os_read_at(const safetensors__os_file *of, uint64_t offs
             *sys = errno;
             return -1;
         }
-        memcpy(buf, SAFETENSORS__CAST(unsigned char *, view) + skip, take);
+        memcpy(buf, (unsigned char *)(view) + skip, take);
         munmap(view, skip + take);
         buf += take;
         n -= take;
@@ -5825,7 +5813,7 @@ static safetensors_result safetensors__os_file_read(const safetensors_file *f, u
                                                     size_t len, safetensors_error *e)
 {
     int sys = 0;
-    if (safetensors__os_read_at(SAFETENSORS__CAST(const safetensors__os_file *, f->os_file), offset, dst, len, &sys) == 0)
+    if (safetensors__os_read_at((const safetensors__os_file *)(f->os_file), offset, dst, len, &sys) == 0)
         return SAFETENSORS_OK;
     if (sys)
         return safetensors__err_io(e, sys, SAFETENSORS__SYS_OS, "cannot read the tensor from the file", NULL, 0, NULL);
@@ -5839,7 +5827,7 @@ static safetensors_result safetensors__os_file_read(const safetensors_file *f, u
 static safetensors_result safetensors__os_keep(safetensors__os_file *of, safetensors_file **out, safetensors_error *e)
 {
     safetensors_file *f = *out;
-    safetensors__os_file *kept = SAFETENSORS__CAST(safetensors__os_file *, safetensors__alloc(&f->alloc, sizeof *kept));
+    safetensors__os_file *kept = (safetensors__os_file *)(safetensors__alloc(&f->alloc, sizeof *kept));
     if (kept == NULL) {
         safetensors__os_close(of);
         safetensors_close(f);
@@ -5854,7 +5842,7 @@ static safetensors_result safetensors__os_keep(safetensors__os_file *of, safeten
 
 static void safetensors__os_release(safetensors_file *f)
 {
-    safetensors__os_file *of = SAFETENSORS__CAST(safetensors__os_file *, f->os_file);
+    safetensors__os_file *of = (safetensors__os_file *)(f->os_file);
     if (of == NULL) return;
     safetensors__os_close(of);
     safetensors__free(&f->alloc, of, sizeof *of);
@@ -5936,7 +5924,7 @@ typedef struct safetensors__index_doc {
 
 static safetensors__index_doc *safetensors__doc(const safetensors_parser *p)
 {
-    return SAFETENSORS__CAST(safetensors__index_doc *, p->schema_state);
+    return (safetensors__index_doc *)(p->schema_state);
 }
 
 static int safetensors__index_value_begin(safetensors_parser *p, unsigned type, unsigned c, uint64_t at)
@@ -6102,7 +6090,7 @@ struct safetensors_model {
 
 static const char *safetensors__weight_key(const void *table, size_t i, size_t *len)
 {
-    const safetensors_parser *p = SAFETENSORS__CAST(const safetensors_parser *, table);
+    const safetensors_parser *p = (const safetensors_parser *)(table);
     const safetensors__index_doc *doc = safetensors__doc(p);
     *len = doc->weights[i].key_len;
     return p->arena + doc->weights[i].key_off;
@@ -6144,7 +6132,7 @@ static char *safetensors__join(const safetensors_allocator *a, const char *dir, 
 {
     char *path;
     *size = dir_len + name_len + 1;
-    path = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    path = (char *)(safetensors__alloc(a, *size));
     if (path == NULL) return NULL;
     memcpy(path, dir, dir_len);
     memcpy(path + dir_len, name, name_len);
@@ -6194,14 +6182,14 @@ static safetensors_result safetensors__model_nomem(safetensors_error *e)
 
 static const char *safetensors__model_tensor_name(const void *table, size_t i, size_t *len)
 {
-    const safetensors__model_tensor *t = SAFETENSORS__CAST(const safetensors__model_tensor *, table) + i;
+    const safetensors__model_tensor *t = (const safetensors__model_tensor *)(table) + i;
     *len = t->name_len;
     return t->name;
 }
 
 static int safetensors__model_tensor_before(const void *ctx, uint32_t a, uint32_t b)
 {
-    const safetensors__model_tensor *t = SAFETENSORS__CAST(const safetensors__model_tensor *, ctx);
+    const safetensors__model_tensor *t = (const safetensors__model_tensor *)(ctx);
     if (t[a].shard != t[b].shard) return t[a].shard < t[b].shard;
     return safetensors__name_compare(t[a].name, t[a].name_len, t[b].name, t[b].name_len) < 0;
 }
@@ -6212,9 +6200,9 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
 {
     const safetensors_allocator *a = &m->alloc;
     size_t n = m->tensor_count, k;
-    uint32_t *order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *order));
+    uint32_t *order = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *order));
     safetensors__model_tensor *sorted =
-        SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, n * sizeof *sorted));
+        (safetensors__model_tensor *)(safetensors__alloc(a, n * sizeof *sorted));
     if (order == NULL || sorted == NULL) {
         safetensors__free(a, order, 2 * n * sizeof *order);
         safetensors__free(a, sorted, n * sizeof *sorted);
@@ -6271,7 +6259,7 @@ typedef struct safetensors__shard_order {
 
 static const char *safetensors__shard_order_name(const void *table, size_t id, size_t *len)
 {
-    const safetensors__shard_order *o = SAFETENSORS__CAST(const safetensors__shard_order *, table);
+    const safetensors__shard_order *o = (const safetensors__shard_order *)(table);
     const safetensors__meta *w = &safetensors__doc(o->p)->weights[o->first[id]];
     *len = w->value_len;
     return o->p->arena + w->value_off;
@@ -6279,7 +6267,7 @@ static const char *safetensors__shard_order_name(const void *table, size_t id, s
 
 static int safetensors__shard_name_before(const void *ctx, uint32_t a, uint32_t b)
 {
-    const safetensors__shard_order *o = SAFETENSORS__CAST(const safetensors__shard_order *, ctx);
+    const safetensors__shard_order *o = (const safetensors__shard_order *)(ctx);
     const safetensors__meta *x = &safetensors__doc(o->p)->weights[o->first[a]], *y = &safetensors__doc(o->p)->weights[o->first[b]];
     return safetensors__name_compare(o->p->arena + x->value_off, x->value_len, o->p->arena + y->value_off,
                                      y->value_len) < 0;
@@ -6324,9 +6312,9 @@ static int safetensors__model_metadata(safetensors_model *m, const safetensors_p
     size_t n = p->meta_count, k, room = 0, used = 0;
     for (k = 0; k < n; k++)
         if (p->arena[p->metas[k].value_off] == '"') room += p->metas[k].value_len - 1; /* less two quotes, plus a NUL */
-    m->meta_json = SAFETENSORS__CAST(const char **, safetensors__alloc(a, n * sizeof *m->meta_json));
-    m->meta_json_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, n * sizeof *m->meta_json_lens));
-    m->meta_text = SAFETENSORS__CAST(char *, safetensors__alloc(a, room));
+    m->meta_json = (const char **)(safetensors__alloc(a, n * sizeof *m->meta_json));
+    m->meta_json_lens = (size_t *)(safetensors__alloc(a, n * sizeof *m->meta_json_lens));
+    m->meta_text = (char *)(safetensors__alloc(a, room));
     m->meta_text_cap = room;
     if (m->meta_json == NULL || m->meta_json_lens == NULL || m->meta_text == NULL) return 0;
     for (k = 0; k < n; k++) {
@@ -6370,9 +6358,9 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
             return SAFETENSORS_ERR_SCHEMA;
         }
     }
-    ids = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * n * sizeof *ids));
-    m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, n * sizeof *m->tensors));
-    m->metas = SAFETENSORS__CAST(safetensors_metadata_entry *, safetensors__alloc(a, p->meta_count * sizeof *m->metas));
+    ids = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *ids));
+    m->tensors = (safetensors__model_tensor *)(safetensors__alloc(a, n * sizeof *m->tensors));
+    m->metas = (safetensors_metadata_entry *)(safetensors__alloc(a, p->meta_count * sizeof *m->metas));
     m->tensor_count = m->tensors ? n : 0; /* the sizes close frees with */
     m->meta_count = m->metas ? p->meta_count : 0;
     memset(&names, 0, sizeof names);
@@ -6399,12 +6387,12 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         ids[k] = (uint32_t)(id == SAFETENSORS__ADDED ? distinct++ : id);
     }
     safetensors__index_free(a, &names);
-    rank = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, 2 * distinct * sizeof *rank));
+    rank = (uint32_t *)(safetensors__alloc(a, 2 * distinct * sizeof *rank));
     m->shard_count = distinct;
-    m->shards = SAFETENSORS__CAST(safetensors_file **, safetensors__alloc(a, distinct * sizeof *m->shards));
-    m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, distinct * sizeof *m->shard_names));
-    m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, distinct * sizeof(size_t)));
-    m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (distinct + 1) * sizeof(size_t)));
+    m->shards = (safetensors_file **)(safetensors__alloc(a, distinct * sizeof *m->shards));
+    m->shard_names = (const char **)(safetensors__alloc(a, distinct * sizeof *m->shard_names));
+    m->shard_name_lens = (size_t *)(safetensors__alloc(a, distinct * sizeof(size_t)));
+    m->shard_first = (size_t *)(safetensors__alloc(a, (distinct + 1) * sizeof(size_t)));
     if (m->shards) for (k = 0; k < distinct; k++) m->shards[k] = NULL; /* close reads them */
     if (rank == NULL || m->shards == NULL || m->shard_names == NULL || m->shard_name_lens == NULL ||
         m->shard_first == NULL) {
@@ -6512,7 +6500,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
         safetensors_parser_destroy(p);
         return r;
     }
-    chunk = SAFETENSORS__CAST(unsigned char *, safetensors__alloc(&m->alloc, SAFETENSORS__READ_CHUNK));
+    chunk = (unsigned char *)(safetensors__alloc(&m->alloc, SAFETENSORS__READ_CHUNK));
     if (chunk == NULL) r = safetensors__model_nomem(e);
     while (r == SAFETENSORS_OK && (got = safetensors__os_read(&of, chunk, SAFETENSORS__READ_CHUNK, &sys)) != 0) {
         if (got < 0) r = safetensors__fail_io(e, sys, "cannot read the index");
@@ -6613,9 +6601,7 @@ static safetensors_result safetensors__model_check_shard(const safetensors_model
             return SAFETENSORS_ERR_SCHEMA;
         }
         if (unlisted) {
-            safetensors__model_tensor *fresh = SAFETENSORS__CAST(
-                safetensors__model_tensor *,
-                safetensors__grow(&m->alloc, unlisted->list, &unlisted->cap, unlisted->count + 1, sizeof *fresh));
+            safetensors__model_tensor *fresh = (safetensors__model_tensor *)(safetensors__grow(&m->alloc, unlisted->list, &unlisted->cap, unlisted->count + 1, sizeof *fresh));
             if (fresh == NULL) return safetensors__model_nomem(e);
             unlisted->list = fresh;
             fresh += unlisted->count++;
@@ -6723,9 +6709,7 @@ static safetensors_result safetensors__model_open_all(safetensors_model *m, safe
     for (k = 0; k < m->shard_count && r == SAFETENSORS_OK; k++)
         r = safetensors__model_check_shard(m, k, m->shards[k], e, &unlisted);
     if (r == SAFETENSORS_OK && unlisted.count) {
-        safetensors__model_tensor *all = SAFETENSORS__CAST(
-            safetensors__model_tensor *,
-            safetensors__realloc(&m->alloc, m->tensors, m->tensor_count * sizeof *m->tensors,
+        safetensors__model_tensor *all = (safetensors__model_tensor *)(safetensors__realloc(&m->alloc, m->tensors, m->tensor_count * sizeof *m->tensors,
                                  (m->tensor_count + unlisted.count) * sizeof *m->tensors));
         if (all == NULL) r = safetensors__model_nomem(e);
         else {
@@ -6762,12 +6746,12 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
     safetensors_result r = safetensors__model_open_file(m, path, &f, e);
     if (r != SAFETENSORS_OK) return r;
     m->strings_cap = len + 1;
-    m->strings = SAFETENSORS__CAST(char *, safetensors__alloc(a, m->strings_cap));
-    m->shards = SAFETENSORS__CAST(safetensors_file **, safetensors__alloc(a, sizeof *m->shards));
-    m->shard_names = SAFETENSORS__CAST(const char **, safetensors__alloc(a, sizeof *m->shard_names));
-    m->shard_name_lens = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, sizeof(size_t)));
-    m->shard_first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, 2 * sizeof(size_t)));
-    m->tensors = SAFETENSORS__CAST(safetensors__model_tensor *, safetensors__alloc(a, f->tensor_count * sizeof *m->tensors));
+    m->strings = (char *)(safetensors__alloc(a, m->strings_cap));
+    m->shards = (safetensors_file **)(safetensors__alloc(a, sizeof *m->shards));
+    m->shard_names = (const char **)(safetensors__alloc(a, sizeof *m->shard_names));
+    m->shard_name_lens = (size_t *)(safetensors__alloc(a, sizeof(size_t)));
+    m->shard_first = (size_t *)(safetensors__alloc(a, 2 * sizeof(size_t)));
+    m->tensors = (safetensors__model_tensor *)(safetensors__alloc(a, f->tensor_count * sizeof *m->tensors));
     m->shard_count = 1; /* the sizes close frees with */
     m->tensor_count = m->tensors ? f->tensor_count : 0;
     if (m->shards) m->shards[0] = f;
@@ -6798,10 +6782,10 @@ typedef struct safetensors__one_match {
 
 static void safetensors__one_match_visit(void *ctx, const char *name)
 {
-    safetensors__one_match *m = SAFETENSORS__CAST(safetensors__one_match *, ctx);
+    safetensors__one_match *m = (safetensors__one_match *)(ctx);
     size_t len = strlen(name);
     if (!safetensors__ends_with(name, len, m->tail) || m->matches++ > 0) return;
-    m->name = SAFETENSORS__CAST(char *, safetensors__alloc(m->alloc, len + 1));
+    m->name = (char *)(safetensors__alloc(m->alloc, len + 1));
     if (m->name) {
         memcpy(m->name, name, len + 1);
         m->name_size = len + 1;
@@ -6880,7 +6864,7 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
         safetensors__err_copy_out(err, &e);
         return SAFETENSORS_ERR_ARGUMENT;
     }
-    m = SAFETENSORS__CAST(safetensors_model *, safetensors__alloc(&a, sizeof *m));
+    m = (safetensors_model *)(safetensors__alloc(&a, sizeof *m));
     if (m == NULL) {
         safetensors__err_copy_out(err, (safetensors__model_nomem(&e), &e));
         return SAFETENSORS_ERR_NOMEM;
@@ -6893,7 +6877,7 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
     if (!o.model_io && safetensors__os_is_directory(path, &a)) {
         int needs_separator = len > 0 && !safetensors__is_separator(path[len - 1]);
         m->dir_len = len + (size_t)needs_separator;
-        m->dir = SAFETENSORS__CAST(char *, safetensors__alloc(&a, m->dir_len + 1));
+        m->dir = (char *)(safetensors__alloc(&a, m->dir_len + 1));
         if (m->dir == NULL) r = safetensors__model_nomem(&e);
         else {
             memcpy(m->dir, path, len);
@@ -6904,8 +6888,8 @@ SAFETENSORS_API safetensors_result safetensors_model_open(const char *path, cons
     } else {
         for (base_at = len; base_at > 0 && !safetensors__is_separator(path[base_at - 1]); base_at--) continue;
         m->dir_len = base_at;
-        m->dir = SAFETENSORS__CAST(char *, safetensors__alloc(&a, base_at + 1));
-        file = SAFETENSORS__CAST(char *, safetensors__alloc(&a, len + 1));
+        m->dir = (char *)(safetensors__alloc(&a, base_at + 1));
+        file = (char *)(safetensors__alloc(&a, len + 1));
         file_size = len + 1;
         if (m->dir == NULL || file == NULL) r = safetensors__model_nomem(&e);
         else {
@@ -8221,7 +8205,7 @@ static void safetensors__w_fail_io(safetensors_writer *w, int sys, int source, c
    surrogates, nothing above U+10FFFF. */
 static size_t safetensors__w_utf8_prefix(const char *text, size_t n)
 {
-    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, (const void *)text);
+    const unsigned char *s = (const unsigned char *)((const void *)text);
     size_t i = 0, k;
     for (; i < n; i += k)
         if ((k = safetensors__utf8_char(s + i, n - i)) == 0) return i;
@@ -8425,7 +8409,7 @@ static int safetensors__w_arena_reserve(safetensors_writer *w, size_t n)
 {
     char *fresh;
     if (n > (size_t)-1 - w->arena_len) return 0;
-    fresh = SAFETENSORS__CAST(char *, safetensors__grow(&w->alloc, w->arena, &w->arena_cap, w->arena_len + n, 1));
+    fresh = (char *)(safetensors__grow(&w->alloc, w->arena, &w->arena_cap, w->arena_len + n, 1));
     if (fresh == NULL) return 0;
     w->arena = fresh;
     return 1;
@@ -8442,14 +8426,14 @@ static size_t safetensors__w_arena_put(safetensors_writer *w, const char *s, siz
 
 static const char *safetensors__w_entry_name(const void *table, size_t i, size_t *len)
 {
-    const safetensors_writer *w = SAFETENSORS__CAST(const safetensors_writer *, table);
+    const safetensors_writer *w = (const safetensors_writer *)(table);
     *len = w->entries[i].name_len;
     return w->arena + w->entries[i].name_off;
 }
 
 static const char *safetensors__w_meta_key(const void *table, size_t i, size_t *len)
 {
-    const safetensors_writer *w = SAFETENSORS__CAST(const safetensors_writer *, table);
+    const safetensors_writer *w = (const safetensors_writer *)(table);
     *len = w->metas[i].key_len;
     return w->arena + w->metas[i].key_off;
 }
@@ -8543,15 +8527,12 @@ static safetensors_result safetensors__w_add_tensor(safetensors_writer *w, const
     if (name_len == (size_t)-1 || !safetensors__w_arena_reserve(w, name_len + 1u)) goto nomem;
     if (ndim > (size_t)-1 - w->dim_count) goto nomem;
     if (ndim != 0) {
-        uint64_t *fresh = SAFETENSORS__CAST(
-            uint64_t *, safetensors__grow(&w->alloc, w->dims, &w->dim_cap, w->dim_count + ndim, sizeof *w->dims));
+        uint64_t *fresh = (uint64_t *)(safetensors__grow(&w->alloc, w->dims, &w->dim_cap, w->dim_count + ndim, sizeof *w->dims));
         if (fresh == NULL) goto nomem;
         w->dims = fresh;
     }
     if (w->entry_count == w->entry_cap) {
-        safetensors__w_entry *fresh = SAFETENSORS__CAST(
-            safetensors__w_entry *,
-            safetensors__grow(&w->alloc, w->entries, &w->entry_cap, w->entry_count + 1u, sizeof *w->entries));
+        safetensors__w_entry *fresh = (safetensors__w_entry *)(safetensors__grow(&w->alloc, w->entries, &w->entry_cap, w->entry_count + 1u, sizeof *w->entries));
         if (fresh == NULL) goto nomem;
         w->entries = fresh;
     }
@@ -8644,9 +8625,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_add_metadata(safetensors_w
         !safetensors__w_arena_reserve(w, key_len + value_len + 2u))
         goto nomem;
     if (w->meta_count == w->meta_cap) {
-        safetensors__w_meta *fresh = SAFETENSORS__CAST(
-            safetensors__w_meta *,
-            safetensors__grow(&w->alloc, w->metas, &w->meta_cap, w->meta_count + 1u, sizeof *w->metas));
+        safetensors__w_meta *fresh = (safetensors__w_meta *)(safetensors__grow(&w->alloc, w->metas, &w->meta_cap, w->meta_count + 1u, sizeof *w->metas));
         if (fresh == NULL) goto nomem;
         w->metas = fresh;
     }
@@ -8688,7 +8667,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_create(const safetensors_w
         safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0, out == NULL ? "out must not be NULL" : problem);
         return safetensors__w_out(err, &e);
     }
-    w = SAFETENSORS__CAST(safetensors_writer *, safetensors__alloc(&a, sizeof *w));
+    w = (safetensors_writer *)(safetensors__alloc(&a, sizeof *w));
     if (w == NULL) {
         safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
         return safetensors__w_out(err, &e);
@@ -8743,7 +8722,7 @@ static int safetensors__w_before(const safetensors_writer *w, size_t a, size_t b
 
 static int safetensors__w_index_before(const void *ctx, uint32_t a, uint32_t b)
 {
-    return safetensors__w_before(SAFETENSORS__CAST(const safetensors_writer *, ctx), a, b);
+    return safetensors__w_before((const safetensors_writer *)(ctx), a, b);
 }
 
 static safetensors_result safetensors__w_plan(safetensors_writer *w, safetensors_error *e)
@@ -8757,9 +8736,9 @@ static safetensors_result safetensors__w_plan(safetensors_writer *w, safetensors
     if (w->state != SAFETENSORS__W_DECLARING) return SAFETENSORS_OK;
     if (n > (size_t)-1 / sizeof *views || n >= (size_t)UINT32_MAX)
         return safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
-    order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *order));
-    tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *tmp));
-    views = SAFETENSORS__CAST(safetensors_tensor *, safetensors__alloc(a, n * sizeof *views));
+    order = (uint32_t *)(safetensors__alloc(a, n * sizeof *order));
+    tmp = (uint32_t *)(safetensors__alloc(a, n * sizeof *tmp));
+    views = (safetensors_tensor *)(safetensors__alloc(a, n * sizeof *views));
     if (order == NULL || tmp == NULL || views == NULL) {
         safetensors__err_simple(e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
         goto fail;
@@ -8953,7 +8932,7 @@ static void safetensors__w_discard_file(safetensors_writer *w)
 /* Hands n > 0 bytes to the sink; on failure the writer fails (sticky). */
 static void safetensors__w_sink_write(safetensors_writer *w, const void *bytes, size_t n)
 {
-    const unsigned char *s = SAFETENSORS__CAST(const unsigned char *, bytes);
+    const unsigned char *s = (const unsigned char *)(bytes);
     switch (w->sink) {
     case SAFETENSORS__W_SINK_MEMORY: /* room checked at begin */
         memcpy(w->mem + (size_t)w->out_pos, s, n);
@@ -9039,7 +9018,7 @@ static safetensors_result safetensors__w_begin_output(safetensors_writer *w, saf
     for (k = 0; k < SAFETENSORS__LENGTH_BYTES; k++) length[k] = (unsigned char)(w->header_size >> (8u * k));
     out.w = w;
     out.len = 0;
-    safetensors__w_put(&out, SAFETENSORS__CAST(const char *, (const void *)length), sizeof length);
+    safetensors__w_put(&out, (const char *)((const void *)length), sizeof length);
     safetensors__w_put_json(&out, w);
     for (pad = w->header_size - w->json_len; pad > 0;) {
         size_t take = pad < sizeof spaces - 1u ? (size_t)pad : sizeof spaces - 1u;
@@ -9117,7 +9096,7 @@ SAFETENSORS_API safetensors_result safetensors_writer_begin_memory(safetensors_w
         }
     }
     if (r == SAFETENSORS_OK) {
-        w->mem = SAFETENSORS__CAST(unsigned char *, buffer);
+        w->mem = (unsigned char *)(buffer);
         w->sink = SAFETENSORS__W_SINK_MEMORY;
         r = safetensors__w_begin_output(w, &e);
     }
@@ -9451,7 +9430,7 @@ SAFETENSORS_API safetensors_result safetensors_shard_writer_create(const safeten
     }
     r = safetensors_writer_create(opt, &catalog, err);
     if (r != SAFETENSORS_OK) return r;
-    sw = SAFETENSORS__CAST(safetensors_shard_writer *, safetensors__alloc(&catalog->alloc, sizeof *sw));
+    sw = (safetensors_shard_writer *)(safetensors__alloc(&catalog->alloc, sizeof *sw));
     if (sw == NULL) {
         safetensors_writer_destroy(catalog);
         safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory");
@@ -9532,7 +9511,7 @@ static char *safetensors__sw_join(const safetensors_allocator *a, const char *di
     char *p;
     for (k = 0; k < count; k++) n += lens[k];
     *size = n + 1;
-    p = SAFETENSORS__CAST(char *, safetensors__alloc(a, *size));
+    p = (char *)(safetensors__alloc(a, *size));
     if (p == NULL) return NULL;
     at = strlen(dir);
     memcpy(p, dir, at);
@@ -9640,18 +9619,18 @@ SAFETENSORS_API safetensors_result safetensors_shard_writer_begin(safetensors_sh
     r = safetensors_writer_plan(sw->catalog, &e);
     if (r != SAFETENSORS_OK) return safetensors__w_out(err, &e);
     n = sw->catalog->entry_count;
-    by_decl = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *by_decl));
+    by_decl = (uint32_t *)(safetensors__alloc(a, n * sizeof *by_decl));
     if (by_decl == NULL) return safetensors__w_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_NOMEM, 0, "out of memory"), &e));
     for (k = 0; k < n; k++) by_decl[sw->catalog->order[k]] = (uint32_t)k;
     count = safetensors__sw_cut(sw, by_decl, n, NULL);
     /* the folder, with a separator when it needs one */
     dir_len = strlen(dir);
     sw->dir_size = dir_len + 2;
-    sw->dir = SAFETENSORS__CAST(char *, safetensors__alloc(a, sw->dir_size));
-    sw->shards = SAFETENSORS__CAST(safetensors_writer **, safetensors__alloc(a, count * sizeof *sw->shards));
-    sw->names = SAFETENSORS__CAST(char **, safetensors__alloc(a, count * sizeof *sw->names));
-    sw->name_sizes = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, count * sizeof *sw->name_sizes));
-    sw->first = SAFETENSORS__CAST(size_t *, safetensors__alloc(a, (count + 1) * sizeof *sw->first));
+    sw->dir = (char *)(safetensors__alloc(a, sw->dir_size));
+    sw->shards = (safetensors_writer **)(safetensors__alloc(a, count * sizeof *sw->shards));
+    sw->names = (char **)(safetensors__alloc(a, count * sizeof *sw->names));
+    sw->name_sizes = (size_t *)(safetensors__alloc(a, count * sizeof *sw->name_sizes));
+    sw->first = (size_t *)(safetensors__alloc(a, (count + 1) * sizeof *sw->first));
     sw->shard_count = count;
     sw->begun = 1;
     if (sw->dir == NULL || sw->shards == NULL || sw->names == NULL || sw->name_sizes == NULL || sw->first == NULL) {
@@ -9765,7 +9744,7 @@ SAFETENSORS_API safetensors_result safetensors_shard_writer_write_tensor(safeten
 static int safetensors__sw_put(const safetensors_allocator *a, char **buf, size_t *len, size_t *cap, const char *s,
                                size_t n)
 {
-    char *fresh = SAFETENSORS__CAST(char *, safetensors__grow(a, *buf, cap, *len + n, 1));
+    char *fresh = (char *)(safetensors__grow(a, *buf, cap, *len + n, 1));
     if (fresh == NULL) return 0;
     *buf = fresh;
     memcpy(*buf + *len, s, n);
@@ -9826,7 +9805,7 @@ static int safetensors__sw_put_py_string(const safetensors_allocator *a, char **
 
 static const char *safetensors__sw_view_name(const void *table, size_t i, size_t *len)
 {
-    const safetensors_tensor *t = SAFETENSORS__CAST(const safetensors_tensor *, table) + i;
+    const safetensors_tensor *t = (const safetensors_tensor *)(table) + i;
     *len = t->name_len;
     return t->name;
 }
@@ -9845,9 +9824,9 @@ static safetensors_result safetensors__sw_index_text(const safetensors_shard_wri
     const safetensors_allocator *a = &sw->alloc;
     const safetensors_writer *c = sw->catalog;
     size_t n = c->entry_count, k;
-    uint32_t *order = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *order));
-    uint32_t *tmp = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *tmp));
-    uint32_t *shard_of = SAFETENSORS__CAST(uint32_t *, safetensors__alloc(a, n * sizeof *shard_of));
+    uint32_t *order = (uint32_t *)(safetensors__alloc(a, n * sizeof *order));
+    uint32_t *tmp = (uint32_t *)(safetensors__alloc(a, n * sizeof *tmp));
+    uint32_t *shard_of = (uint32_t *)(safetensors__alloc(a, n * sizeof *shard_of));
     char digits[24];
     int ok = order && tmp && shard_of;
     uint64_t total = 0, parameters = 0;
