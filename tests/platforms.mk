@@ -122,3 +122,4 @@ test-windows: $(B)/win/test_portable.exe $(B)/win/test_conformance.exe $(B)/win/
 	diff $(B)/win/inspect-native.jsonl $(B)/win/inspect-win.jsonl > $(B)/win/inspect.diff \
 	  || { head -40 $(B)/win/inspect.diff; echo "test-windows: the Windows inspector's --json differs from native"; exit 1; }
 	@echo "test-windows: inspector --json identical to native ($$(grep -c '^{' $(B)/win/inspect-win.jsonl) files)"
+	@$(MAKE) --no-print-directory test-windows-dll # safetensors.dll (packaging/packaging.mk)
