@@ -722,30 +722,6 @@ static void test_reads_and_slices(void **state)
     }
 }
 
-/* BF16 <-> F16 over every code, against the detour through F32, which
-   holds both exactly; and 1.0's bytes, for the host's byte order. */
-static void test_bf16_f16(void **state)
-{
-    static unsigned char codes[2 * 65536], direct[2 * 65536], detour[2 * 65536];
-    static float wide[65536];
-    size_t k;
-    (void)state;
-    for (k = 0; k < 65536; k++) {
-        codes[2 * k] = (unsigned char)(k & 0xff);
-        codes[2 * k + 1] = (unsigned char)(k >> 8);
-    }
-    assert_int_equal(safetensors_convert(SAFETENSORS_BF16, codes, 65536, SAFETENSORS_F16, direct), SAFETENSORS_OK);
-    assert_int_equal(safetensors_convert_to_f32(SAFETENSORS_BF16, codes, 65536, wide), SAFETENSORS_OK);
-    assert_int_equal(safetensors_convert_from_f32(SAFETENSORS_F16, wide, 65536, detour), SAFETENSORS_OK);
-    assert_memory_equal(direct, detour, sizeof direct);
-    assert_int_equal(safetensors_convert(SAFETENSORS_F16, codes, 65536, SAFETENSORS_BF16, direct), SAFETENSORS_OK);
-    assert_int_equal(safetensors_convert_to_f32(SAFETENSORS_F16, codes, 65536, wide), SAFETENSORS_OK);
-    assert_int_equal(safetensors_convert_from_f32(SAFETENSORS_BF16, wide, 65536, detour), SAFETENSORS_OK);
-    assert_memory_equal(direct, detour, sizeof direct);
-    /* F16 1.0 (3c00) is BF16 1.0, the bytes 80 3f */
-    assert_true(direct[2 * 0x3c00] == 0x80 && direct[2 * 0x3c00 + 1] == 0x3f);
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest paths[] = {
@@ -758,7 +734,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_writer_file),
         cmocka_unit_test(test_shard_kinds),
         cmocka_unit_test(test_reads_and_slices),
-        cmocka_unit_test(test_bf16_f16),
     };
     const struct CMUnitTest large[] = {
         cmocka_unit_test(test_large4g_header_only),
