@@ -24,7 +24,7 @@ CMOCKA  := -lcmocka
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 EXAMPLES := $(B)/safetensors-inspect $(B)/safetensors-convert $(B)/load_parallel
-SUITES   := unit conformance stream models sharded writer convert alloc index numbers engine
+SUITES   := unit conformance stream models sharded writer convert alloc index numbers memory engine
 TESTBINS := $(SUITES:%=$(B)/test_%)
 # The programs the README shows, examples/readme_*.c (tests/readme_check.sh).
 README_EXAMPLES := $(patsubst examples/readme_%.c,%,$(wildcard examples/readme_*.c))
