@@ -63,8 +63,11 @@
                   (unsigned long long)(t->end - t->begin));
        }
        const safetensors_tensor *w = safetensors_find(f, "transformer.wte.weight", 22);
-       if (w && w->dtype == SAFETENSORS_F32 && safetensors_tensor_is_aligned(w, 0))
-           use((const float *)w->data);   // the cast needs the alignment: see Alignment
+       float x[4];
+       if (w && safetensors_tensor_range_to_f32(w, 0, 4, x, 4) == SAFETENSORS_OK)
+           printf("%g\n", (double)x[0]);   // any dtype, alignment and byte order;
+       // casting w->data to const float * instead needs an F32 view that
+       // safetensors_tensor_is_aligned(w, 0) accepts, on a little-endian host
        safetensors_close(f);       // every view above is gone after this
 
    ======================================================================
