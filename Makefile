@@ -154,7 +154,8 @@ fuzz-replay-tally:
 	@$(TALLY) fuzz-replay $(MAKE) --no-print-directory fuzz-replay
 
 # Checks with their own targets elsewhere, run through TALLY as one each.
-TALLIED := test-arm test-inspect $(PACKAGING_TESTS) test-convert-tool test-load-parallel
+# (named here: packaging/packaging.mk, which defines the last three, is included at the end)
+TALLIED := test-arm test-inspect test-shared test-hpp test-python test-convert-tool test-load-parallel
 $(TALLIED:%=tally-%): tally-%:
 	@$(TALLY) $* $(MAKE) --no-print-directory $*
 

@@ -11,7 +11,7 @@
 #   make test-hpp           bindings/cpp/safetensors.hpp under -std=c++11 and -std=c++20
 #   make test-python        pytest over bindings/python/tests (python3 with numpy
 #                           and pytest; said and skipped when they are missing)
-#       (those three are part of make test: PACKAGING_TESTS)
+#       (those three are part of make test: TALLIED in the Makefile)
 #   make install / uninstall   PREFIX (/usr/local), DESTDIR, LIBDIR ($(PREFIX)/lib),
 #                           BINDIR ($(PREFIX)/bin): the headers, the library and
 #                           its links, safetensors.pc, the CMake package, the tools
@@ -41,8 +41,6 @@ SHLIB      := -fPIC -fvisibility=hidden -DSAFETENSORS_BUILD_SHARED -shared -Wl,-
 # Debian's python3 has apt's numpy and pytest; a pyenv python3 earlier on PATH may not.
 PYTHON     ?= $(firstword $(wildcard /usr/bin/python3) python3)
 ABIDW      := abidw --no-corpus-path --no-comp-dir-path --short-locs --no-architecture
-
-PACKAGING_TESTS := test-shared test-hpp test-python
 
 .PHONY: shared test-shared test-hpp test-python install-lib uninstall test-integration \
         abi-check abi-update test-windows-dll
