@@ -116,51 +116,43 @@ static void test_one_long_shape(void **state)
     check_bounds("one long shape", &h, 1, dims);
 }
 
+/* A header of n U8 tensors named by their number in `width` hex digits:
+   shape [0] and no bytes, or with `bytes`, shape [1] and one byte each. */
+static void tensors_header(text *h, size_t n, int width, int bytes)
+{
+    char b[600];
+    size_t i;
+    add(h, "{");
+    for (i = 0; i < n; i++) {
+        sprintf(b, "%s\"%0*lx\":{\"dtype\":\"U8\",\"shape\":[%d],\"data_offsets\":[%lu,%lu]}", i ? "," : "", width,
+                (unsigned long)i, bytes, bytes ? (unsigned long)i : 0ul, bytes ? (unsigned long)i + 1 : 0ul);
+        add(h, b);
+    }
+    add(h, "}");
+}
+
 static void test_zero_size_tensors(void **state)
 {
     text h = {NULL, 0, 0};
-    char b[128];
-    size_t i, n = 200000;
     (void)state;
-    add(&h, "{");
-    for (i = 0; i < n; i++) {
-        sprintf(b, "%s\"%05lx\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "", (unsigned long)i);
-        add(&h, b);
-    }
-    add(&h, "}");
-    check_bounds("zero-size tensors", &h, 0, n);
+    tensors_header(&h, 200000, 5, 0);
+    check_bounds("zero-size tensors", &h, 0, 200000);
 }
 
 static void test_tiny_tensors(void **state)
 {
     text h = {NULL, 0, 0};
-    char b[128];
-    size_t i, n = 200000;
     (void)state;
-    add(&h, "{");
-    for (i = 0; i < n; i++) {
-        sprintf(b, "%s\"%05lx\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%lu,%lu]}", i ? "," : "",
-                (unsigned long)i, (unsigned long)i, (unsigned long)i + 1);
-        add(&h, b);
-    }
-    add(&h, "}");
-    check_bounds("tiny tensors", &h, n, n);
+    tensors_header(&h, 200000, 5, 1);
+    check_bounds("tiny tensors", &h, 200000, 200000);
 }
 
 static void test_long_names(void **state)
 {
     text h = {NULL, 0, 0};
-    char b[600];
-    size_t i, n = 20000;
     (void)state;
-    add(&h, "{");
-    for (i = 0; i < n; i++) {
-        sprintf(b, "%s\"%0400lx\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "",
-                (unsigned long)i);
-        add(&h, b);
-    }
-    add(&h, "}");
-    check_bounds("long names", &h, 0, n);
+    tensors_header(&h, 20000, 400, 0);
+    check_bounds("long names", &h, 0, 20000);
 }
 
 static void test_escaped_names(void **state)
