@@ -83,7 +83,9 @@
    safetensors_tensor_count / _tensor_at / _find
        Views owned by f, valid until safetensors_close(f).
    safetensors_metadata_count / _metadata_at / _metadata_find
-       The `__metadata__` strings, in file order, owned by f.
+       The `__metadata__` strings, in file order, owned by f. The accessors
+       fill a safetensors_metadata_entry of yours: the file keeps its
+       metadata in a compact form (a few bytes beyond the strings).
    safetensors_parser_create / _feed / _finish / _destroy
        The streaming parser behind every open. _finish gives you a file
        handle (without data pointers) that you own; _destroy frees the
@@ -347,8 +349,9 @@ typedef struct safetensors_tensor {
 } safetensors_tensor;
 
 /* One metadata entry: both strings decoded, NUL-terminated (and may contain
-   NUL), owned by the file or model. A file's metadata values are always
-   strings. In a model's index a value may be any JSON: for a non-string
+   NUL), owned by the file or model; the accessors fill in a struct you
+   own, whose pointers stay valid until the file or model is closed. A
+   file's metadata values are always strings. In a model's index a value may be any JSON: for a non-string
    value, `value` is NULL and value_len 0, and
    safetensors_model_metadata_json gives its JSON text. */
 typedef struct safetensors_metadata_entry {
@@ -480,10 +483,13 @@ SAFETENSORS_API uint64_t safetensors_tensor_byte_size(const safetensors_tensor *
    --------------------------------------------------------------------- */
 
 SAFETENSORS_API size_t safetensors_metadata_count(const safetensors_file *f);
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_at(const safetensors_file *f, size_t i);
-/* NULL if absent. */
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_find(const safetensors_file *f,
-                                                                            const char *key, size_t key_len);
+/* Fills *out (which may be NULL) with the i-th entry in file order and
+   returns 1; returns 0, with *out zeroed, when i >= count. */
+SAFETENSORS_API int safetensors_metadata_at(const safetensors_file *f, size_t i, safetensors_metadata_entry *out);
+/* Fills *out (which may be NULL) with the entry whose key is key[0..key_len)
+   and returns 1; returns 0, with *out zeroed, when there is none. */
+SAFETENSORS_API int safetensors_metadata_find(const safetensors_file *f, const char *key, size_t key_len,
+                                              safetensors_metadata_entry *out);
 
 /* ---------------------------------------------------------------------
    File layout
@@ -783,9 +789,10 @@ SAFETENSORS_API safetensors_result safetensors_model_find(const safetensors_mode
                                                           const safetensors_tensor **t, size_t *shard,
                                                           safetensors_error *err);
 SAFETENSORS_API size_t safetensors_model_metadata_count(const safetensors_model *m);
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_at(const safetensors_model *m, size_t i);
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_find(const safetensors_model *m,
-                                                                                  const char *key, size_t key_len);
+/* As safetensors_metadata_at and _find, for the index's metadata. */
+SAFETENSORS_API int safetensors_model_metadata_at(const safetensors_model *m, size_t i, safetensors_metadata_entry *out);
+SAFETENSORS_API int safetensors_model_metadata_find(const safetensors_model *m, const char *key, size_t key_len,
+                                                    safetensors_metadata_entry *out);
 /* The JSON text of the i-th metadata value exactly as the index wrote it,
    white space inside it included (a number's digits, a string with its
    quotes and escapes, an object or array whole); *len receives its length.
@@ -4232,9 +4239,19 @@ SAFETENSORS_API size_t safetensors_metadata_count(const safetensors_file *f)
     return f ? f->meta_count : 0;
 }
 
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_at(const safetensors_file *f, size_t i)
+/* The accessors' common end: copies *entry (NULL: absent) into *out. */
+static int safetensors__metadata_give(const safetensors_metadata_entry *entry, safetensors_metadata_entry *out)
 {
-    return f && i < f->meta_count ? &f->metas[i] : NULL;
+    if (out) {
+        if (entry) *out = *entry;
+        else memset(out, 0, sizeof *out);
+    }
+    return entry != NULL;
+}
+
+SAFETENSORS_API int safetensors_metadata_at(const safetensors_file *f, size_t i, safetensors_metadata_entry *out)
+{
+    return safetensors__metadata_give(f && i < f->meta_count ? &f->metas[i] : NULL, out);
 }
 
 static const char *safetensors__entry_key(const void *table, size_t i, size_t *len)
@@ -4257,11 +4274,10 @@ static const safetensors_metadata_entry *safetensors__metadata_lookup(const safe
     return at == (size_t)-1 ? NULL : &entries[at];
 }
 
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_metadata_find(const safetensors_file *f,
-                                                                            const char *key, size_t key_len)
+SAFETENSORS_API int safetensors_metadata_find(const safetensors_file *f, const char *key, size_t key_len,
+                                              safetensors_metadata_entry *out)
 {
-    if (f == NULL) return NULL;
-    return safetensors__metadata_lookup(&f->meta_index, f->metas, f->seed, key, key_len);
+    return safetensors__metadata_give(f ? safetensors__metadata_lookup(&f->meta_index, f->metas, f->seed, key, key_len) : NULL, out);
 }
 
 SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f)
@@ -6668,7 +6684,7 @@ static safetensors_result safetensors__model_open_shard(const safetensors_model 
    bytes the tensors hold. */
 static safetensors_result safetensors__model_check_total_size(const safetensors_model *m, safetensors_error *e)
 {
-    const safetensors_metadata_entry *entry = safetensors_model_metadata_find(m, "total_size", 10);
+    const safetensors_metadata_entry *entry = safetensors__metadata_lookup(&m->meta_index, m->metas, m->seed, "total_size", 10);
     uint64_t declared = 0, held = 0;
     size_t i, json_len;
     const char *json;
@@ -7024,16 +7040,15 @@ SAFETENSORS_API size_t safetensors_model_metadata_count(const safetensors_model 
     return m ? m->meta_count : 0;
 }
 
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_at(const safetensors_model *m, size_t i)
+SAFETENSORS_API int safetensors_model_metadata_at(const safetensors_model *m, size_t i, safetensors_metadata_entry *out)
 {
-    return m && i < m->meta_count ? &m->metas[i] : NULL;
+    return safetensors__metadata_give(m && i < m->meta_count ? &m->metas[i] : NULL, out);
 }
 
-SAFETENSORS_API const safetensors_metadata_entry *safetensors_model_metadata_find(const safetensors_model *m,
-                                                                                  const char *key, size_t key_len)
+SAFETENSORS_API int safetensors_model_metadata_find(const safetensors_model *m, const char *key, size_t key_len,
+                                                    safetensors_metadata_entry *out)
 {
-    if (m == NULL) return NULL;
-    return safetensors__metadata_lookup(&m->meta_index, m->metas, m->seed, key, key_len);
+    return safetensors__metadata_give(m ? safetensors__metadata_lookup(&m->meta_index, m->metas, m->seed, key, key_len) : NULL, out);
 }
 
 SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_model *m, size_t i, size_t *len)
