@@ -1500,6 +1500,14 @@ SAFETENSORS_API void safetensors_shard_writer_destroy(safetensors_shard_writer *
 #endif
 #endif
 
+/* A hint that an address will be written soon: the table builds touch
+   memory far apart, where the next miss can start before this one ends. */
+#if defined(__GNUC__) || defined(__clang__)
+#define SAFETENSORS__PREFETCH_WRITE(addr) __builtin_prefetch((addr), 1)
+#else
+#define SAFETENSORS__PREFETCH_WRITE(addr) ((void)0)
+#endif
+
 #define SAFETENSORS__LENGTH_BYTES 8u
 #define SAFETENSORS__MAX_DEPTH 127 /* serde_json's recursion limit: the 128th container fails */
 
@@ -2266,6 +2274,161 @@ static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *
     for (k = 0; k < ix->spill_count; k++) ix->spill[k].index_plus_one = new_of_old[ix->spill[k].index_plus_one - 1u] + 1u;
 }
 
+/* The metadata table: a file's __metadata__ in compact form. A header can
+   hold millions of tiny entries, and a 10-byte `"k":"v",` must not cost the
+   hash index's 12 bytes plus a 32-byte public struct. Each entry is one
+   record in the arena, in file order:
+
+       [gap] [key_len] key NUL [value_len] value NUL
+
+   the numbers as LEB128 varints, gap being the file distance from the
+   previous key's opening quote (only a refusal needs it). The lookup is one
+   array of 32-bit record offsets sorted by (hash, key, offset), searched by
+   bisection: O(log n) whatever the keys and whatever an attacker knows of
+   the seed. Every SAFETENSORS__META_MARK-th record's offset gives the i-th
+   entry in file order after a short walk. About 4.3 bytes an entry beyond
+   the strings and their NULs. */
+
+#define SAFETENSORS__META_MARK 16u
+
+static size_t safetensors__varint_put(unsigned char *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80u) {
+        out[n++] = (unsigned char)(v | 0x80u);
+        v >>= 7;
+    }
+    out[n++] = (unsigned char)v;
+    return n;
+}
+
+/* Reads what varint_put wrote (the library's own bytes, never the file's). */
+static uint64_t safetensors__varint_get(const unsigned char **s)
+{
+    const unsigned char *at = *s;
+    uint64_t v = 0;
+    unsigned shift = 0;
+    for (;;) {
+        unsigned char b = *at++;
+        v |= (uint64_t)(b & 0x7fu) << shift;
+        if (!(b & 0x80u)) break;
+        shift += 7;
+    }
+    *s = at;
+    return v;
+}
+
+typedef struct safetensors__meta_record {
+    const char *key, *value;
+    size_t key_len, value_len;
+    uint64_t gap;
+    size_t next; /* arena offset of the next record */
+} safetensors__meta_record;
+
+static void safetensors__meta_read(const char *arena, size_t off, safetensors__meta_record *r)
+{
+    const unsigned char *s = (const unsigned char *)arena + off;
+    r->gap = safetensors__varint_get(&s);
+    r->key_len = (size_t)safetensors__varint_get(&s);
+    r->key = (const char *)s;
+    s += r->key_len + 1;
+    r->value_len = (size_t)safetensors__varint_get(&s);
+    r->value = (const char *)s;
+    r->next = (size_t)(r->value + r->value_len + 1 - arena);
+}
+
+/* While the table is built, an entry is (hash << 32 | record offset). */
+static int safetensors__meta_before(const char *arena, uint64_t a, uint64_t b)
+{
+    safetensors__meta_record x, y;
+    int c;
+    if ((a >> 32) != (b >> 32)) return (a >> 32) < (b >> 32);
+    safetensors__meta_read(arena, (size_t)(uint32_t)a, &x);
+    safetensors__meta_read(arena, (size_t)(uint32_t)b, &y);
+    c = safetensors__name_compare(x.key, x.key_len, y.key, y.key_len);
+    return c != 0 ? c < 0 : (uint32_t)a < (uint32_t)b;
+}
+
+static void safetensors__meta_sift(uint64_t *v, size_t root, size_t n, const char *arena)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        uint64_t swap;
+        if (child >= n) return;
+        if (child + 1 < n && safetensors__meta_before(arena, v[child], v[child + 1])) child++;
+        if (!safetensors__meta_before(arena, v[root], v[child])) return;
+        swap = v[root];
+        v[root] = v[child];
+        v[child] = swap;
+        root = child;
+    }
+}
+
+/* Sorts by (hash, key, offset): an in-place radix sort on the hash, a byte
+   at a time from the top (an American flag sort: no second buffer, so the
+   peak stays at the table itself), and heap sort for small buckets and for
+   a bucket whose hashes are all equal (names crafted to collide), so the
+   worst case is O(n log n) comparisons. `counts` holds 512 words for each
+   of the 4 levels. */
+static void safetensors__meta_sort(uint64_t *v, size_t n, unsigned level, const char *arena, uint32_t *counts)
+{
+    uint32_t *next = counts + 512u * level, *end = next + 256;
+    unsigned shift = 56u - 8u * level, b;
+    size_t k, lo;
+    if (n <= 32 || level == 4) {
+        for (k = n / 2; k-- > 0;) safetensors__meta_sift(v, k, n, arena);
+        for (k = n; k-- > 1;) {
+            uint64_t swap = v[0];
+            v[0] = v[k];
+            v[k] = swap;
+            safetensors__meta_sift(v, 0, k, arena);
+        }
+        return;
+    }
+    memset(end, 0, 256 * sizeof *end);
+    for (k = 0; k < n; k++) end[(v[k] >> shift) & 255u]++;
+    for (b = 0, lo = 0; b < 256; b++) {
+        next[b] = (uint32_t)lo;
+        lo += end[b];
+        end[b] = (uint32_t)lo;
+    }
+    for (b = 0; b < 256; b++)
+        while (next[b] < end[b]) { /* place the item at next[b], and the one it displaces, until one belongs here */
+            uint64_t x = v[next[b]];
+            unsigned d = (unsigned)(x >> shift) & 255u;
+            while (d != b) {
+                uint64_t swap = v[next[d]];
+                if (next[d] + 16 < n) SAFETENSORS__PREFETCH_WRITE(v + next[d] + 16); /* the bucket's next lines */
+                v[next[d]++] = x;
+                x = swap;
+                d = (unsigned)(x >> shift) & 255u;
+            }
+            v[next[b]++] = x;
+        }
+    for (b = 0, lo = 0; b < 256; lo = end[b++])
+        if (end[b] - lo > 1) safetensors__meta_sort(v + lo, end[b] - lo, level + 1, arena, counts);
+}
+
+/* The record whose key is s[0..n) into *r: 1, or 0 when there is none. */
+static int safetensors__meta_lookup(const char *arena, const uint32_t *sorted, size_t count, uint64_t seed,
+                                    const char *s, size_t n, safetensors__meta_record *r)
+{
+    uint32_t hash = safetensors__hash(seed, s, n);
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t at_hash;
+        int c;
+        safetensors__meta_read(arena, sorted[mid], r);
+        at_hash = safetensors__hash(seed, r->key, r->key_len);
+        c = at_hash != hash ? (at_hash < hash ? -1 : 1) : safetensors__name_compare(r->key, r->key_len, s, n);
+        if (c == 0) return 1;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
 /* >>parser ------------------------------------------------------------ */
 /* Two layers. The automaton (a pushdown automaton over JSON tokens)
    consumes the header a byte at a time, whatever the chunking, so every
@@ -2420,9 +2583,14 @@ struct safetensors_parser {
     size_t entry_count, entry_cap;
     uint64_t *dims;
     size_t dim_count, dim_cap;
-    safetensors__meta *metas; /* key/value pairs: __metadata__, or an index's metadata */
+    safetensors__meta *metas; /* an index's key/value pairs (metadata, weight_map) */
     size_t meta_count, meta_cap;
     int saw_metadata_key;
+    size_t meta_first;           /* arena offset of the first __metadata__ record */
+    size_t meta_records;         /* __metadata__ entries read */
+    uint64_t meta_base_at;       /* file offset of "__metadata__"'s quote */
+    uint64_t meta_last_at;       /* of the last metadata key's quote (first: meta_base_at) */
+    size_t meta_key_off, meta_key_len; /* the current metadata key, for messages */
     size_t current;        /* entry or pair being filled */
     unsigned offset_count; /* elements seen in data_offsets */
 
@@ -2527,6 +2695,27 @@ static int safetensors__push_dim(safetensors_parser *p, uint64_t v)
     return 1;
 }
 
+/* With the header's bytes known to be there (the file's size was given),
+   the table is reserved once, at its first entry, for as many entries as
+   the n header bytes still to come can hold, so
+   that it rarely moves while it fills: growing by doubling would copy it
+   and fault in fresh pages again at every step. A hint: when the
+   reservation fails, the table grows as usual. One row per 96 header bytes
+   (what a checkpoint's entries take with their long names), not per 48 (the
+   smallest entry), so that what is reserved for a header of metadata or of
+   long names stays under the header's own size; metadata before the first
+   tensor are not counted, and a header without tensors reserves nothing. */
+static void safetensors__reserve_rows(safetensors_parser *p, uint64_t n)
+{
+    uint64_t rows = n / 96u + 1u;
+    safetensors__row *fresh;
+    if (p->entry_cap != 0 || rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
+    fresh = (safetensors__row *)(safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
+    if (fresh == NULL) return;
+    p->entries = fresh;
+    p->entry_cap = (size_t)rows;
+}
+
 /* A new tensor entry named arena[name_off, name_off + name_len), its key's
    quote at `where`, made the current one. The count limit is the index's
    32-bit numbering. */
@@ -2534,6 +2723,7 @@ static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t
                                                    uint64_t where)
 {
     safetensors__entry *e;
+    if (p->entry_cap == 0 && p->file_size != SAFETENSORS_SIZE_UNKNOWN) safetensors__reserve_rows(p, p->header_end - where);
     if (p->entry_count == p->entry_cap) {
         safetensors__row *fresh = (safetensors__row *)(safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
         if (fresh == NULL) return NULL;
@@ -2594,11 +2784,11 @@ static void safetensors__value_end(safetensors_parser *p)
 }
 
 /* `what "key": text`, about a key/value pair whose value is wrong. */
-static void safetensors__fail_pair(safetensors_parser *p, uint64_t at, const char *what, const safetensors__meta *pair,
-                                   const char *text)
+static void safetensors__fail_pair(safetensors_parser *p, uint64_t at, const char *what, size_t key_off,
+                                   size_t key_len, const char *text)
 {
     safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, what);
-    safetensors__err_add_name(&p->error, safetensors__arena_str(p, pair->key_off), pair->key_len);
+    safetensors__err_add_name(&p->error, safetensors__arena_str(p, key_off), key_len);
     safetensors__err_add(&p->error, text);
 }
 
@@ -3284,7 +3474,7 @@ static void safetensors__header_wrong_type(safetensors_parser *p, unsigned c, ui
         safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at, "__metadata__ must be an object of strings, or null");
         return;
     case SAFETENSORS__R_META_VALUE:
-        safetensors__fail_pair(p, at, "metadata ", &p->metas[p->current], ": the value must be a string");
+        safetensors__fail_pair(p, at, "metadata ", p->meta_key_off, p->meta_key_len, ": the value must be a string");
         return;
     case SAFETENSORS__R_TENSOR:
         text = c == '[' ? "an entry written as an array is refused; write it as an object"
@@ -3350,6 +3540,8 @@ static void safetensors__top_key_end(safetensors_parser *p)
             return;
         }
         p->saw_metadata_key = 1;
+        p->meta_first = p->arena_len;
+        p->meta_base_at = p->meta_last_at = p->string_start;
         p->role = SAFETENSORS__R_META;
         return;
     }
@@ -3359,6 +3551,65 @@ static void safetensors__top_key_end(safetensors_parser *p)
         return;
     }
     p->role = SAFETENSORS__R_TENSOR;
+}
+
+/* The string just decoded at arena[start, arena_len) gets its record
+   fields: `lead` (k bytes of varints) goes before it and a NUL after.
+   Returns 0 when memory runs out, with the arena's contents as they were. */
+static int safetensors__arena_lead(safetensors_parser *p, size_t start, const unsigned char *lead, size_t k)
+{
+    size_t len = p->arena_len - start;
+    if (!safetensors__arena_push(p, lead, k + 1)) return 0; /* room: the bytes themselves are placed below */
+    memmove(p->arena + start + k, p->arena + start, len);
+    memcpy(p->arena + start, lead, k);
+    p->arena[start + k + len] = '\0';
+    return 1;
+}
+
+/* A metadata key, decoded at arena[start, arena_len), its quote at `at`,
+   becomes the head of a record (see the metadata table in >>hash). Both
+   lanes come here. 0 when memory runs out, with the parser untouched. */
+static int safetensors__meta_key_done(safetensors_parser *p, size_t start, uint64_t at)
+{
+    unsigned char lead[20];
+    size_t len = p->arena_len - start, k = safetensors__varint_put(lead, at - p->meta_last_at);
+    k += safetensors__varint_put(lead + k, len);
+    if (!safetensors__arena_lead(p, start, lead, k)) {
+        p->arena_len = start + len;
+        return 0;
+    }
+    p->meta_last_at = at;
+    p->meta_key_off = start + k;
+    p->meta_key_len = len;
+    p->meta_records++;
+    return 1;
+}
+
+/* The value decoded at arena[start, arena_len) ends the record. */
+static int safetensors__meta_value_done(safetensors_parser *p, size_t start)
+{
+    unsigned char lead[10];
+    size_t len = p->arena_len - start;
+    if (safetensors__arena_lead(p, start, lead, safetensors__varint_put(lead, len))) return 1;
+    p->arena_len = start + len;
+    return 0;
+}
+
+/* A metadata key is in. Record offsets are 32-bit: a record starting past
+   4 GiB of decoded strings (only with a raised max_header_size) is too much. */
+static void safetensors__meta_key_end(safetensors_parser *p)
+{
+    if (safetensors__count_full(p, p->meta_records, p->string_start, "more than 2^32 - 2 metadata entries")) return;
+    if (p->string_arena_start > UINT32_MAX) {
+        safetensors__fail(p, SAFETENSORS_ERR_TOO_LARGE, p->string_start,
+                          "metadata past 4 GiB of decoded names and strings");
+        return;
+    }
+    if (!safetensors__meta_key_done(p, p->string_arena_start, p->string_start)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    p->role = SAFETENSORS__R_META_VALUE;
 }
 
 /* A key of a string-to-value object (metadata, or a schema's own pairs) is
@@ -3433,15 +3684,12 @@ static void safetensors__header_string_end(safetensors_parser *p)
     if (p->in_key) {
         switch (safetensors__top_role(p)) {
         case SAFETENSORS__R_ROOT: safetensors__top_key_end(p); return;
-        case SAFETENSORS__R_META:
-            safetensors__pair_key_end(p, &p->metas, &p->meta_count, &p->meta_cap, SAFETENSORS__R_META_VALUE,
-                                      "more than 2^32 - 2 metadata entries");
-            return;
+        case SAFETENSORS__R_META: safetensors__meta_key_end(p); return;
         default: safetensors__field_key_end(p); return;
         }
     }
     if (p->role == SAFETENSORS__R_DTYPE) safetensors__dtype_end(p);
-    else safetensors__pair_value_end(p, &p->metas[p->current]);
+    else if (!safetensors__meta_value_done(p, p->string_arena_start)) safetensors__fail_nomem(p, p->string_start);
 }
 
 static void safetensors__header_number_end(safetensors_parser *p, int is_u64, uint64_t value)
@@ -3472,6 +3720,36 @@ static void safetensors__header_number_end(safetensors_parser *p, int is_u64, ui
    same bytes instead. It appends through the same typed helpers as the
    slow path, so what it commits is exactly what the automaton would have
    built: the fast lane changes the speed, never the result. */
+/* A metadata entry "key":"value" with plain ASCII strings, compact,
+   within this chunk: the same record the automaton would write. */
+static size_t safetensors__meta_fast_member(safetensors_parser *p, const unsigned char *s, size_t i, size_t n,
+                                            uint64_t base)
+{
+    const size_t arena_mark = p->arena_len, records = p->meta_records, key_off = p->meta_key_off,
+                 key_len = p->meta_key_len;
+    const uint64_t last_at = p->meta_last_at;
+    size_t key_end = safetensors__plain_run_end(s, i + 1, n), value_end, value_mark;
+    if (n - key_end < 3 || s[key_end] != '"' || s[key_end + 1] != ':' || s[key_end + 2] != '"') return i;
+    value_end = safetensors__plain_run_end(s, key_end + 3, n);
+    if (value_end == n || s[value_end] != '"' || records >= (size_t)UINT32_MAX - 1 || arena_mark > UINT32_MAX)
+        return i;
+    if (!safetensors__arena_push(p, s + i + 1, key_end - i - 1) || !safetensors__meta_key_done(p, arena_mark, base + i))
+        goto bail;
+    value_mark = p->arena_len;
+    if (!safetensors__arena_push(p, s + key_end + 3, value_end - key_end - 3) ||
+        !safetensors__meta_value_done(p, value_mark))
+        goto bail;
+    p->state = SAFETENSORS__S_OBJ_NEXT;
+    return value_end + 1;
+bail:
+    p->arena_len = arena_mark;
+    p->meta_records = records;
+    p->meta_last_at = last_at;
+    p->meta_key_off = key_off;
+    p->meta_key_len = key_len;
+    return i;
+}
+
 static size_t safetensors__header_fast_member(safetensors_parser *p, int role, const unsigned char *s, size_t i,
                                               size_t n, uint64_t base)
 {
@@ -3480,6 +3758,7 @@ static size_t safetensors__header_fast_member(safetensors_parser *p, int role, c
     uint64_t v, begin, end;
     safetensors_dtype dtype;
     safetensors__entry *e;
+    if (role == SAFETENSORS__R_META) return safetensors__meta_fast_member(p, s, i, n, base);
     if (role != SAFETENSORS__R_ROOT) return i;
     name_end = safetensors__plain_run_end(s, at, n);
     if (name_end == n || s[name_end] != '"' ||
@@ -3650,25 +3929,6 @@ SAFETENSORS_API safetensors_result safetensors_parser_expect_size(safetensors_pa
     return SAFETENSORS_OK;
 }
 
-/* With the header's bytes known to be there (the file's size was given),
-   the table is reserved once for as many entries as N bytes can hold, so
-   that it rarely moves while it fills: growing by doubling would copy it
-   and fault in fresh pages again at every step. A hint: when the
-   reservation fails, the table grows as usual. One row per 96 header bytes
-   (what a checkpoint's entries take with their long names), not per 48 (the
-   smallest entry), so that what is reserved for a header of metadata or of
-   long names stays under the header's own size. */
-static void safetensors__reserve_rows(safetensors_parser *p, uint64_t n)
-{
-    uint64_t rows = n / 96u + 1u;
-    safetensors__row *fresh;
-    if (p->entry_cap != 0 || rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
-    fresh = (safetensors__row *)(safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
-    if (fresh == NULL) return;
-    p->entries = fresh;
-    p->entry_cap = (size_t)rows;
-}
-
 /* The 8 length bytes are in: check N before a single header byte is read. */
 static void safetensors__length_end(safetensors_parser *p)
 {
@@ -3685,7 +3945,6 @@ static void safetensors__length_end(safetensors_parser *p)
     }
     p->header_end = SAFETENSORS__LENGTH_BYTES + n;
     if (p->header_end > p->file_size) safetensors__fail_header_length(p, p->file_size);
-    else if (p->file_size != SAFETENSORS_SIZE_UNKNOWN) safetensors__reserve_rows(p, n);
 }
 
 /* The last header byte is in: the JSON value must be complete. */
@@ -3761,9 +4020,10 @@ struct safetensors_file {
     uint64_t seed;
     safetensors_tensor *tensors;
     size_t tensor_count, tensors_size; /* tensors_size: the bytes allocated for them */
-    safetensors_metadata_entry *metas;
-    size_t meta_count;
-    safetensors__index tensor_index, meta_index;
+    const uint32_t *meta_sorted; /* the metadata table (see >>hash): records in the arena */
+    uint32_t *meta_marks;
+    size_t meta_count, meta_sorted_size, meta_marks_size;
+    safetensors__index tensor_index;
     char *arena;
     size_t arena_cap;
     uint64_t *dims;
@@ -3956,6 +4216,107 @@ static const char *safetensors__meta_key(const void *table, size_t i, size_t *le
     return p->arena + p->metas[i].key_off;
 }
 
+/* Gives back what growth by doubling left unused in the arena, the rows
+   (a reservation a header of metadata does not use) and the shapes, before
+   the metadata table is built beside them. Keeping them is harmless when a
+   reallocation fails. Names are still offsets, so the arena may move. */
+static void safetensors__table_fit(safetensors_parser *p)
+{
+    const safetensors_allocator *a = &p->alloc;
+    void *fit;
+    if (p->arena_cap > p->arena_len && p->arena_len > 0 &&
+        (fit = safetensors__realloc(a, p->arena, p->arena_cap, p->arena_len)) != NULL) {
+        p->arena = (char *)fit;
+        p->arena_cap = p->arena_len;
+    }
+    if (p->entry_count == 0) {
+        safetensors__free(a, p->entries, p->entry_cap * sizeof *p->entries);
+        p->entries = NULL;
+        p->entry_cap = 0;
+    } else if (p->entry_cap > p->entry_count &&
+               (fit = safetensors__realloc(a, p->entries, p->entry_cap * sizeof *p->entries,
+                                           p->entry_count * sizeof *p->entries)) != NULL) {
+        p->entries = (safetensors__row *)fit;
+        p->entry_cap = p->entry_count;
+    }
+    if (p->dim_cap > p->dim_count && p->dim_count > 0 &&
+        (fit = safetensors__realloc(a, p->dims, p->dim_cap * sizeof *p->dims, p->dim_count * sizeof *p->dims)) != NULL) {
+        p->dims = (uint64_t *)fit;
+        p->dim_cap = p->dim_count;
+    }
+}
+
+/* The metadata table from the records: marks, then (hash << 32 | offset)
+   sorted, then the key seen twice whose second occurrence comes first in
+   the file is refused there (as a walk in file order would), then the
+   entries shrink in place to their offsets. On success the caller owns
+   *sorted (*sorted_size bytes) and *marks. */
+static int safetensors__meta_seal(safetensors_parser *p, uint32_t **sorted, size_t *sorted_size, uint32_t **marks)
+{
+    const safetensors_allocator *a = &p->alloc;
+    size_t n = p->meta_records, k, off = p->meta_first, dup = (size_t)-1, mark_count = (n + SAFETENSORS__META_MARK - 1) / SAFETENSORS__META_MARK;
+    uint64_t *v, at;
+    uint32_t *m, *counts;
+    safetensors__meta_record r;
+    *sorted = *marks = NULL;
+    *sorted_size = 0;
+    if (n == 0) return 1;
+    v = (uint64_t *)(safetensors__alloc(a, n * sizeof *v));
+    m = (uint32_t *)(safetensors__alloc(a, mark_count * sizeof *m));
+    counts = (uint32_t *)(safetensors__alloc(a, 4 * 512 * sizeof *counts));
+    if (v == NULL || m == NULL || counts == NULL) {
+        safetensors__fail_nomem(p, p->header_end);
+        goto fail;
+    }
+    for (k = 0; k < n; k++) {
+        if (k % SAFETENSORS__META_MARK == 0) m[k / SAFETENSORS__META_MARK] = (uint32_t)off;
+        safetensors__meta_read(p->arena, off, &r);
+        v[k] = (uint64_t)safetensors__hash(p->seed, r.key, r.key_len) << 32 | off;
+        off = r.next;
+    }
+    safetensors__meta_sort(v, n, 0, p->arena, counts);
+    safetensors__free(a, counts, 4 * 512 * sizeof *counts);
+    counts = NULL;
+    for (k = 1; k < n; k++) { /* equal keys are adjacent, in file order */
+        safetensors__meta_record x;
+        if ((v[k] >> 32) != (v[k - 1] >> 32) || (uint32_t)v[k] >= dup) continue;
+        safetensors__meta_read(p->arena, (uint32_t)v[k - 1], &x);
+        safetensors__meta_read(p->arena, (uint32_t)v[k], &r);
+        if (safetensors__name_compare(x.key, x.key_len, r.key, r.key_len) == 0) dup = (uint32_t)v[k];
+    }
+    if (dup != (size_t)-1) {
+        for (off = p->meta_first, at = p->meta_base_at;; off = r.next) { /* its file offset: the gaps add up */
+            safetensors__meta_read(p->arena, off, &r);
+            at += r.gap;
+            if (off == dup) break;
+        }
+        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, at, "metadata key ");
+        safetensors__err_add_name(&p->error, r.key, r.key_len);
+        safetensors__err_add(&p->error, " appears twice");
+        goto fail;
+    }
+    for (k = 0; k < n; k++) { /* each 4-byte write lands below every 8-byte entry still to read */
+        uint32_t o = (uint32_t)v[k];
+        memcpy((char *)v + k * sizeof o, &o, sizeof o);
+    }
+    *sorted_size = n * sizeof *v;
+    if (n * sizeof(uint32_t) < *sorted_size) {
+        void *fit = safetensors__realloc(a, v, *sorted_size, n * sizeof(uint32_t));
+        if (fit) {
+            v = (uint64_t *)fit;
+            *sorted_size = n * sizeof(uint32_t);
+        }
+    }
+    *sorted = (uint32_t *)(void *)v;
+    *marks = m;
+    return 1;
+fail:
+    safetensors__free(a, v, n * sizeof *v);
+    safetensors__free(a, m, mark_count * sizeof *m);
+    safetensors__free(a, counts, 4 * 512 * sizeof *counts);
+    return 0;
+}
+
 /* Indexes `count` names in file order. A name seen twice is refused at its
    second occurrence, so the verdict and its offset do not depend on how the
    bytes arrived. `where` gives each name's file offset. */
@@ -4026,7 +4387,8 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
    are renumbered to the sorted order. */
 static safetensors_result safetensors__file_from_table(safetensors_parser *p, const uint32_t *order,
                                                        uint64_t data_len, safetensors__index *tensor_index,
-                                                       safetensors__index *meta_index, safetensors_file **out)
+                                                       uint32_t **meta_sorted, size_t meta_sorted_size,
+                                                       uint32_t **meta_marks, safetensors_file **out)
 {
     const safetensors_allocator *a = &p->alloc;
     size_t n = p->entry_count, k, rows_size = p->entry_cap * sizeof(safetensors__row);
@@ -4036,8 +4398,6 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     if (f == NULL || sorted_at == NULL) goto nomem;
     f->alloc = *a;
     f->seed = p->seed;
-    f->metas = (safetensors_metadata_entry *)(safetensors__alloc(a, p->meta_count * sizeof *f->metas));
-    if (f->metas == NULL) goto nomem;
     /* from here on nothing can fail: the rows, arena, dims and indices change hands */
     for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
     for (k = 0; k < n && order[k] == k; k++) continue;
@@ -4059,18 +4419,15 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     }
     p->entries = NULL;
     p->entry_cap = 0;
-    for (k = 0; k < p->meta_count; k++) {
-        f->metas[k].key = p->arena + p->metas[k].key_off;
-        f->metas[k].key_len = p->metas[k].key_len;
-        f->metas[k].value = p->arena + p->metas[k].value_off;
-        f->metas[k].value_len = p->metas[k].value_len;
-    }
     f->tensor_count = n;
-    f->meta_count = p->meta_count;
+    f->meta_count = p->meta_records;
+    f->meta_sorted = *meta_sorted;
+    f->meta_sorted_size = meta_sorted_size;
+    f->meta_marks = *meta_marks;
+    f->meta_marks_size = (p->meta_records + SAFETENSORS__META_MARK - 1) / SAFETENSORS__META_MARK * sizeof *f->meta_marks;
+    *meta_sorted = *meta_marks = NULL;
     f->tensor_index = *tensor_index;
-    f->meta_index = *meta_index;
     memset(tensor_index, 0, sizeof *tensor_index);
-    memset(meta_index, 0, sizeof *meta_index);
     f->arena = p->arena;
     f->arena_cap = p->arena_cap;
     f->dims = p->dims;
@@ -4084,10 +4441,7 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     return SAFETENSORS_OK;
 nomem:
     safetensors__free(a, sorted_at, n * sizeof *sorted_at);
-    if (f) {
-        safetensors__free(a, f->metas, p->meta_count * sizeof *f->metas);
-        safetensors__free(a, f, sizeof *f);
-    }
+    safetensors__free(a, f, sizeof *f);
     safetensors__fail_nomem(p, p->header_end);
     return SAFETENSORS_ERR_NOMEM;
 }
@@ -4096,10 +4450,11 @@ nomem:
 static safetensors_result safetensors__parser_build(safetensors_parser *p, uint64_t data_size,
                                                     safetensors_file **out)
 {
-    uint32_t *order = NULL;
+    uint32_t *order = NULL, *meta_sorted = NULL, *meta_marks = NULL;
+    size_t meta_sorted_size = 0;
     uint64_t data_len = 0;
     safetensors_result r;
-    safetensors__index tensor_index, meta_index;
+    safetensors__index tensor_index;
     if (p->failed) return p->error.code;
     if (!p->done) {
         if (p->length_have < SAFETENSORS__LENGTH_BYTES) {
@@ -4112,19 +4467,22 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
         return p->error.code;
     }
     memset(&tensor_index, 0, sizeof tensor_index);
-    memset(&meta_index, 0, sizeof meta_index);
+    safetensors__table_fit(p);
     if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, NULL, "tensor ") &&
-        safetensors__index_names(p, &meta_index, p->meta_count, safetensors__meta_key, p->metas, "metadata key ")) {
+        safetensors__meta_seal(p, &meta_sorted, &meta_sorted_size, &meta_marks)) {
         order = (uint32_t *)(safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
         if (order == NULL) safetensors__fail_nomem(p, p->header_end);
     }
     if (order && safetensors__check_table(p, order, &data_len) && safetensors__check_coverage(p, data_len, data_size))
-        r = safetensors__file_from_table(p, order, data_len, &tensor_index, &meta_index, out);
+        r = safetensors__file_from_table(p, order, data_len, &tensor_index, &meta_sorted, meta_sorted_size,
+                                         &meta_marks, out);
     else
         r = p->error.code;
     safetensors__free(&p->alloc, order, p->entry_count * sizeof *order);
     safetensors__index_free(&p->alloc, &tensor_index);
-    safetensors__index_free(&p->alloc, &meta_index);
+    safetensors__free(&p->alloc, meta_sorted, meta_sorted_size);
+    safetensors__free(&p->alloc, meta_marks,
+                      (p->meta_records + SAFETENSORS__META_MARK - 1) / SAFETENSORS__META_MARK * sizeof *meta_marks);
     return r;
 }
 
@@ -4183,9 +4541,9 @@ SAFETENSORS_API void safetensors_close(safetensors_file *f)
     a = f->alloc;
     safetensors__release_data(f);
     safetensors__free(&a, f->tensors, f->tensors_size);
-    safetensors__free(&a, f->metas, f->meta_count * sizeof *f->metas);
+    safetensors__free(&a, (void *)(uintptr_t)f->meta_sorted, f->meta_sorted_size);
+    safetensors__free(&a, f->meta_marks, f->meta_marks_size);
     safetensors__index_free(&a, &f->tensor_index);
-    safetensors__index_free(&a, &f->meta_index);
     safetensors__free(&a, f->arena, f->arena_cap);
     safetensors__free(&a, f->dims, f->dim_cap * sizeof *f->dims);
     safetensors__free(&a, f, sizeof *f);
@@ -4249,9 +4607,28 @@ static int safetensors__metadata_give(const safetensors_metadata_entry *entry, s
     return entry != NULL;
 }
 
+/* A file's record, as the entry the accessors give. */
+static int safetensors__metadata_give_record(const safetensors__meta_record *r, safetensors_metadata_entry *out)
+{
+    safetensors_metadata_entry e;
+    e.key = r->key;
+    e.key_len = r->key_len;
+    e.value = r->value;
+    e.value_len = r->value_len;
+    return safetensors__metadata_give(&e, out);
+}
+
 SAFETENSORS_API int safetensors_metadata_at(const safetensors_file *f, size_t i, safetensors_metadata_entry *out)
 {
-    return safetensors__metadata_give(f && i < f->meta_count ? &f->metas[i] : NULL, out);
+    safetensors__meta_record r;
+    size_t off, walk;
+    if (f == NULL || i >= f->meta_count) return safetensors__metadata_give(NULL, out);
+    off = f->meta_marks[i / SAFETENSORS__META_MARK];
+    for (walk = i % SAFETENSORS__META_MARK;; walk--, off = r.next) {
+        safetensors__meta_read(f->arena, off, &r);
+        if (walk == 0) break;
+    }
+    return safetensors__metadata_give_record(&r, out);
 }
 
 static const char *safetensors__entry_key(const void *table, size_t i, size_t *len)
@@ -4261,7 +4638,7 @@ static const char *safetensors__entry_key(const void *table, size_t i, size_t *l
     return m->key;
 }
 
-/* Shared by files and models: their metadata are indexed the same way. */
+/* A model's metadata entry by key (its entries are indexed by name). */
 static const safetensors_metadata_entry *safetensors__metadata_lookup(const safetensors__index *ix,
                                                                      const safetensors_metadata_entry *entries,
                                                                      uint64_t seed, const char *key, size_t key_len)
@@ -4277,7 +4654,11 @@ static const safetensors_metadata_entry *safetensors__metadata_lookup(const safe
 SAFETENSORS_API int safetensors_metadata_find(const safetensors_file *f, const char *key, size_t key_len,
                                               safetensors_metadata_entry *out)
 {
-    return safetensors__metadata_give(f ? safetensors__metadata_lookup(&f->meta_index, f->metas, f->seed, key, key_len) : NULL, out);
+    safetensors__meta_record r;
+    if (f == NULL || (key == NULL && key_len != 0) ||
+        !safetensors__meta_lookup(f->arena, f->meta_sorted, f->meta_count, f->seed, key ? key : "", key_len, &r))
+        return safetensors__metadata_give(NULL, out);
+    return safetensors__metadata_give_record(&r, out);
 }
 
 SAFETENSORS_API uint64_t safetensors_header_size(const safetensors_file *f)
@@ -5956,8 +6337,8 @@ static int safetensors__index_value_begin(safetensors_parser *p, unsigned type, 
     (void)c;
     if (!allowed) {
         if (role == SAFETENSORS__R_SHARD_NAME)
-            safetensors__fail_pair(p, at, "weight_map entry ", &safetensors__doc(p)->weights[p->current],
-                                   ": the shard must be a string");
+            safetensors__fail_pair(p, at, "weight_map entry ", safetensors__doc(p)->weights[p->current].key_off,
+                                   safetensors__doc(p)->weights[p->current].key_len, ": the shard must be a string");
         else
             safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, at,
                               role == SAFETENSORS__R_INDEX_ROOT   ? "the index must be a JSON object"

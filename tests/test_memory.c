@@ -6,10 +6,9 @@
        kept <= 1.5 x header + 8 bytes per shape dimension + 1 MiB
 
    (A dimension written as "1," is 2 header bytes but a uint64_t in the
-   public shape array.) Headers made mostly of tiny metadata keys are not
-   here: each key costs a 32-byte public safetensors_metadata_entry, more
-   than 1.5 x its 11 header bytes, so that bound needs another way to hand
-   metadata out (see the issue notes). */
+   public shape array.) The tightest case is a header of tiny metadata
+   entries: `"abcd":"",` is 10 bytes, so the file may keep 15 of its own
+   for each. */
 #define SAFETENSORS_IMPLEMENTATION
 #include "safetensors.h"
 
@@ -172,12 +171,48 @@ static void test_escaped_names(void **state)
     check_bounds("escaped names", &h, 0, n);
 }
 
+/* n distinct 4-character keys from 62 letters, in a scrambled order, each
+   with a value of `value_len` letters. */
+static void metadata_header(text *h, size_t n, size_t value_len)
+{
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    char b[64];
+    size_t i, k;
+    add(h, "{\"__metadata__\":{");
+    for (i = 0; i < n; i++) {
+        size_t x = (i * 2654435761u) % (62u * 62u * 62u * 62u); /* a bijection on 62^4: 2654435761 is odd and not a multiple of 31 */
+        sprintf(b, "%s\"%c%c%c%c\":\"", i ? "," : "", letters[x % 62], letters[x / 62 % 62], letters[x / 3844 % 62],
+                letters[x / 238328 % 62]);
+        for (k = 0; k < value_len; k++) strcat(b, "v");
+        strcat(b, "\"");
+        add(h, b);
+    }
+    add(h, "}}");
+}
+
+static void test_tiny_metadata_keys(void **state)
+{
+    text h = {NULL, 0, 0};
+    (void)state;
+    metadata_header(&h, 1500000, 0);
+    check_bounds("tiny metadata keys", &h, 0, 0);
+}
+
+static void test_tiny_metadata_pairs(void **state)
+{
+    text h = {NULL, 0, 0};
+    (void)state;
+    metadata_header(&h, 1000000, 3);
+    check_bounds("tiny metadata pairs", &h, 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_long_shape), cmocka_unit_test(test_zero_size_tensors),
         cmocka_unit_test(test_tiny_tensors),   cmocka_unit_test(test_long_names),
-        cmocka_unit_test(test_escaped_names),
+        cmocka_unit_test(test_escaped_names),  cmocka_unit_test(test_tiny_metadata_keys),
+        cmocka_unit_test(test_tiny_metadata_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
