@@ -267,8 +267,11 @@ int main(int argc, char **argv) {
     } else if (safetensors_writer_create(&wopt, &o.file, &err)) {
         goto fail;
     }
-    for (k = 0; k < safetensors_metadata_count(first); k++)
-        if (out_add_metadata(&o, safetensors_metadata_at(first, k), &err)) goto fail;
+    for (k = 0; k < safetensors_metadata_count(first); k++) {
+        safetensors_metadata_entry entry;
+        safetensors_metadata_at(first, k, &entry);
+        if (out_add_metadata(&o, &entry, &err)) goto fail;
+    }
     for (k = 0; k < nt; k++) {
         const safetensors_tensor *t;
         size_t g;

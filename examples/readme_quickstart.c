@@ -21,8 +21,8 @@ int main(int argc, char **argv)
     float x[4];
     if (w && safetensors_tensor_range_to_f32(w, 0, 4, x, 4) == SAFETENSORS_OK)  /* from w->data */
         printf("first weights %g %g %g %g\n", (double)x[0], (double)x[1], (double)x[2], (double)x[3]);
-    const safetensors_metadata_entry *m = safetensors_metadata_find(f, "format", 6);
-    if (m) printf("format = %s\n", m->value);
+    safetensors_metadata_entry m;                  /* filled in; its strings are f's */
+    if (safetensors_metadata_find(f, "format", 6, &m)) printf("format = %s\n", m.value);
     safetensors_close(f);                          /* every view above is gone after this */
     return 0;
 }

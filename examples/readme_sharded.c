@@ -21,9 +21,11 @@ int main(int argc, char **argv)
         printf("lm_head.weight: %s, %llu bytes\n", safetensors_dtype_name(t->dtype),
                (unsigned long long)safetensors_tensor_byte_size(t));
     for (size_t i = 0; i < safetensors_model_metadata_count(m); i++) {  /* the index's "metadata" */
+        safetensors_metadata_entry e;
         size_t len;
         const char *json = safetensors_model_metadata_json(m, i, &len);  /* as written */
-        printf("%s = %.*s\n", safetensors_model_metadata_at(m, i)->key, (int)len, json);
+        safetensors_model_metadata_at(m, i, &e);
+        printf("%s = %.*s\n", e.key, (int)len, json);
     }
     safetensors_model_close(m);                    /* every view above is gone after this */
     return 0;

@@ -126,6 +126,12 @@ static safetensors_result fuzz_open(const uint8_t *bytes, size_t len, int chunke
     return r;
 }
 
+/* Two fillings of one entry: the same strings, at the same addresses. */
+static int same_entry(const safetensors_metadata_entry *a, const safetensors_metadata_entry *b)
+{
+    return a->key == b->key && a->key_len == b->key_len && a->value == b->value && a->value_len == b->value_len;
+}
+
 static void check_same_table(const safetensors_file *a, const safetensors_file *b)
 {
     size_t i;
@@ -142,10 +148,11 @@ static void check_same_table(const safetensors_file *a, const safetensors_file *
         check(safetensors_find(b, t->name, t->name_len) == t);
     }
     for (i = 0; i < safetensors_metadata_count(a); i++) {
-        const safetensors_metadata_entry *s = safetensors_metadata_at(a, i), *t = safetensors_metadata_at(b, i);
-        check(s->key_len == t->key_len && memcmp(s->key, t->key, s->key_len) == 0);
-        check(s->value_len == t->value_len && memcmp(s->value, t->value, s->value_len) == 0);
-        check(safetensors_metadata_find(b, t->key, t->key_len) == t);
+        safetensors_metadata_entry s, t, found;
+        check(safetensors_metadata_at(a, i, &s) && safetensors_metadata_at(b, i, &t));
+        check(s.key_len == t.key_len && memcmp(s.key, t.key, s.key_len) == 0);
+        check(s.value_len == t.value_len && memcmp(s.value, t.value, s.value_len) == 0);
+        check(safetensors_metadata_find(b, t.key, t.key_len, &found) && same_entry(&found, &t));
     }
 }
 

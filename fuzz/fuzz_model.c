@@ -113,11 +113,24 @@ static unsigned char touch(const void *p, size_t n)
 
 /* Reads everything the model hands out. Returns the first error a lazy
    shard open gave, or OK. */
+/* Two fillings of one entry: the same strings, at the same addresses. */
+static int same_entry(const safetensors_metadata_entry *a, const safetensors_metadata_entry *b)
+{
+    return a->key == b->key && a->key_len == b->key_len && a->value == b->value && a->value_len == b->value_len;
+}
+
+/* What a refused accessor leaves in *out. */
+static int zero_entry(const safetensors_metadata_entry *e)
+{
+    return e->key == NULL && e->key_len == 0 && e->value == NULL && e->value_len == 0;
+}
+
 static safetensors_result walk(const safetensors_model *m)
 {
     size_t n = safetensors_model_tensor_count(m), shards = safetensors_model_shard_count(m), i;
     unsigned char x = 0;
     safetensors_result first = SAFETENSORS_OK;
+    safetensors_metadata_entry e, found;
     for (i = 0; i < shards; i++) {
         const char *name = safetensors_model_shard_name(m, i, NULL);
         check(name != NULL);
@@ -142,23 +155,22 @@ static safetensors_result walk(const safetensors_model *m)
         check(r == SAFETENSORS_OK && u == t && shard2 == shard);
     }
     for (i = 0; i < safetensors_model_metadata_count(m); i++) {
-        const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
-        check(e != NULL);
         size_t json_len = 0;
         const char *json = safetensors_model_metadata_json(m, i, &json_len);
+        check(safetensors_model_metadata_at(m, i, &e) == 1);
         check(json != NULL && json_len > 0);
         x ^= touch(json, json_len);
-        x ^= touch(e->key, e->key_len);
-        check(e->key[e->key_len] == '\0');
-        if (e->value) {
-            x ^= touch(e->value, e->value_len);
-            check(json[0] == '"' && e->value[e->value_len] == '\0' && e->value_len <= json_len - 2);
+        x ^= touch(e.key, e.key_len);
+        check(e.key[e.key_len] == '\0');
+        if (e.value) {
+            x ^= touch(e.value, e.value_len);
+            check(json[0] == '"' && e.value[e.value_len] == '\0' && e.value_len <= json_len - 2);
         } else {
-            check(json[0] != '"' && e->value_len == 0);
+            check(json[0] != '"' && e.value_len == 0);
         }
-        check(safetensors_model_metadata_find(m, e->key, e->key_len) == e);
+        check(safetensors_model_metadata_find(m, e.key, e.key_len, &found) == 1 && same_entry(&found, &e));
     }
-    check(safetensors_model_metadata_at(m, safetensors_model_metadata_count(m)) == NULL);
+    check(safetensors_model_metadata_at(m, safetensors_model_metadata_count(m), &e) == 0 && zero_entry(&e));
     fuzz_sink = x;
     return first;
 }

@@ -22,7 +22,8 @@
        byte_size == end - begin, ascending begin (ties by name bytes), ranges
        tiling [0, data_size);
      - safetensors_find on every tensor's name returns that very tensor, and
-       safetensors_metadata_find on every key returns that very entry;
+       safetensors_metadata_find on every key fills in that very entry, and
+       an index past the end returns 0 with the entry zeroed;
      - SAFETENSORS_HEADER_ONLY gives the same verdict (code, offset, message)
        and the same table, with every data pointer NULL.
    A violated check calls abort(), which libFuzzer reports as a crash. */
@@ -50,6 +51,18 @@ static unsigned char touch(const void *p, size_t n)
     return x;
 }
 
+/* Two fillings of one entry: the same strings, at the same addresses. */
+static int same_entry(const safetensors_metadata_entry *a, const safetensors_metadata_entry *b)
+{
+    return a->key == b->key && a->key_len == b->key_len && a->value == b->value && a->value_len == b->value_len;
+}
+
+/* What a refused accessor leaves in *out. */
+static int zero_entry(const safetensors_metadata_entry *e)
+{
+    return e->key == NULL && e->key_len == 0 && e->value == NULL && e->value_len == 0;
+}
+
 /* Reads every byte the file's views expose; checks the invariants that hold
    whatever the input was. `base` is the input when data was attached. */
 static void walk(const safetensors_file *f, const uint8_t *base, size_t size)
@@ -58,11 +71,12 @@ static void walk(const safetensors_file *f, const uint8_t *base, size_t size)
     uint64_t data_start = safetensors_data_start(f), data_size = safetensors_data_size(f), expect_begin = 0;
     unsigned char x = 0;
     int group_has_bytes = 0;
+    safetensors_metadata_entry e, found;
 
     check(data_start == 8 + safetensors_header_size(f));
     check(data_start <= size && data_size == size - data_start);
     check(safetensors_tensor_at(f, n) == NULL);
-    check(safetensors_metadata_at(f, m) == NULL);
+    check(safetensors_metadata_at(f, m, &e) == 0 && zero_entry(&e));
     for (i = 0; i < n; i++) {
         const safetensors_tensor *t = safetensors_tensor_at(f, i);
         uint64_t elems = 1;
@@ -112,12 +126,11 @@ static void walk(const safetensors_file *f, const uint8_t *base, size_t size)
     }
     check(expect_begin == data_size);
     for (i = 0; i < m; i++) {
-        const safetensors_metadata_entry *e = safetensors_metadata_at(f, i);
-        check(e != NULL);
-        x ^= touch(e->key, e->key_len);
-        x ^= touch(e->value, e->value_len);
-        check(e->key[e->key_len] == '\0' && e->value[e->value_len] == '\0');
-        check(safetensors_metadata_find(f, e->key, e->key_len) == e);
+        check(safetensors_metadata_at(f, i, &e) == 1);
+        x ^= touch(e.key, e.key_len);
+        x ^= touch(e.value, e.value_len);
+        check(e.key[e.key_len] == '\0' && e.value[e.value_len] == '\0');
+        check(safetensors_metadata_find(f, e.key, e.key_len, &found) == 1 && same_entry(&found, &e));
     }
     fuzz_sink = x;
 }
@@ -143,9 +156,10 @@ static void check_same_table(const safetensors_file *a, const safetensors_file *
         check(s->ndim == 0 || memcmp(s->shape, t->shape, s->ndim * sizeof *s->shape) == 0);
     }
     for (i = 0; i < safetensors_metadata_count(a); i++) {
-        const safetensors_metadata_entry *s = safetensors_metadata_at(a, i), *t = safetensors_metadata_at(b, i);
-        check(s->key_len == t->key_len && memcmp(s->key, t->key, s->key_len) == 0);
-        check(s->value_len == t->value_len && memcmp(s->value, t->value, s->value_len) == 0);
+        safetensors_metadata_entry s, t;
+        check(safetensors_metadata_at(a, i, &s) && safetensors_metadata_at(b, i, &t));
+        check(s.key_len == t.key_len && memcmp(s.key, t.key, s.key_len) == 0);
+        check(s.value_len == t.value_len && memcmp(s.value, t.value, s.value_len) == 0);
     }
 }
 

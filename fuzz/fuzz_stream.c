@@ -142,6 +142,12 @@ static void split(const uint8_t *payload, size_t len, const safetensors_options 
     safetensors_parser_destroy(p);
 }
 
+/* Two fillings of one entry: the same strings, at the same addresses. */
+static int same_entry(const safetensors_metadata_entry *a, const safetensors_metadata_entry *b)
+{
+    return a->key == b->key && a->key_len == b->key_len && a->value == b->value && a->value_len == b->value_len;
+}
+
 static void check_same(const fuzz_outcome *a, const fuzz_outcome *b)
 {
     size_t i;
@@ -169,12 +175,12 @@ static void check_same(const fuzz_outcome *a, const fuzz_outcome *b)
         check(safetensors_find(b->f, s->name, s->name_len) == t);
     }
     for (i = 0; i < safetensors_metadata_count(a->f); i++) {
-        const safetensors_metadata_entry *s = safetensors_metadata_at(a->f, i), *t = safetensors_metadata_at(b->f, i);
-        check(s != NULL && t != NULL);
-        check(s->key_len == t->key_len && memcmp(s->key, t->key, s->key_len) == 0);
-        check(s->value_len == t->value_len && memcmp(s->value, t->value, s->value_len) == 0);
-        check(s->key[s->key_len] == '\0' && s->value[s->value_len] == '\0');
-        check(safetensors_metadata_find(b->f, s->key, s->key_len) == t);
+        safetensors_metadata_entry s, t, found;
+        check(safetensors_metadata_at(a->f, i, &s) && safetensors_metadata_at(b->f, i, &t));
+        check(s.key_len == t.key_len && memcmp(s.key, t.key, s.key_len) == 0);
+        check(s.value_len == t.value_len && memcmp(s.value, t.value, s.value_len) == 0);
+        check(s.key[s.key_len] == '\0' && s.value[s.value_len] == '\0');
+        check(safetensors_metadata_find(b->f, s.key, s.key_len, &found) && same_entry(&found, &t));
     }
 }
 

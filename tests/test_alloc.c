@@ -341,11 +341,11 @@ static const char *table_difference(const safetensors_file *a, const safetensors
         if (safetensors_find(b, s->name, s->name_len) != t) return "find on a name";
     }
     for (i = 0; i < safetensors_metadata_count(a); i++) {
-        const safetensors_metadata_entry *s = safetensors_metadata_at(a, i), *t = safetensors_metadata_at(b, i);
-        if (s == NULL || t == NULL) return "a NULL metadata entry";
-        if (s->key_len != t->key_len || memcmp(s->key, t->key, s->key_len) != 0) return "a metadata key";
-        if (s->value_len != t->value_len || (s->value == NULL) != (t->value == NULL) ||
-            (s->value && memcmp(s->value, t->value, s->value_len) != 0))
+        safetensors_metadata_entry s, t;
+        if (!safetensors_metadata_at(a, i, &s) || !safetensors_metadata_at(b, i, &t)) return "a missing metadata entry";
+        if (s.key_len != t.key_len || memcmp(s.key, t.key, s.key_len) != 0) return "a metadata key";
+        if (s.value_len != t.value_len || (s.value == NULL) != (t.value == NULL) ||
+            (s.value && memcmp(s.value, t.value, s.value_len) != 0))
             return "a metadata value";
     }
     return NULL;
@@ -542,14 +542,15 @@ static const char *model_difference(const safetensors_model *a, const safetensor
             return "find on a name";
     }
     for (i = 0; i < safetensors_model_metadata_count(a); i++) {
-        const safetensors_metadata_entry *s = safetensors_model_metadata_at(a, i);
-        const safetensors_metadata_entry *t = safetensors_model_metadata_at(b, i);
-        if (s == NULL || t == NULL) return "a NULL metadata entry";
-        if (s->key_len != t->key_len || memcmp(s->key, t->key, s->key_len) != 0) return "a metadata key";
-        if (s->value_len != t->value_len || (s->value == NULL) != (t->value == NULL) ||
-            (s->value && memcmp(s->value, t->value, s->value_len) != 0))
+        safetensors_metadata_entry s, t, found;
+        if (!safetensors_model_metadata_at(a, i, &s) || !safetensors_model_metadata_at(b, i, &t))
+            return "a missing metadata entry";
+        if (s.key_len != t.key_len || memcmp(s.key, t.key, s.key_len) != 0) return "a metadata key";
+        if (s.value_len != t.value_len || (s.value == NULL) != (t.value == NULL) ||
+            (s.value && memcmp(s.value, t.value, s.value_len) != 0))
             return "a metadata value";
-        if (safetensors_model_metadata_find(b, t->key, t->key_len) != t) return "metadata_find on a key";
+        if (!safetensors_model_metadata_find(b, t.key, t.key_len, &found) || !tu_entry_same(&found, &t))
+            return "metadata_find on a key";
     }
     return NULL;
 }

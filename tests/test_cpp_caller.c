@@ -19,8 +19,8 @@ int safetensors_cpp_caller_check(void) {
     safetensors_file *f = NULL;
     safetensors_error err;
     const safetensors_tensor *a, *b;
-    const safetensors_metadata_entry *m;
-    int failures = 0;
+    safetensors_metadata_entry m;
+    int has_format, failures = 0;
 
     for (i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)n >> (8 * i));
     memcpy(file + 8, hdr, n);
@@ -29,14 +29,14 @@ int safetensors_cpp_caller_check(void) {
     if (safetensors_open_memory(file, sizeof file, NULL, &f, &err) != SAFETENSORS_OK) return 1;
     a = safetensors_find(f, "a", 1);
     b = safetensors_find(f, "b", 1);
-    m = safetensors_metadata_find(f, "format", 6);
+    has_format = safetensors_metadata_find(f, "format", 6, &m);
     if (safetensors_tensor_count(f) != 2) failures++;
     if (!a || a->dtype != SAFETENSORS_F32 || a->ndim != 1 || a->shape[0] != 2) failures++;
     if (!b || b->dtype != SAFETENSORS_BF16 || safetensors_tensor_byte_size(b) != 4) failures++;
     if (a && a->data != file + 8 + n) failures++;
     if (b && memcmp(b->data, file + 8 + n + 8, 4) != 0) failures++;
     if (safetensors_tensor_at(f, 0) != a || safetensors_tensor_at(f, 1) != b) failures++;
-    if (!m || m->value_len != 2 || memcmp(m->value, "pt", 2) != 0) failures++;
+    if (!has_format || m.value_len != 2 || memcmp(m.value, "pt", 2) != 0) failures++;
     if (strcmp(safetensors_dtype_name(SAFETENSORS_BF16), "BF16") != 0) failures++;
     safetensors_close(f);
 

@@ -129,18 +129,18 @@ static void check_file(size_t n, size_t m)
     }
     check_missing(f, n);
     for (i = 0; i < m; i++) {
-        const safetensors_metadata_entry *e;
+        safetensors_metadata_entry e;
         char value[32];
         sprintf(name, "key.%u", (unsigned)i);
         sprintf(value, "v%u", (unsigned)i);
-        e = safetensors_metadata_find(f, name, strlen(name));
-        assert_non_null(e);
-        assert_string_equal(e->value, value);
-        assert_null(safetensors_metadata_find(f, name, strlen(name) + 1)); /* with its NUL */
+        assert_int_equal(safetensors_metadata_find(f, name, strlen(name), &e), 1);
+        assert_string_equal(e.value, value);
+        assert_int_equal(safetensors_metadata_find(f, name, strlen(name) + 1, &e), 0); /* with its NUL */
+        assert_true(tu_entry_zeroed(&e));
     }
     sprintf(name, "key.%u", (unsigned)m);
-    assert_null(safetensors_metadata_find(f, name, strlen(name)));
-    assert_null(safetensors_metadata_find(f, "key.", 4));
+    assert_int_equal(safetensors_metadata_find(f, name, strlen(name), NULL), 0);
+    assert_int_equal(safetensors_metadata_find(f, "key.", 4, NULL), 0);
     safetensors_close(f);
     free(b);
 }

@@ -258,7 +258,7 @@ int main(int argc, char **argv) {
             return fail("the data start moved or is not aligned", NULL);
         if (safetensors_data_size(f) != data_total) return fail("the data size differs", NULL);
         if (safetensors_tensor_count(f) != n_all) return fail("the tensor count differs", NULL);
-        if (safetensors_metadata_count(f) != 2 || !safetensors_metadata_find(f, "generator", 9))
+        if (safetensors_metadata_count(f) != 2 || !safetensors_metadata_find(f, "generator", 9, NULL))
             return fail("the metadata differs", NULL);
         /* every tensor: dtype, shape, offsets as planned */
         for (k = 0; k < n_all; k++) {

@@ -96,7 +96,7 @@ static void test_memory(void) {
     safetensors_file *f = NULL;
     safetensors_error err;
     const safetensors_tensor *a, *t;
-    const safetensors_metadata_entry *m;
+    safetensors_metadata_entry m, found;
     safetensors_dtype d = SAFETENSORS_U8;
     CHECK(b != NULL);
     if (!b) return;
@@ -110,9 +110,8 @@ static void test_memory(void) {
     CHECK(t != NULL && safetensors_tensor_element_count(t) == 2 && safetensors_tensor_byte_size(t) == 4);
     CHECK(t != NULL && memcmp(t->data, b + 8 + n + 8, 4) == 0);
     CHECK(safetensors_metadata_count(f) == 1);
-    m = safetensors_metadata_at(f, 0);
-    CHECK(m != NULL && strcmp(m->key, "format") == 0 && strcmp(m->value, "pt") == 0);
-    CHECK(safetensors_metadata_find(f, "format", 6) == m);
+    CHECK(safetensors_metadata_at(f, 0, &m) == 1 && strcmp(m.key, "format") == 0 && strcmp(m.value, "pt") == 0);
+    CHECK(safetensors_metadata_find(f, "format", 6, &found) == 1 && tu_entry_same(&found, &m));
     CHECK(safetensors_header_size(f) == n);
     CHECK(safetensors_data_start(f) == 8 + n);
     CHECK(safetensors_data_size(f) == 12);
@@ -251,13 +250,12 @@ static const uint64_t g_three = 3;
 static void check_written(const void *bytes, size_t len) {
     safetensors_file *f = NULL;
     const safetensors_tensor *t;
-    const safetensors_metadata_entry *m;
+    safetensors_metadata_entry m;
     CHECK(safetensors_open_memory(bytes, len, NULL, &f, NULL) == SAFETENSORS_OK);
     if (!f) return;
     t = safetensors_find(f, "w", 1);
     CHECK(t && t->dtype == SAFETENSORS_U8 && t->ndim == 1 && t->shape[0] == 3 && memcmp(t->data, g_abc, 3) == 0);
-    m = safetensors_metadata_find(f, "k", 1);
-    CHECK(m && m->value_len == 1 && m->value[0] == 'v');
+    CHECK(safetensors_metadata_find(f, "k", 1, &m) == 1 && m.value_len == 1 && m.value[0] == 'v');
     safetensors_close(f);
 }
 
@@ -341,7 +339,7 @@ static void test_sharded(void) {
     CHECK(safetensors_model_find(m, "lm_head.weight", 14, &t, &at, NULL) == SAFETENSORS_OK);
     CHECK(t && t->dtype == SAFETENSORS_BF16 && at == 3);
     CHECK(safetensors_model_shard(m, at, &shard, NULL) == SAFETENSORS_OK && safetensors_find(shard, "lm_head.weight", 14) == t);
-    CHECK(safetensors_model_metadata_find(m, "total_size", 10) != NULL);
+    CHECK(safetensors_model_metadata_find(m, "total_size", 10, NULL) == 1);
     json = safetensors_model_metadata_json(m, 1, &len);
     CHECK(json && len == 6 && memcmp(json, "353152", 6) == 0);
     safetensors_model_close(m);

@@ -540,6 +540,38 @@ static void test_llama_lazy_order_of_use(void **state)
    Metadata
    --------------------------------------------------------------------- */
 
+/* No metadata key key[0..n) in m: find returns 0, zeroes the entry it was
+   given whatever it held, and takes a NULL one. */
+static void assert_no_model_meta_key(const safetensors_model *m, const char *key, size_t n)
+{
+    safetensors_metadata_entry e;
+    tu_entry_stale(&e);
+    assert_int_equal(safetensors_model_metadata_find(m, key, n, &e), 0);
+    assert_true(tu_entry_zeroed(&e));
+    assert_int_equal(safetensors_model_metadata_find(m, key, n, NULL), 0);
+}
+
+/* No i-th metadata entry in m: as assert_no_model_meta_key, for _at. */
+static void assert_no_model_meta_at(const safetensors_model *m, size_t i)
+{
+    safetensors_metadata_entry e;
+    tu_entry_stale(&e);
+    assert_int_equal(safetensors_model_metadata_at(m, i, &e), 0);
+    assert_true(tu_entry_zeroed(&e));
+    assert_int_equal(safetensors_model_metadata_at(m, i, NULL), 0);
+}
+
+/* The place in m's metadata of an entry that _find filled in. */
+static size_t model_meta_index(const safetensors_model *m, const safetensors_metadata_entry *e)
+{
+    size_t i;
+    safetensors_metadata_entry at;
+    for (i = 0; safetensors_model_metadata_at(m, i, &at); i++)
+        if (tu_entry_same(&at, e)) return i;
+    fail_msg("the entry _find filled in (key of %zu bytes) is no entry of metadata_at", e->key_len);
+    return 0;
+}
+
 static int all_digits(const char *s)
 {
     if (!*s) return 0;
@@ -564,43 +596,90 @@ static void test_metadata(void **state)
         assert_int_equal(safetensors_model_metadata_count(m), g_ix.nmeta);
         /* in the index's order; numbers have no string value, only JSON text */
         for (i = 0; i < g_ix.nmeta; i++) {
-            const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
+            safetensors_metadata_entry e;
             size_t json_len = 0;
             const char *json = safetensors_model_metadata_json(m, i, &json_len);
-            assert_non_null(e);
-            assert_int_equal(e->key_len, strlen(g_ix.meta[i].key));
-            assert_string_equal(e->key, g_ix.meta[i].key);
+            assert_int_equal(safetensors_model_metadata_at(m, i, &e), 1);
+            assert_int_equal(e.key_len, strlen(g_ix.meta[i].key));
+            assert_string_equal(e.key, g_ix.meta[i].key);
             assert_true(all_digits(g_ix.meta[i].value));
-            assert_null(e->value);
-            assert_int_equal(e->value_len, 0);
+            assert_null(e.value);
+            assert_int_equal(e.value_len, 0);
             assert_int_equal(json_len, strlen(g_ix.meta[i].value));
             assert_memory_equal(json, g_ix.meta[i].value, json_len);
         }
         assert_null(safetensors_model_metadata_json(m, g_ix.nmeta, NULL));
-        assert_null(safetensors_model_metadata_at(m, g_ix.nmeta));
+        assert_no_model_meta_at(m, g_ix.nmeta);
         for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
             const char *want = meta_value(&g_ix, keys[k]);
-            const safetensors_metadata_entry *e = safetensors_model_metadata_find(m, keys[k], strlen(keys[k]));
+            safetensors_metadata_entry e;
             assert_non_null(want);
             assert_true(all_digits(want));
-            if (e == NULL) {
+            if (!safetensors_model_metadata_find(m, keys[k], strlen(keys[k]), &e)) {
                 safetensors_model_close(m);
-                fail_msg("metadata_find(\"%s\") is NULL (mode %u)", keys[k], mode);
+                fail_msg("metadata_find(\"%s\") returns 0 (mode %u)", keys[k], mode);
             }
-            assert_string_equal(e->key, keys[k]);
-            assert_null(e->value);
+            assert_string_equal(e.key, keys[k]);
+            assert_null(e.value);
             {
-                size_t json_len;
-                const char *json = safetensors_model_metadata_json(m, (size_t)(e - safetensors_model_metadata_at(m, 0)),
-                                                                   &json_len);
+                /* the entry at the key's place in the index, and its JSON text */
+                size_t json_len, at = model_meta_index(m, &e);
+                const char *json = safetensors_model_metadata_json(m, at, &json_len);
                 assert_int_equal(json_len, strlen(want));
                 assert_memory_equal(json, want, json_len);
             }
         }
-        assert_null(safetensors_model_metadata_find(m, "total", 5));
-        assert_null(safetensors_model_metadata_find(m, "total_size_", 11));
-        assert_null(safetensors_model_metadata_find(m, "weight_map", 10));
-        assert_null(safetensors_model_metadata_find(m, NULL, 3));
+        assert_no_model_meta_key(m, "total", 5);
+        assert_no_model_meta_key(m, "total_size_", 11);
+        assert_no_model_meta_key(m, "weight_map", 10);
+        assert_no_model_meta_key(m, NULL, 3);
+        safetensors_model_close(m);
+    }
+}
+
+/* The model's metadata accessors, as the file's: 1 and the caller's entry
+   filled in when it is there, 0 and the entry zeroed (whatever it held)
+   when not, a NULL out taken; the strings live until the model closes. */
+static void test_model_metadata_out(void **state)
+{
+    safetensors_model *m;
+    safetensors_metadata_entry e, again;
+    unsigned mode;
+    (void)state;
+    assert_true(g_ix.nmeta >= 2);
+    for (mode = 0; mode < 2; mode++) {
+        safetensors_options opt;
+        const char *key0 = g_ix.meta[0].key;
+        memset(&opt, 0, sizeof opt);
+        opt.flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
+        assert_int_equal(safetensors_model_open(LLAMA_INDEX, &opt, &m, NULL), SAFETENSORS_OK);
+        /* there: filled in over what the entry held */
+        tu_entry_stale(&e);
+        assert_int_equal(safetensors_model_metadata_at(m, 0, &e), 1);
+        assert_int_equal(e.key_len, strlen(key0));
+        assert_string_equal(e.key, key0);
+        assert_null(e.value); /* a number: its JSON text only */
+        assert_int_equal(e.value_len, 0);
+        tu_entry_stale(&again);
+        assert_int_equal(safetensors_model_metadata_find(m, key0, strlen(key0), &again), 1);
+        assert_true(tu_entry_same(&again, &e));
+        assert_int_equal(safetensors_model_metadata_at(m, 0, NULL), 1);
+        assert_int_equal(safetensors_model_metadata_find(m, key0, strlen(key0), NULL), 1);
+        /* not there: 0 and zeroed, or just 0 */
+        assert_no_model_meta_at(m, g_ix.nmeta);
+        assert_no_model_meta_at(m, (size_t)-1);
+        assert_no_model_meta_key(m, key0, strlen(key0) - 1);
+        assert_no_model_meta_key(m, "lm_head.weight", 14); /* a tensor's name is no key */
+        assert_no_model_meta_key(m, "metadata", 8);
+        /* the entry is the caller's copy, its strings the model's */
+        e.key = NULL;
+        e.key_len = 0;
+        assert_int_equal(safetensors_model_metadata_at(m, 0, &again), 1);
+        assert_string_equal(again.key, key0);
+        assert_no_model_meta_key(m, "zz", 2);
+        assert_int_equal(safetensors_model_metadata_at(m, 1, &e), 1);
+        assert_string_equal(again.key, key0);
+        assert_string_equal(e.key, g_ix.meta[1].key);
         safetensors_model_close(m);
     }
 }
@@ -637,18 +716,19 @@ static void test_metadata_raw_values(void **state)
     if (safetensors_model_open(TMP "/raw", NULL, &m, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
     assert_int_equal(safetensors_model_metadata_count(m), 5);
     for (i = 0; i < 5; i++) {
-        const safetensors_metadata_entry *e = safetensors_model_metadata_at(m, i);
+        safetensors_metadata_entry e;
         size_t json_len;
         const char *json = safetensors_model_metadata_json(m, i, &json_len);
-        assert_string_equal(e->key, want[i][0]);
+        assert_int_equal(safetensors_model_metadata_at(m, i, &e), 1);
+        assert_string_equal(e.key, want[i][0]);
         assert_int_equal(json_len, strlen(want[i][1]));
         assert_memory_equal(json, want[i][1], json_len);
         if (i == 0) {
-            assert_int_equal(e->value_len, strlen(decoded_s));
-            assert_string_equal(e->value, decoded_s);
+            assert_int_equal(e.value_len, strlen(decoded_s));
+            assert_string_equal(e.value, decoded_s);
         } else {
-            assert_null(e->value);
-            assert_int_equal(e->value_len, 0);
+            assert_null(e.value);
+            assert_int_equal(e.value_len, 0);
         }
     }
     safetensors_model_close(m);
@@ -687,7 +767,7 @@ static void check_gpt2(const char *path)
     assert_string_equal(safetensors_model_shard_name(m, 0, NULL), "model.safetensors");
     assert_int_equal(safetensors_model_tensor_count(m), n);
     assert_int_equal(safetensors_model_metadata_count(m), 0);
-    assert_null(safetensors_model_metadata_find(m, "format", 6));
+    assert_no_model_meta_key(m, "format", 6);
     for (i = 0; i < n; i++) {
         const safetensors_tensor *want = safetensors_tensor_at(f, i), *t = NULL;
         size_t shard = 9;
@@ -1594,27 +1674,27 @@ static void test_index_values_across_reads(void **state)
             char *idx = index_with_value_at(value, k, &at);
             /* eager when total_size is the value: only eager mode checks it */
             safetensors_model *m;
-            const safetensors_metadata_entry *e;
+            safetensors_metadata_entry e, found;
             const char *json;
             write_text(path, idx);
             m = open_ok(dir, kind == 2 ? 0 : SAFETENSORS_MODEL_LAZY);
             opens++;
             /* total_parameters, pad, then the value: entry 2 */
-            e = safetensors_model_metadata_at(m, 2);
-            assert_non_null(e);
-            assert_string_equal(e->key, value ? "v" : "total_size");
-            assert_ptr_equal(safetensors_model_metadata_find(m, e->key, e->key_len), e);
+            assert_int_equal(safetensors_model_metadata_at(m, 2, &e), 1);
+            assert_string_equal(e.key, value ? "v" : "total_size");
+            assert_int_equal(safetensors_model_metadata_find(m, e.key, e.key_len, &found), 1);
+            assert_true(tu_entry_same(&found, &e));
             json = safetensors_model_metadata_json(m, 2, &json_len);
             if (json_len != len || memcmp(json, idx + at, len) != 0)
                 fail_msg("kind %zu, boundary %zu bytes in: JSON text of %zu bytes, expected %zu", kind, k, json_len, len);
             if (kind == 0) {
-                assert_int_equal(e->value_len, sizeof str_decoded - 1);
-                assert_memory_equal(e->value, str_decoded, sizeof str_decoded - 1);
+                assert_int_equal(e.value_len, sizeof str_decoded - 1);
+                assert_memory_equal(e.value, str_decoded, sizeof str_decoded - 1);
             } else if (kind == 3) {
-                assert_int_equal(e->value_len, 70000);
-                assert_memory_equal(e->value, long_json + 1, 70000);
+                assert_int_equal(e.value_len, 70000);
+                assert_memory_equal(e.value, long_json + 1, 70000);
             } else {
-                assert_null(e->value);
+                assert_null(e.value);
             }
             safetensors_model_close(m);
             free(idx);
@@ -1638,9 +1718,10 @@ static int find_model_tensor(const void *ctx, const char *name, size_t len)
 
 static int find_model_key(const void *ctx, const char *key, size_t len)
 {
-    const safetensors_metadata_entry *e = safetensors_model_metadata_find((const safetensors_model *)ctx, key, len);
-    if (!e) return 0;
-    return e->key_len == len && memcmp(e->key, key, len) == 0 ? 1 : -1;
+    safetensors_metadata_entry e;
+    if (!safetensors_model_metadata_find((const safetensors_model *)ctx, key, len, &e))
+        return tu_entry_zeroed(&e) ? 0 : -1;
+    return e.key_len == len && memcmp(e.key, key, len) == 0 ? 1 : -1;
 }
 
 /* Models of exactly 16, 32 and 64 tensors and metadata keys: absent names
@@ -1749,8 +1830,8 @@ static void test_arguments(void **state)
     assert_int_equal(safetensors_model_tensor_count(NULL), 0);
     assert_int_equal(safetensors_model_metadata_count(NULL), 0);
     assert_null(safetensors_model_shard_name(NULL, 0, NULL));
-    assert_null(safetensors_model_metadata_at(NULL, 0));
-    assert_null(safetensors_model_metadata_find(NULL, "total_size", 10));
+    assert_no_model_meta_at(NULL, 0);
+    assert_no_model_meta_key(NULL, "total_size", 10);
     assert_int_equal(safetensors_model_find(NULL, "x", 1, &t, NULL, NULL), SAFETENSORS_ERR_ARGUMENT);
     assert_int_equal(safetensors_model_tensor_at(NULL, 0, &t, NULL, NULL), SAFETENSORS_ERR_ARGUMENT);
     assert_int_equal(safetensors_model_shard(NULL, 0, &f, NULL), SAFETENSORS_ERR_ARGUMENT);
@@ -2365,6 +2446,7 @@ int main(void)
         cmocka_unit_test(test_llama_shard_options),
         cmocka_unit_test(test_llama_lazy_order_of_use),
         cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_model_metadata_out),
         cmocka_unit_test(test_metadata_raw_values),
         cmocka_unit_test(test_gpt2_single_file),
         cmocka_unit_test(test_single_file_refused),

@@ -380,12 +380,13 @@ static char *put_sequence(const char *tmpl, const char *seq, size_t *len, size_t
 static void check_decoded(const char *file, const safetensors_file *f, int where, const char *want, size_t want_len) {
     const char *got = NULL;
     size_t got_len = 0;
+    safetensors_metadata_entry e;
     if (where == IN_NAME && safetensors_tensor_at(f, 0)) {
         got = safetensors_tensor_at(f, 0)->name;
         got_len = safetensors_tensor_at(f, 0)->name_len;
-    } else if ((where == IN_META_KEY || where == IN_META_VALUE) && safetensors_metadata_at(f, 0)) {
-        got = where == IN_META_KEY ? safetensors_metadata_at(f, 0)->key : safetensors_metadata_at(f, 0)->value;
-        got_len = where == IN_META_KEY ? safetensors_metadata_at(f, 0)->key_len : safetensors_metadata_at(f, 0)->value_len;
+    } else if ((where == IN_META_KEY || where == IN_META_VALUE) && safetensors_metadata_at(f, 0, &e)) {
+        got = where == IN_META_KEY ? e.key : e.value;
+        got_len = where == IN_META_KEY ? e.key_len : e.value_len;
     } else {
         return;
     }

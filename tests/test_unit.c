@@ -265,6 +265,39 @@ static void assert_name(const safetensors_tensor *t, const char *name, size_t n)
     assert_int_equal(t->name[n], '\0');
 }
 
+/* The i-th metadata entry of f, which must be there. */
+static safetensors_metadata_entry meta_at(const safetensors_file *f, size_t i) {
+    safetensors_metadata_entry e;
+    if (safetensors_metadata_at(f, i, &e) != 1) fail_msg("metadata_at(%zu) returns 0", i);
+    return e;
+}
+
+/* The metadata entry of f whose key is key[0..n), which must be there. */
+static safetensors_metadata_entry meta_find(const safetensors_file *f, const char *key, size_t n) {
+    safetensors_metadata_entry e;
+    if (safetensors_metadata_find(f, key, n, &e) != 1) fail_msg("metadata key \"%.*s\" not found", (int)n, key);
+    return e;
+}
+
+/* No metadata key key[0..n) in f: find returns 0, zeroes the entry it was
+   given whatever it held, and takes a NULL one. */
+static void assert_no_meta_key(const safetensors_file *f, const char *key, size_t n) {
+    safetensors_metadata_entry e;
+    tu_entry_stale(&e);
+    assert_int_equal(safetensors_metadata_find(f, key, n, &e), 0);
+    assert_true(tu_entry_zeroed(&e));
+    assert_int_equal(safetensors_metadata_find(f, key, n, NULL), 0);
+}
+
+/* No i-th metadata entry in f: as assert_no_meta_key, for metadata_at. */
+static void assert_no_meta_at(const safetensors_file *f, size_t i) {
+    safetensors_metadata_entry e;
+    tu_entry_stale(&e);
+    assert_int_equal(safetensors_metadata_at(f, i, &e), 0);
+    assert_true(tu_entry_zeroed(&e));
+    assert_int_equal(safetensors_metadata_at(f, i, NULL), 0);
+}
+
 /* Names in iteration order, comma-separated (names here are plain). */
 static void assert_order(const safetensors_file *f, const char *const *names, size_t n) {
     size_t i;
@@ -484,14 +517,13 @@ static void test_utf8_valid(void **state) {
                     "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"},\"\xe2\x82\xac\xf0\x9f\x98\x80\":{\"dtype\":\"U8\",\"shape\":[1],"
                     "\"data_offsets\":[0,1]}}";
     held x;
-    const safetensors_metadata_entry *m;
+    safetensors_metadata_entry m;
     (void)state;
     x = HOLD(h, 1);
-    m = safetensors_metadata_find(x.f, "k", 1);
-    assert_non_null(m);
-    assert_int_equal(m->value_len, 1 + 2 + 2 + 3 + 3 + 3 + 3 + 4 + 4);
-    assert_memory_equal(m->value, "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf"
-                                  "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", m->value_len);
+    m = meta_find(x.f, "k", 1);
+    assert_int_equal(m.value_len, 1 + 2 + 2 + 3 + 3 + 3 + 3 + 4 + 4);
+    assert_memory_equal(m.value, "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf"
+                                 "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", m.value_len);
     assert_name(safetensors_tensor_at(x.f, 0), "\xe2\x82\xac\xf0\x9f\x98\x80", 7);
     release(&x);
 }
@@ -965,15 +997,14 @@ static void test_escapes(void **state) {
     /* metadata keys and values are decoded too */
     {
         held x = HOLD("{\"__metadata__\":{\"k\\u0065y\\n\":\"v\\t\\u00e9\\\"\"}}", 0);
-        const safetensors_metadata_entry *m = safetensors_metadata_at(x.f, 0);
-        assert_non_null(m);
-        assert_int_equal(m->key_len, 4);
-        assert_memory_equal(m->key, "key\n", 4);
-        assert_int_equal(m->value_len, 5);
-        assert_memory_equal(m->value, "v\t\xc3\xa9\"", 5);
-        assert_int_equal(m->key[4], '\0');
-        assert_int_equal(m->value[5], '\0');
-        assert_ptr_equal(safetensors_metadata_find(x.f, "key\n", 4), m);
+        safetensors_metadata_entry m = meta_at(x.f, 0), found = meta_find(x.f, "key\n", 4);
+        assert_int_equal(m.key_len, 4);
+        assert_memory_equal(m.key, "key\n", 4);
+        assert_int_equal(m.value_len, 5);
+        assert_memory_equal(m.value, "v\t\xc3\xa9\"", 5);
+        assert_int_equal(m.key[4], '\0');
+        assert_int_equal(m.value[5], '\0');
+        assert_true(tu_entry_same(&found, &m));
         release(&x);
     }
 }
@@ -1036,11 +1067,10 @@ static void test_nul_in_names(void **state) {
     /* metadata */
     x = HOLD("{\"__metadata__\":{\"k\\u0000\":\"v\\u0000w\"}}", 0);
     {
-        const safetensors_metadata_entry *m = safetensors_metadata_find(x.f, "k\0", 2);
-        assert_non_null(m);
-        assert_int_equal(m->value_len, 3);
-        assert_memory_equal(m->value, "v\0w", 3);
-        assert_null(safetensors_metadata_find(x.f, "k", 1));
+        safetensors_metadata_entry m = meta_find(x.f, "k\0", 2);
+        assert_int_equal(m.value_len, 3);
+        assert_memory_equal(m.value, "v\0w", 3);
+        assert_no_meta_key(x.f, "k", 1);
     }
     release(&x);
 }
@@ -1064,7 +1094,7 @@ static void test_long_name(void **state) {
     /* the same name as a metadata key and value */
     snprintf(h, n + 128, "{\"__metadata__\":{\"%s\":\"v\"}}", name);
     x = hold_(h, strlen(h), 0, NULL, __LINE__);
-    assert_non_null(safetensors_metadata_find(x.f, name, n));
+    assert_int_equal(meta_find(x.f, name, n).key_len, n);
     release(&x);
     free(name);
     free(h);
@@ -1080,9 +1110,9 @@ static void test_empty_names(void **state) {
     release(&x);
     x = HOLD("{\"__metadata__\":{\"\":\"\"}}", 0);
     assert_int_equal(safetensors_metadata_count(x.f), 1);
-    assert_non_null(safetensors_metadata_find(x.f, "", 0));
-    assert_int_equal(safetensors_metadata_at(x.f, 0)->value_len, 0);
-    assert_int_equal(safetensors_metadata_at(x.f, 0)->value[0], '\0');
+    assert_int_equal(meta_find(x.f, "", 0).key_len, 0);
+    assert_int_equal(meta_at(x.f, 0).value_len, 0);
+    assert_int_equal(meta_at(x.f, 0).value[0], '\0');
     release(&x);
 }
 
@@ -1348,14 +1378,14 @@ static void test_dtype_names(void **state) {
 
 static void test_metadata(void **state) {
     held x;
-    const safetensors_metadata_entry *m;
+    safetensors_metadata_entry m, at1;
     const char *h;
     (void)state;
     /* absent, null, empty */
     x = HOLD("{" W8 "}", 8);
     assert_int_equal(safetensors_metadata_count(x.f), 0);
-    assert_null(safetensors_metadata_at(x.f, 0));
-    assert_null(safetensors_metadata_find(x.f, "k", 1));
+    assert_no_meta_at(x.f, 0);
+    assert_no_meta_key(x.f, "k", 1);
     release(&x);
     x = HOLD("{\"__metadata__\":null," W8 "}", 8);
     assert_int_equal(safetensors_metadata_count(x.f), 0);
@@ -1374,18 +1404,19 @@ static void test_metadata(void **state) {
              "\"b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}",
              2);
     assert_int_equal(safetensors_metadata_count(x.f), 3);
-    assert_string_equal(safetensors_metadata_at(x.f, 0)->key, "z");
-    assert_string_equal(safetensors_metadata_at(x.f, 1)->key, "a");
-    assert_string_equal(safetensors_metadata_at(x.f, 2)->key, "m");
-    assert_null(safetensors_metadata_at(x.f, 3));
-    m = safetensors_metadata_find(x.f, "a", 1);
-    assert_ptr_equal(m, safetensors_metadata_at(x.f, 1));
-    assert_int_equal(m->value_len, 2);
-    assert_string_equal(m->value, "22");
-    assert_int_equal(m->key_len, 1);
-    assert_null(safetensors_metadata_find(x.f, "A", 1));
-    assert_null(safetensors_metadata_find(x.f, "a ", 2));
-    assert_null(safetensors_metadata_find(x.f, "format", 6));
+    assert_string_equal(meta_at(x.f, 0).key, "z");
+    assert_string_equal(meta_at(x.f, 1).key, "a");
+    assert_string_equal(meta_at(x.f, 2).key, "m");
+    assert_no_meta_at(x.f, 3);
+    m = meta_find(x.f, "a", 1);
+    at1 = meta_at(x.f, 1);
+    assert_true(tu_entry_same(&m, &at1));
+    assert_int_equal(m.value_len, 2);
+    assert_string_equal(m.value, "22");
+    assert_int_equal(m.key_len, 1);
+    assert_no_meta_key(x.f, "A", 1);
+    assert_no_meta_key(x.f, "a ", 2);
+    assert_no_meta_key(x.f, "format", 6);
     assert_int_equal(safetensors_tensor_count(x.f), 2);
     release(&x);
     /* wrong types */
@@ -1418,6 +1449,49 @@ static void test_metadata(void **state) {
     /* near misses are tensor names */
     h = "{\"__metadata_\":{\"k\":\"v\"}}";
     REJECT_NAMED(h, 0, SAFETENSORS_ERR_SCHEMA, tu_pos(h, "}}"), "__metadata_");
+}
+
+/* The metadata accessors fill an entry of the caller's: 1 and the entry
+   when it is there, 0 and the entry zeroed (whatever it held) when it is
+   not; a NULL out only asks whether it is there. The strings the entry
+   points to live until the file is closed. */
+static void test_metadata_out(void **state) {
+    held x;
+    safetensors_metadata_entry e, again;
+    (void)state;
+    x = HOLD("{\"__metadata__\":{\"k\":\"v\",\"key2\":\"value2\"}," W8 "}", 8);
+    /* there: filled in over what the entry held */
+    tu_entry_stale(&e);
+    assert_int_equal(safetensors_metadata_at(x.f, 1, &e), 1);
+    assert_int_equal(e.key_len, 4);
+    assert_string_equal(e.key, "key2");
+    assert_int_equal(e.value_len, 6);
+    assert_string_equal(e.value, "value2");
+    tu_entry_stale(&again);
+    assert_int_equal(safetensors_metadata_find(x.f, "key2", 4, &again), 1);
+    assert_true(tu_entry_same(&again, &e));
+    assert_int_equal(safetensors_metadata_at(x.f, 0, NULL), 1);
+    assert_int_equal(safetensors_metadata_find(x.f, "k", 1, NULL), 1);
+    /* not there: 0 and zeroed, or just 0 */
+    assert_no_meta_at(x.f, 2);
+    assert_no_meta_at(x.f, (size_t)-1);
+    assert_no_meta_key(x.f, "key", 3);
+    assert_no_meta_key(x.f, "v", 1); /* a value is no key */
+    assert_no_meta_key(x.f, "w", 1); /* nor is a tensor's name */
+    /* the entry is the caller's copy: changing it changes nothing in f */
+    e.key = NULL;
+    e.key_len = 0;
+    again = meta_at(x.f, 1);
+    assert_string_equal(again.key, "key2");
+    /* its strings outlive the calls made after it */
+    e = meta_at(x.f, 0);
+    assert_no_meta_key(x.f, "zz", 2);
+    again = meta_find(x.f, "key2", 4);
+    assert_int_equal(e.key_len, 1);
+    assert_string_equal(e.key, "k");
+    assert_int_equal(e.value_len, 1);
+    assert_string_equal(e.value, "v");
+    release(&x);
 }
 
 static void test_duplicate_tensors(void **state) {
@@ -1915,9 +1989,9 @@ static void test_accessors(void **state) {
     assert_ptr_equal(safetensors_find(x.f, buf + 1, 1), safetensors_tensor_at(x.f, 2));
     /* metadata */
     assert_int_equal(safetensors_metadata_count(x.f), 1);
-    assert_string_equal(safetensors_metadata_find(x.f, "format", 6)->value, "pt");
-    assert_null(safetensors_metadata_find(x.f, "form", 4));
-    assert_null(safetensors_metadata_find(x.f, NULL, 2));
+    assert_string_equal(meta_find(x.f, "format", 6).value, "pt");
+    assert_no_meta_key(x.f, "form", 4);
+    assert_no_meta_key(x.f, NULL, 2);
     release(&x);
     /* an empty file table */
     x = HOLD("{}", 0);
@@ -1969,9 +2043,9 @@ static int find_tensor(const void *ctx, const char *name, size_t len) {
 }
 
 static int find_key(const void *ctx, const char *key, size_t len) {
-    const safetensors_metadata_entry *e = safetensors_metadata_find((const safetensors_file *)ctx, key, len);
-    if (!e) return 0;
-    return e->key_len == len && memcmp(e->key, key, len) == 0 ? 1 : -1;
+    safetensors_metadata_entry e;
+    if (!safetensors_metadata_find((const safetensors_file *)ctx, key, len, &e)) return tu_entry_zeroed(&e) ? 0 : -1;
+    return e.key_len == len && memcmp(e.key, key, len) == 0 ? 1 : -1;
 }
 
 /* Files of exactly 16, 32 and 64 tensors and as many metadata keys: absent
@@ -2059,8 +2133,8 @@ static void test_null_arguments(void **state) {
     assert_int_equal(safetensors_tensor_element_count(NULL), 0);
     assert_int_equal(safetensors_tensor_byte_size(NULL), 0);
     assert_int_equal(safetensors_metadata_count(NULL), 0);
-    assert_null(safetensors_metadata_at(NULL, 0));
-    assert_null(safetensors_metadata_find(NULL, "k", 1));
+    assert_no_meta_at(NULL, 0);
+    assert_no_meta_key(NULL, "k", 1);
     assert_int_equal(safetensors_header_size(NULL), 0);
     assert_int_equal(safetensors_data_start(NULL), 0);
     assert_int_equal(safetensors_data_size(NULL), 0);
@@ -2686,6 +2760,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_fields),
         cmocka_unit_test(test_dtype_names),
         cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_metadata_out),
         cmocka_unit_test(test_duplicate_tensors),
         cmocka_unit_test(test_dtype_table),
         cmocka_unit_test(test_result_names),

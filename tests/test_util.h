@@ -378,6 +378,25 @@ static inline const char *tu_show(const char *s, size_t n, char *buf, size_t buf
     return buf;
 }
 
+/* An entry as a metadata accessor leaves it when it returns 0. */
+static inline int tu_entry_zeroed(const safetensors_metadata_entry *e) {
+    return e->key == NULL && e->key_len == 0 && e->value == NULL && e->value_len == 0;
+}
+
+/* An entry holding something (strings that are no entry's), for checking
+   that a refused accessor zeroes what *out held. */
+static inline void tu_entry_stale(safetensors_metadata_entry *e) {
+    e->key = "stale";
+    e->key_len = 5;
+    e->value = "stale";
+    e->value_len = 5;
+}
+
+/* Two fillings of one entry: the same strings at the same addresses. */
+static inline int tu_entry_same(const safetensors_metadata_entry *a, const safetensors_metadata_entry *b) {
+    return a->key == b->key && a->key_len == b->key_len && a->value == b->value && a->value_len == b->value_len;
+}
+
 /* Same tensors in the same order (names by bytes, dtype, shape, offsets),
    same metadata in the same order, same layout. Data pointers are not
    compared. 0 when equal, else 1 and a reason in `why`. */
@@ -409,10 +428,13 @@ static inline int tu_table_diff(const safetensors_file *a, const safetensors_fil
     }
     n = safetensors_metadata_count(a);
     for (i = 0; i < n; i++) {
-        const safetensors_metadata_entry *x = safetensors_metadata_at(a, i), *y = safetensors_metadata_at(b, i);
-        if (!x || !y) { tu_why(why, whylen, "metadata_at(%zu) is NULL", i); return 1; }
-        if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) != 0 || x->value_len != y->value_len ||
-            memcmp(x->value, y->value, x->value_len) != 0) {
+        safetensors_metadata_entry x, y;
+        if (!safetensors_metadata_at(a, i, &x) || !safetensors_metadata_at(b, i, &y)) {
+            tu_why(why, whylen, "metadata_at(%zu) returns 0", i);
+            return 1;
+        }
+        if (x.key_len != y.key_len || memcmp(x.key, y.key, x.key_len) != 0 || x.value_len != y.value_len ||
+            memcmp(x.value, y.value, x.value_len) != 0) {
             tu_why(why, whylen, "metadata %zu differs", i);
             return 1;
         }
@@ -480,23 +502,23 @@ static inline int tu_expected_diff(const safetensors_file *f, const tu_exp_file 
         return 1;
     }
     for (i = 0; i < e->nmeta; i++) {
-        const safetensors_metadata_entry *m = safetensors_metadata_at(f, i);
+        safetensors_metadata_entry m, found;
         const tu_exp_meta *x = &e->meta[i];
-        if (!m) { tu_why(why, whylen, "metadata_at(%zu) is NULL", i); return 1; }
-        if (m->key_len != x->key_len || memcmp(m->key, x->key, x->key_len) != 0) {
-            tu_why(why, whylen, "metadata %zu: key \"%s\", expected \"%s\"", i, tu_show(m->key, m->key_len, show, 32),
+        if (!safetensors_metadata_at(f, i, &m)) { tu_why(why, whylen, "metadata_at(%zu) returns 0", i); return 1; }
+        if (m.key_len != x->key_len || memcmp(m.key, x->key, x->key_len) != 0) {
+            tu_why(why, whylen, "metadata %zu: key \"%s\", expected \"%s\"", i, tu_show(m.key, m.key_len, show, 32),
                    tu_show(x->key, x->key_len, show + 32, 32));
             return 1;
         }
-        if (m->value_len != x->value_len || memcmp(m->value, x->value, x->value_len) != 0) {
+        if (m.value_len != x->value_len || memcmp(m.value, x->value, x->value_len) != 0) {
             tu_why(why, whylen, "metadata %zu: value differs", i);
             return 1;
         }
-        if (m->key[m->key_len] != '\0' || m->value[m->value_len] != '\0') {
+        if (m.key[m.key_len] != '\0' || m.value[m.value_len] != '\0') {
             tu_why(why, whylen, "metadata %zu: not NUL-terminated", i);
             return 1;
         }
-        if (safetensors_metadata_find(f, x->key, x->key_len) != m) {
+        if (!safetensors_metadata_find(f, x->key, x->key_len, &found) || !tu_entry_same(&found, &m)) {
             tu_why(why, whylen, "metadata %zu: safetensors_metadata_find does not give this entry", i);
             return 1;
         }

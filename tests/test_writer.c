@@ -421,7 +421,7 @@ static void inputs_from_file(const safetensors_file *f, const unsigned char *byt
         in->data = t->data;
         in->size = t->end - t->begin;
     }
-    for (k = 0; k < s->m; k++) s->meta[k] = *safetensors_metadata_at(f, k);
+    for (k = 0; k < s->m; k++) assert_int_equal(safetensors_metadata_at(f, k, &s->meta[k]), 1);
     s->meta_present = s->m > 0 || header_opens_with_metadata(bytes, len);
 }
 
@@ -504,12 +504,13 @@ static void metadata_in_file_order(input_set *s, const unsigned char *file, size
     assert_int_equal(safetensors_metadata_count(f), s->m);
     sorted = (safetensors_metadata_entry *)calloc(s->m + 1, sizeof *sorted);
     for (k = 0; k < s->m; k++) {
-        const safetensors_metadata_entry *e = safetensors_metadata_at(f, k);
+        safetensors_metadata_entry e;
+        assert_int_equal(safetensors_metadata_at(f, k, &e), 1);
         for (j = 0; j < s->m; j++)
-            if (s->meta[j].key_len == e->key_len && memcmp(s->meta[j].key, e->key, e->key_len) == 0) break;
+            if (s->meta[j].key_len == e.key_len && memcmp(s->meta[j].key, e.key, e.key_len) == 0) break;
         assert_true(j < s->m);
-        assert_int_equal(s->meta[j].value_len, e->value_len);
-        assert_memory_equal(s->meta[j].value, e->value, e->value_len);
+        assert_int_equal(s->meta[j].value_len, e.value_len);
+        assert_memory_equal(s->meta[j].value, e.value, e.value_len);
         sorted[k] = s->meta[j];
     }
     free(s->meta);
@@ -587,11 +588,12 @@ static void check_round_trip(const input_set *s, const void *bytes, size_t len) 
         if (in->size) assert_memory_equal(t->data, in->data, (size_t)in->size);
     }
     for (k = 0; k < s->m; k++) {
-        const safetensors_metadata_entry *e = safetensors_metadata_at(f, k);
-        assert_int_equal(e->key_len, s->meta[k].key_len);
-        assert_int_equal(e->value_len, s->meta[k].value_len);
-        assert_memory_equal(e->key, s->meta[k].key, e->key_len);
-        assert_memory_equal(e->value, s->meta[k].value, e->value_len);
+        safetensors_metadata_entry e;
+        assert_int_equal(safetensors_metadata_at(f, k, &e), 1);
+        assert_int_equal(e.key_len, s->meta[k].key_len);
+        assert_int_equal(e.value_len, s->meta[k].value_len);
+        assert_memory_equal(e.key, s->meta[k].key, e.key_len);
+        assert_memory_equal(e.value, s->meta[k].value, e.value_len);
     }
     safetensors_close(f);
 }

@@ -254,8 +254,9 @@ public:
     std::vector<metadata_entry> metadata() const {
         std::vector<metadata_entry> out;
         for (std::size_t i = 0; i < safetensors_metadata_count(f_.get()); i++) {
-            const safetensors_metadata_entry *m = safetensors_metadata_at(f_.get(), i);
-            out.push_back(metadata_entry(std::string(m->key, m->key_len), std::string(m->value, m->value_len)));
+            safetensors_metadata_entry m;
+            safetensors_metadata_at(f_.get(), i, &m);
+            out.push_back(metadata_entry(std::string(m.key, m.key_len), std::string(m.value, m.value_len)));
         }
         return out;
     }
@@ -320,11 +321,12 @@ public:
     std::vector<metadata_entry> metadata() const {
         std::vector<metadata_entry> out;
         for (std::size_t i = 0; i < safetensors_model_metadata_count(m_.get()); i++) {
-            const safetensors_metadata_entry *m = safetensors_model_metadata_at(m_.get(), i);
+            safetensors_metadata_entry m;
+            safetensors_model_metadata_at(m_.get(), i, &m);
             std::size_t len = 0;
-            const char *json = m->value ? m->value : safetensors_model_metadata_json(m_.get(), i, &len);
-            out.push_back(metadata_entry(std::string(m->key, m->key_len),
-                                         std::string(json, m->value ? m->value_len : len)));
+            const char *json = m.value ? m.value : safetensors_model_metadata_json(m_.get(), i, &len);
+            out.push_back(metadata_entry(std::string(m.key, m.key_len),
+                                         std::string(json, m.value ? m.value_len : len)));
         }
         return out;
     }

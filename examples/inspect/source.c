@@ -38,19 +38,21 @@ static size_t meta_count(const source *s)
 
 static const char *meta_key(const source *s, size_t i, size_t *len)
 {
-    const safetensors_metadata_entry *e = s->f ? safetensors_metadata_at(s->f, i) : safetensors_model_metadata_at(s->m, i);
-    *len = e->key_len;
-    return e->key;
+    safetensors_metadata_entry e;
+    if (s->f) safetensors_metadata_at(s->f, i, &e);
+    else safetensors_model_metadata_at(s->m, i, &e);
+    *len = e.key_len;
+    return e.key;
 }
 
 /* A file's metadata value is a string; a model's is the index's raw JSON. */
 static const char *meta_value(const source *s, size_t i, size_t *len)
 {
-    const safetensors_metadata_entry *e;
+    safetensors_metadata_entry e;
     if (s->m) return safetensors_model_metadata_json(s->m, i, len);
-    e = safetensors_metadata_at(s->f, i);
-    *len = e->value_len;
-    return e->value;
+    safetensors_metadata_at(s->f, i, &e);
+    *len = e.value_len;
+    return e.value;
 }
 
 static const char *result_name(safetensors_result r)

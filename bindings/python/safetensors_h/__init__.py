@@ -215,9 +215,11 @@ class _File:
         return t.contents
 
     def metadata(self):
-        ptr = self.owner.ptr
-        entries = [lib.safetensors_metadata_at(ptr, i).contents for i in range(lib.safetensors_metadata_count(ptr))]
-        return {_string(e.key, e.key_len): _string(e.value, e.value_len) for e in entries} or None
+        ptr, e, out = self.owner.ptr, _lib.MetadataEntry(), {}
+        for i in range(lib.safetensors_metadata_count(ptr)):
+            lib.safetensors_metadata_at(ptr, i, ctypes.byref(e))
+            out[_string(e.key, e.key_len)] = _string(e.value, e.value_len)
+        return out or None
 
 
 class _Model:
@@ -242,9 +244,9 @@ class _Model:
         return t.contents
 
     def metadata(self):
-        ptr, out = self.owner.ptr, {}
+        ptr, e, out = self.owner.ptr, _lib.MetadataEntry(), {}
         for i in range(lib.safetensors_model_metadata_count(ptr)):
-            e = lib.safetensors_model_metadata_at(ptr, i).contents
+            lib.safetensors_model_metadata_at(ptr, i, ctypes.byref(e))
             if e.value is not None:
                 value = _string(e.value, e.value_len)
             else:
