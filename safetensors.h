@@ -2738,28 +2738,6 @@ static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t
     return e;
 }
 
-/* A new key/value pair (metadata, or a schema's own pairs) whose key is
-   arena[key_off, key_off + key_len), made the current one. */
-static safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
-                                                 size_t *cap, size_t key_off, size_t key_len, uint64_t where)
-{
-    safetensors__meta *m;
-    if (*count == *cap) {
-        safetensors__meta *fresh =
-            (safetensors__meta *)(safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
-        if (fresh == NULL) return NULL;
-        *pairs = fresh;
-    }
-    m = &(*pairs)[*count];
-    m->key_off = key_off;
-    m->key_len = key_len;
-    m->value_off = 0;
-    m->value_len = 0;
-    m->key_offset = where;
-    p->current = (*count)++;
-    return m;
-}
-
 /* Tables are numbered in 32 bits (the index's slots): the last numbers are
    refused as too many. */
 static int safetensors__count_full(safetensors_parser *p, size_t count, uint64_t at, const char *what)
@@ -3612,27 +3590,6 @@ static void safetensors__meta_key_end(safetensors_parser *p)
     p->role = SAFETENSORS__R_META_VALUE;
 }
 
-/* A key of a string-to-value object (metadata, or a schema's own pairs) is
-   in: start a pair whose value comes next, in `next_role`. */
-static void safetensors__pair_key_end(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
-                                      size_t *cap, int next_role, const char *too_many)
-{
-    size_t off, len;
-    if (safetensors__count_full(p, *count, p->string_start, too_many)) return;
-    if (!safetensors__arena_terminate(p, &off, &len) ||
-        !safetensors__push_pair(p, pairs, count, cap, off, len, p->string_start)) {
-        safetensors__fail_nomem(p, p->string_start);
-        return;
-    }
-    p->role = next_role;
-}
-
-/* The value of the pair being filled is the string that ends here. */
-static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta *pair)
-{
-    if (!safetensors__arena_terminate(p, &pair->value_off, &pair->value_len)) safetensors__fail_nomem(p, p->string_start);
-}
-
 static void safetensors__field_key_end(safetensors_parser *p)
 {
     safetensors__entry *e = &p->entries[p->current].e;
@@ -4209,13 +4166,6 @@ static const char *safetensors__entry_name(const void *table, size_t i, size_t *
     return p->arena + p->entries[i].e.name_off;
 }
 
-static const char *safetensors__meta_key(const void *table, size_t i, size_t *len)
-{
-    const safetensors_parser *p = (const safetensors_parser *)(table);
-    *len = p->metas[i].key_len;
-    return p->arena + p->metas[i].key_off;
-}
-
 /* Gives back what growth by doubling left unused in the arena, the rows
    (a reservation a header of metadata does not use) and the shapes, before
    the metadata table is built beside them. Keeping them is harmless when a
@@ -4629,26 +4579,6 @@ SAFETENSORS_API int safetensors_metadata_at(const safetensors_file *f, size_t i,
         if (walk == 0) break;
     }
     return safetensors__metadata_give_record(&r, out);
-}
-
-static const char *safetensors__entry_key(const void *table, size_t i, size_t *len)
-{
-    const safetensors_metadata_entry *m = (const safetensors_metadata_entry *)(table) + i;
-    *len = m->key_len;
-    return m->key;
-}
-
-/* A model's metadata entry by key (its entries are indexed by name). */
-static const safetensors_metadata_entry *safetensors__metadata_lookup(const safetensors__index *ix,
-                                                                     const safetensors_metadata_entry *entries,
-                                                                     uint64_t seed, const char *key, size_t key_len)
-{
-    size_t at;
-    if (key == NULL && key_len != 0) return NULL;
-    if (key == NULL) key = "";
-    at = safetensors__index_find(ix, safetensors__hash(seed, key, key_len), key, key_len, safetensors__entry_key,
-                                 entries);
-    return at == (size_t)-1 ? NULL : &entries[at];
 }
 
 SAFETENSORS_API int safetensors_metadata_find(const safetensors_file *f, const char *key, size_t key_len,
@@ -6265,6 +6195,78 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
    kept as raw JSON text; a weight map of strings). Every shard is opened
    with the full validation of safetensors_open, then checked against the
    index. */
+
+/* --- the index's key/value pairs: metadata and weight_map entries --- */
+
+/* A new key/value pair (the index's metadata or weight_map) whose key is
+   arena[key_off, key_off + key_len), made the current one. */
+static safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
+                                                 size_t *cap, size_t key_off, size_t key_len, uint64_t where)
+{
+    safetensors__meta *m;
+    if (*count == *cap) {
+        safetensors__meta *fresh =
+            (safetensors__meta *)(safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
+        if (fresh == NULL) return NULL;
+        *pairs = fresh;
+    }
+    m = &(*pairs)[*count];
+    m->key_off = key_off;
+    m->key_len = key_len;
+    m->value_off = 0;
+    m->value_len = 0;
+    m->key_offset = where;
+    p->current = (*count)++;
+    return m;
+}
+
+/* A key of the index's metadata or weight_map is
+   in: start a pair whose value comes next, in `next_role`. */
+static void safetensors__pair_key_end(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
+                                      size_t *cap, int next_role, const char *too_many)
+{
+    size_t off, len;
+    if (safetensors__count_full(p, *count, p->string_start, too_many)) return;
+    if (!safetensors__arena_terminate(p, &off, &len) ||
+        !safetensors__push_pair(p, pairs, count, cap, off, len, p->string_start)) {
+        safetensors__fail_nomem(p, p->string_start);
+        return;
+    }
+    p->role = next_role;
+}
+
+/* The value of the pair being filled is the string that ends here. */
+static void safetensors__pair_value_end(safetensors_parser *p, safetensors__meta *pair)
+{
+    if (!safetensors__arena_terminate(p, &pair->value_off, &pair->value_len)) safetensors__fail_nomem(p, p->string_start);
+}
+
+static const char *safetensors__meta_key(const void *table, size_t i, size_t *len)
+{
+    const safetensors_parser *p = (const safetensors_parser *)(table);
+    *len = p->metas[i].key_len;
+    return p->arena + p->metas[i].key_off;
+}
+
+static const char *safetensors__entry_key(const void *table, size_t i, size_t *len)
+{
+    const safetensors_metadata_entry *m = (const safetensors_metadata_entry *)(table) + i;
+    *len = m->key_len;
+    return m->key;
+}
+
+/* A metadata entry of the index by key. */
+static const safetensors_metadata_entry *safetensors__metadata_lookup(const safetensors__index *ix,
+                                                                     const safetensors_metadata_entry *entries,
+                                                                     uint64_t seed, const char *key, size_t key_len)
+{
+    size_t at;
+    if (key == NULL && key_len != 0) return NULL;
+    if (key == NULL) key = "";
+    at = safetensors__index_find(ix, safetensors__hash(seed, key, key_len), key, key_len, safetensors__entry_key,
+                                 entries);
+    return at == (size_t)-1 ? NULL : &entries[at];
+}
 
 /* Lazy shards are opened by whichever thread asks first and published with
    a compare-and-swap: a thread that loses the race closes its copy. */
