@@ -2141,13 +2141,14 @@ static size_t safetensors__run_find(const safetensors__slot *run, size_t lo, siz
     return (size_t)-1;
 }
 
-/* The entry whose name is s[0..n), or (size_t)-1. *free_slot (may be NULL)
-   receives the first empty slot within the probe limit, or (size_t)-1. */
-static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
-                                       safetensors__name_fn name_of, const void *table, size_t *free_slot)
+/* The entry named s[0..n) among the slots of its window, or (size_t)-1.
+   *free_slot receives the first empty slot of the window, or (size_t)-1
+   when the window is full: only then may the name have spilled. */
+static size_t safetensors__index_window(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
+                                        safetensors__name_fn name_of, const void *table, size_t *free_slot)
 {
-    size_t at, step, run_end, found;
-    if (free_slot) *free_slot = (size_t)-1;
+    size_t at, step;
+    *free_slot = (size_t)-1;
     if (ix->slots == NULL) return (size_t)-1;
     at = (size_t)(((uint64_t)hash * ix->cap) >> 32); /* hash / 2^32 of the way along */
     for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = at + 1 == ix->cap ? 0 : at + 1) {
@@ -2156,13 +2157,25 @@ static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t ha
         const char *name;
         if (x->index_plus_one == 0) {
             /* a name is never placed past a free slot of its window */
-            if (free_slot) *free_slot = at;
+            *free_slot = at;
             return (size_t)-1;
         }
         if (x->hash != hash) continue;
         name = name_of(table, x->index_plus_one - 1u, &len);
         if (len == n && (n == 0 || memcmp(name, s, n) == 0)) return x->index_plus_one - 1u;
     }
+    return (size_t)-1;
+}
+
+/* The entry whose name is s[0..n), or (size_t)-1, window and spill.
+   *free_slot (may be NULL) as for index_window. */
+static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
+                                       safetensors__name_fn name_of, const void *table, size_t *free_slot)
+{
+    size_t run_end, step, found, free_at;
+    found = safetensors__index_window(ix, hash, s, n, name_of, table, &free_at);
+    if (free_slot) *free_slot = free_at;
+    if (found != (size_t)-1 || free_at != (size_t)-1 || ix->slots == NULL) return found;
     /* the window is full: the name may have spilled */
     if (ix->sealed) return safetensors__run_find(ix->spill, 0, ix->spill_count, hash, s, n, name_of, table);
     for (run_end = 0, step = (size_t)1 << (sizeof(size_t) * 8 - 1); step; step >>= 1) {
@@ -2232,18 +2245,27 @@ static int safetensors__spill_push(const safetensors_allocator *a, safetensors__
 /* Adds entry i, named s[0..n), unless the name is there already: returns
    the entry that has it, SAFETENSORS__ADDED, or SAFETENSORS__ADD_NOMEM.
    The slots must have room (init sized them). */
+/* Entry i goes to free_slot, or to the spill when its window is full.
+   Returns 0 when memory runs out. */
+static int safetensors__index_place(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash, size_t i,
+                                    size_t free_slot, safetensors__name_fn name_of, const void *table)
+{
+    safetensors__slot slot;
+    slot.hash = hash;
+    slot.index_plus_one = (uint32_t)(i + 1);
+    if (free_slot == (size_t)-1) return safetensors__spill_push(a, ix, slot, name_of, table);
+    ix->slots[free_slot] = slot;
+    return 1;
+}
+
 static size_t safetensors__index_add(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash,
                                      const char *s, size_t n, size_t i, safetensors__name_fn name_of,
                                      const void *table)
 {
     size_t free_slot, found = safetensors__index_probe(ix, hash, s, n, name_of, table, &free_slot);
-    safetensors__slot slot;
     if (found != (size_t)-1) return found;
-    slot.hash = hash;
-    slot.index_plus_one = (uint32_t)(i + 1);
-    if (free_slot != (size_t)-1) ix->slots[free_slot] = slot;
-    else if (!safetensors__spill_push(a, ix, slot, name_of, table)) return SAFETENSORS__ADD_NOMEM;
-    return SAFETENSORS__ADDED;
+    return safetensors__index_place(a, ix, hash, i, free_slot, name_of, table) ? SAFETENSORS__ADDED
+                                                                               : SAFETENSORS__ADD_NOMEM;
 }
 
 /* No more adds: the spill becomes one run, for O(log n) lookups. */
@@ -2262,6 +2284,32 @@ static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn
         }
         done += step;
     }
+}
+
+/* In a sealed index built without looking in the spill (index_names): the
+   earliest second occurrence of a name that spilled twice, or (size_t)-1.
+   Equal names are neighbours in the sealed run, so one pass finds them. */
+static size_t safetensors__spill_duplicate(const safetensors__index *ix, safetensors__name_fn name_of, const void *table)
+{
+    size_t k = 0, best = (size_t)-1;
+    while (k < ix->spill_count) {
+        size_t end = k + 1, first = ix->spill[k].index_plus_one - 1u, second = (size_t)-1, len;
+        const char *name = name_of(table, first, &len);
+        for (; end < ix->spill_count &&
+               safetensors__slot_compare(&ix->spill[end], ix->spill[k].hash, name, len, name_of, table) == 0;
+             end++) {
+            size_t i = ix->spill[end].index_plus_one - 1u;
+            if (i < first) {
+                second = first;
+                first = i;
+            } else if (i < second) {
+                second = i;
+            }
+        }
+        if (second < best) best = second;
+        k = end;
+    }
+    return best;
 }
 
 /* After a table is reordered: entry i is now at new_of_old[i]. Names do not
@@ -4269,36 +4317,43 @@ fail:
 
 /* Indexes `count` names in file order. A name seen twice is refused at its
    second occurrence, so the verdict and its offset do not depend on how the
-   bytes arrived. `where` gives each name's file offset. */
+   bytes arrived. `pairs` (else the entries) give each name's file offset.
+   Names that spill are not looked up one by one (log^2 n comparisons each
+   when an attacker makes them collide): the sealed spill shows its
+   duplicates side by side, and the earliest second occurrence, in the
+   window or the spill, is the one refused. */
 static int safetensors__index_names(safetensors_parser *p, safetensors__index *ix, size_t count,
                                     safetensors__name_fn name_of, const safetensors__meta *pairs,
                                     const char *what)
 {
-    size_t k;
+    size_t k, dup, len;
+    const char *name;
     if (!safetensors__index_init(&p->alloc, ix, count)) {
         safetensors__fail_nomem(p, p->header_end);
         return 0;
     }
     for (k = 0; k < count; k++) {
-        size_t len, found;
-        const char *name = name_of(p, k, &len);
-        found = safetensors__index_add(&p->alloc, ix, safetensors__hash(p->seed, name, len), name, len, k, name_of, p);
-        if (found == SAFETENSORS__ADDED) continue;
-        if (found == SAFETENSORS__ADD_NOMEM) {
+        size_t free_slot;
+        uint32_t hash;
+        name = name_of(p, k, &len);
+        hash = safetensors__hash(p->seed, name, len);
+        if (safetensors__index_window(ix, hash, name, len, name_of, p, &free_slot) != (size_t)-1) break;
+        if (!safetensors__index_place(&p->alloc, ix, hash, k, free_slot, name_of, p)) {
             safetensors__fail_nomem(p, p->header_end);
             return 0;
         }
-        safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[k].key_offset : p->entries[k].e.key_offset, what);
-        safetensors__err_add_name(&p->error, name, len);
-        safetensors__err_add(&p->error, " appears twice");
-        return 0;
     }
     safetensors__index_seal(ix, name_of, p);
-    return 1;
+    dup = safetensors__spill_duplicate(ix, name_of, p);
+    if (k < dup) dup = k;
+    if (dup >= count) return 1;
+    name = name_of(p, dup, &len);
+    safetensors__fail(p, SAFETENSORS_ERR_DUPLICATE, pairs ? pairs[dup].key_offset : p->entries[dup].e.key_offset, what);
+    safetensors__err_add_name(&p->error, name, len);
+    safetensors__err_add(&p->error, " appears twice");
+    return 0;
 }
 
-/* Hands the table over. The tensor index was built in file order: its slots
-   are renumbered to the sorted order. */
 /* The rows become the file's tensor views where they stand, then move into
    sorted order by following the permutation's cycles (sorted_at[i] is where
    row i goes; it is used up), then close up to the view's own stride. */
