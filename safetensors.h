@@ -2141,6 +2141,12 @@ static size_t safetensors__run_find(const safetensors__slot *run, size_t lo, siz
     return (size_t)-1;
 }
 
+/* The first slot of a hash's window: hash / 2^32 of the way along. */
+static size_t safetensors__index_home(const safetensors__index *ix, uint32_t hash)
+{
+    return (size_t)(((uint64_t)hash * ix->cap) >> 32);
+}
+
 /* The entry named s[0..n) among the slots of its window, or (size_t)-1.
    *free_slot receives the first empty slot of the window, or (size_t)-1
    when the window is full: only then may the name have spilled. */
@@ -2150,7 +2156,7 @@ static size_t safetensors__index_window(const safetensors__index *ix, uint32_t h
     size_t at, step;
     *free_slot = (size_t)-1;
     if (ix->slots == NULL) return (size_t)-1;
-    at = (size_t)(((uint64_t)hash * ix->cap) >> 32); /* hash / 2^32 of the way along */
+    at = safetensors__index_home(ix, hash);
     for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = at + 1 == ix->cap ? 0 : at + 1) {
         const safetensors__slot *x = &ix->slots[at];
         size_t len;
@@ -2258,6 +2264,8 @@ static int safetensors__index_place(const safetensors_allocator *a, safetensors_
     return 1;
 }
 
+/* Used by the writer and the model, which look a name up as they add it. */
+#if !defined(SAFETENSORS_NO_WRITER) || (!defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL))
 static size_t safetensors__index_add(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash,
                                      const char *s, size_t n, size_t i, safetensors__name_fn name_of,
                                      const void *table)
@@ -2267,6 +2275,7 @@ static size_t safetensors__index_add(const safetensors_allocator *a, safetensors
     return safetensors__index_place(a, ix, hash, i, free_slot, name_of, table) ? SAFETENSORS__ADDED
                                                                                : SAFETENSORS__ADD_NOMEM;
 }
+#endif
 
 /* No more adds: the spill becomes one run, for O(log n) lookups. */
 static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn name_of, const void *table)
@@ -2744,21 +2753,23 @@ static int safetensors__push_dim(safetensors_parser *p, uint64_t v)
 }
 
 /* With the header's bytes known to be there (the file's size was given),
-   the table is reserved once, at its first entry, for as many entries as
-   the n header bytes still to come can hold, so
-   that it rarely moves while it fills: growing by doubling would copy it
-   and fault in fresh pages again at every step. A hint: when the
-   reservation fails, the table grows as usual. One row per 96 header bytes
-   (what a checkpoint's entries take with their long names), not per 48 (the
-   smallest entry), so that what is reserved for a header of metadata or of
-   long names stays under the header's own size; metadata before the first
-   tensor are not counted, and a header without tensors reserves nothing. */
-static void safetensors__reserve_rows(safetensors_parser *p, uint64_t n)
+   the table is sized from the bytes still to come, so that it moves at
+   most twice while it fills: growing by doubling would copy it and fault
+   in fresh pages again at every step. At its first entry it is reserved
+   for one row per 96 bytes (what a checkpoint's entries take with their
+   long names), not per 48 (the smallest entry), so that what is reserved
+   for long names stays under the header's own size; metadata before the
+   first tensor are not counted, and a header without tensors reserves
+   nothing. Should that run out, it grows once more, to one row per 48
+   bytes left: no more entries can follow. A hint: when a reservation
+   fails, the table grows by doubling. */
+static void safetensors__reserve_rows(safetensors_parser *p, uint64_t where)
 {
-    uint64_t rows = n / 96u + 1u;
+    uint64_t left = p->header_end - where, rows = p->entry_count + (p->entry_cap ? left / 48u : left / 96u) + 1u;
     safetensors__row *fresh;
-    if (p->entry_cap != 0 || rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
-    fresh = (safetensors__row *)(safetensors__alloc(&p->alloc, (size_t)rows * sizeof *fresh));
+    if (rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
+    fresh = (safetensors__row *)(safetensors__realloc(&p->alloc, p->entries, p->entry_cap * sizeof *fresh,
+                                                      (size_t)rows * sizeof *fresh));
     if (fresh == NULL) return;
     p->entries = fresh;
     p->entry_cap = (size_t)rows;
@@ -2771,7 +2782,7 @@ static safetensors__entry *safetensors__push_entry(safetensors_parser *p, size_t
                                                    uint64_t where)
 {
     safetensors__entry *e;
-    if (p->entry_cap == 0 && p->file_size != SAFETENSORS_SIZE_UNKNOWN) safetensors__reserve_rows(p, p->header_end - where);
+    if (p->entry_count == p->entry_cap && p->file_size != SAFETENSORS_SIZE_UNKNOWN) safetensors__reserve_rows(p, where);
     if (p->entry_count == p->entry_cap) {
         safetensors__row *fresh = (safetensors__row *)(safetensors__grow(&p->alloc, p->entries, &p->entry_cap, p->entry_count + 1, sizeof *p->entries));
         if (fresh == NULL) return NULL;
@@ -3359,6 +3370,26 @@ static int safetensors__fast_u64(const unsigned char *s, size_t *at, size_t n, u
 {
     size_t k = *at, start = k;
     uint64_t v = 0;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Up to eight digits at once (SWAR, the first digit in the lowest
+       byte): a loop would branch on every digit and mispredict where each
+       number ends. A byte below '0' borrows and one above '9' carries into
+       its top bit; either can disturb only the bytes after it. */
+    if (n - k >= 8) {
+        uint64_t w, d, flagged;
+        size_t digits;
+        memcpy(&w, s + k, 8);
+        d = w - 0x3030303030303030u;
+        flagged = (d | (d + 0x7676767676767676u)) & 0x8080808080808080u;
+        digits = flagged ? (size_t)(__builtin_ctzll(flagged) >> 3) : 8;
+        if (digits == 0) return 0;
+        d <<= 8 * (8 - digits); /* the digits to the top: leading zeros below */
+        d = (d * 10u + (d >> 8)) & 0x00ff00ff00ff00ffu;
+        d = (d * 100u + (d >> 16)) & 0x0000ffff0000ffffu;
+        v = (d * 10000u + (d >> 32)) & 0xffffffffu;
+        k += digits;
+    }
+#endif
     while (k < n) {
         unsigned d = (unsigned)s[k] - (unsigned)'0';
         if (d > 9) break;
@@ -3371,9 +3402,30 @@ static int safetensors__fast_u64(const unsigned char *s, size_t *at, size_t n, u
     return 1;
 }
 
+static int safetensors__same8(const unsigned char *a, const char *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    return x == y;
+}
+
+/* Compared a word at a time, the last word overlapping the one before:
+   the literals are 1 to 17 bytes, where a call to memcmp costs more than
+   the comparison. */
 static int safetensors__fast_literal(const unsigned char *s, size_t *at, size_t n, const char *text, size_t len)
 {
-    if (n - *at < len || memcmp(s + *at, text, len) != 0) return 0;
+    const unsigned char *x = s + *at;
+    size_t k;
+    if (n - *at < len) return 0;
+    if (len >= 8) {
+        for (k = 0; k + 8 < len; k += 8)
+            if (!safetensors__same8(x + k, text + k)) return 0;
+        if (!safetensors__same8(x + len - 8, text + len - 8)) return 0;
+    } else {
+        for (k = 0; k < len; k++)
+            if (x[k] != (unsigned char)text[k]) return 0;
+    }
     *at += len;
     return 1;
 }
@@ -4315,6 +4367,19 @@ fail:
     return 0;
 }
 
+#define SAFETENSORS__AHEAD 8u
+
+/* The hash of entry i's name, its window on the way into the cache. */
+static uint32_t safetensors__hash_ahead(const safetensors__index *ix, uint64_t seed, safetensors__name_fn name_of,
+                                        const void *table, size_t i)
+{
+    size_t len;
+    const char *name = name_of(table, i, &len);
+    uint32_t hash = safetensors__hash(seed, name, len);
+    SAFETENSORS__PREFETCH_WRITE(&ix->slots[safetensors__index_home(ix, hash)]);
+    return hash;
+}
+
 /* Indexes `count` names in file order. A name seen twice is refused at its
    second occurrence, so the verdict and its offset do not depend on how the
    bytes arrived. `pairs` (else the entries) give each name's file offset.
@@ -4328,15 +4393,21 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
 {
     size_t k, dup, len;
     const char *name;
+    uint32_t ahead[SAFETENSORS__AHEAD];
     if (!safetensors__index_init(&p->alloc, ix, count)) {
         safetensors__fail_nomem(p, p->header_end);
         return 0;
     }
+    /* Each name's hash is taken SAFETENSORS__AHEAD names early and its
+       window asked for then, so that the cache misses of a large index
+       overlap instead of coming one after the other. */
+    for (k = 0; k < count && k < SAFETENSORS__AHEAD; k++) ahead[k] = safetensors__hash_ahead(ix, p->seed, name_of, p, k);
     for (k = 0; k < count; k++) {
         size_t free_slot;
-        uint32_t hash;
+        uint32_t hash = ahead[k % SAFETENSORS__AHEAD];
+        if (k + SAFETENSORS__AHEAD < count)
+            ahead[k % SAFETENSORS__AHEAD] = safetensors__hash_ahead(ix, p->seed, name_of, p, k + SAFETENSORS__AHEAD);
         name = name_of(p, k, &len);
-        hash = safetensors__hash(p->seed, name, len);
         if (safetensors__index_window(ix, hash, name, len, name_of, p, &free_slot) != (size_t)-1) break;
         if (!safetensors__index_place(&p->alloc, ix, hash, k, free_slot, name_of, p)) {
             safetensors__fail_nomem(p, p->header_end);
