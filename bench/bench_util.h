@@ -1,13 +1,17 @@
 /* bench_util.h - what the benchmarks share: the clock, the median of runs,
    the error exits, a deterministic generator and shuffle, the banner lines,
    and for the parse benches a file in memory (bench_parse's recipe of n
-   tensors, or any header text) with the memchr, open and find timings.
+   tensors, or any header text) with the memchr, open, close and find
+   timings, a counting allocator for the memory an open takes, and a way to
+   time something in a fresh process (a child that prints one number).
 
    Included by bench/bench_*.c after safetensors.h (with the feature macro
-   that declares clock_gettime, such as _POSIX_C_SOURCE, defined first).
-   Define BENCH_NAME ("bench_parse") before including it to name the
-   program in error messages. The functions are static inline, so a bench
-   that uses only some of them compiles without unused-function warnings. */
+   that declares clock_gettime, such as _POSIX_C_SOURCE, defined first; at
+   200112L or more on a POSIX host, the fresh-process helpers exist too, and
+   BENCH_HAVE_SPAWN is 1). Define BENCH_NAME ("bench_parse") before
+   including it to name the program in error messages. The functions are
+   static inline, so a bench that uses only some of them compiles without
+   unused-function warnings. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
@@ -17,6 +21,18 @@
 #include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/utsname.h>
+#endif
+
+#if (defined(__unix__) || defined(__APPLE__)) && defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L
+#include <errno.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#define BENCH_HAVE_SPAWN 1
+extern char **environ;
+#else
+#define BENCH_HAVE_SPAWN 0
 #endif
 
 #ifndef BENCH_NAME
@@ -193,23 +209,44 @@ static inline double bench_time_memchr(const bench_file *bf, int runs)
     return median(t, runs);
 }
 
-/* Median seconds of safetensors_open_memory + safetensors_close. */
-static inline double bench_time_open(const bench_file *bf, int runs)
+/* Medians, over the same runs, of safetensors_open_memory alone, of
+   safetensors_close alone, and of the two back to back. */
+typedef struct bench_open_times {
+    double open_s;
+    double close_s;
+    double total_s;
+} bench_open_times;
+
+static inline bench_open_times bench_time_open_close(const bench_file *bf, int runs)
 {
-    double t[BENCH_MAX_RUNS];
+    double t_open[BENCH_MAX_RUNS], t_close[BENCH_MAX_RUNS], t_total[BENCH_MAX_RUNS];
+    bench_open_times out;
     int r;
     if (runs > BENCH_MAX_RUNS) die("too many runs");
     for (r = 0; r < runs; r++) {
         safetensors_file *f;
         safetensors_error err;
-        double t0 = now_seconds();
+        double t0 = now_seconds(), t1, t2;
         if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
             fail("safetensors_open_memory", &err);
         bench_sink += safetensors_tensor_count(f);
+        t1 = now_seconds();
         safetensors_close(f);
-        t[r] = now_seconds() - t0;
+        t2 = now_seconds();
+        t_open[r] = t1 - t0;
+        t_close[r] = t2 - t1;
+        t_total[r] = t2 - t0;
     }
-    return median(t, runs);
+    out.open_s = median(t_open, runs);
+    out.close_s = median(t_close, runs);
+    out.total_s = median(t_total, runs);
+    return out;
+}
+
+/* Median seconds of safetensors_open_memory + safetensors_close. */
+static inline double bench_time_open(const bench_file *bf, int runs)
+{
+    return bench_time_open_close(bf, runs).total_s;
 }
 
 /* Median nanoseconds per safetensors_find, over every listed name in
@@ -244,6 +281,152 @@ static inline double bench_time_find(const bench_file *bf, int runs)
     free(order);
     return median(t, runs);
 }
+
+/* Median seconds of what a loader does: safetensors_open_memory, then
+   safetensors_find once for every listed name in shuffled order (the
+   order is drawn before the clock starts), then safetensors_close. Every
+   name must be found. */
+static inline double bench_time_open_find_all(const bench_file *bf, int runs)
+{
+    double t[BENCH_MAX_RUNS];
+    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    size_t i;
+    int r;
+    if (!order) die("out of memory");
+    if (runs > BENCH_MAX_RUNS) die("too many runs");
+    shuffle_indices(order, bf->count);
+    for (r = 0; r < runs; r++) {
+        safetensors_file *f;
+        safetensors_error err;
+        size_t found = 0;
+        double t0 = now_seconds();
+        if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
+            fail("safetensors_open_memory", &err);
+        for (i = 0; i < bf->count; i++) {
+            size_t k = order[i];
+            found += safetensors_find(f, (const char *)bf->bytes + bf->name_off[k], bf->name_len[k]) != NULL;
+        }
+        safetensors_close(f);
+        t[r] = now_seconds() - t0;
+        if (found != bf->count) die("safetensors_find missed a name");
+        bench_sink += found;
+    }
+    free(order);
+    return median(t, runs);
+}
+
+/* ---------------------------------------------------------------------
+   The memory an open takes, through the run-time allocator
+   --------------------------------------------------------------------- */
+
+/* Bytes the library holds through a counting allocator: live now, and the
+   most that were live at once. A reallocation counts as its change of size
+   (live += new - old), as if the block grew or shrank in place. */
+typedef struct bench_alloc_count {
+    size_t live;
+    size_t peak;
+} bench_alloc_count;
+
+static inline void bench_count_add(bench_alloc_count *c, size_t add, size_t sub)
+{
+    c->live = c->live - sub + add;
+    if (c->live > c->peak) c->peak = c->live;
+}
+
+static inline void *bench_count_allocate(void *ctx, size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (p) bench_count_add((bench_alloc_count *)ctx, size, 0);
+    return p;
+}
+
+static inline void *bench_count_reallocate(void *ctx, void *ptr, size_t old_size, size_t new_size)
+{
+    void *p = realloc(ptr, new_size ? new_size : 1);
+    if (p) bench_count_add((bench_alloc_count *)ctx, new_size, old_size);
+    return p;
+}
+
+static inline void bench_count_deallocate(void *ctx, void *ptr, size_t size)
+{
+    if (!ptr) return;
+    bench_count_add((bench_alloc_count *)ctx, 0, size);
+    free(ptr);
+}
+
+/* What one safetensors_open_memory of the file takes: `held`, the bytes
+   the open file keeps until it is closed, and `peak`, the most live at any
+   moment during the open. Deterministic: the counts, not the clock. */
+typedef struct bench_memory {
+    size_t held;
+    size_t peak;
+} bench_memory;
+
+static inline bench_memory bench_open_memory_use(const bench_file *bf)
+{
+    bench_alloc_count count;
+    safetensors_options opt;
+    safetensors_file *f;
+    safetensors_error err;
+    bench_memory m;
+    memset(&count, 0, sizeof count);
+    memset(&opt, 0, sizeof opt);
+    opt.allocator.allocate = bench_count_allocate;
+    opt.allocator.reallocate = bench_count_reallocate;
+    opt.allocator.deallocate = bench_count_deallocate;
+    opt.allocator.ctx = &count;
+    if (safetensors_open_memory(bf->bytes, bf->len, &opt, &f, &err) != SAFETENSORS_OK)
+        fail("safetensors_open_memory", &err);
+    m.held = count.live;
+    m.peak = count.peak;
+    safetensors_close(f);
+    if (count.live != 0) die("safetensors_close did not give back every byte the open took");
+    return m;
+}
+
+/* ---------------------------------------------------------------------
+   Timing in a fresh process
+   --------------------------------------------------------------------- */
+
+#if BENCH_HAVE_SPAWN
+/* Runs argv[0] (found as execvp finds a program; pass the bench's own
+   argv[0] to re-execute it) with argv, in the environment this process
+   has, unchanged. The child must print one number on its standard output
+   and exit with status 0; that number is returned. */
+static inline double bench_spawn_number(char *const argv[])
+{
+    posix_spawn_file_actions_t actions;
+    char out[64];
+    size_t got = 0;
+    int fd[2], status;
+    pid_t pid;
+    char *end;
+    double v;
+    if (pipe(fd) != 0) die("pipe failed");
+    if (posix_spawn_file_actions_init(&actions) != 0 ||
+        posix_spawn_file_actions_adddup2(&actions, fd[1], 1) != 0 ||
+        posix_spawn_file_actions_addclose(&actions, fd[0]) != 0 ||
+        posix_spawn_file_actions_addclose(&actions, fd[1]) != 0)
+        die("posix_spawn_file_actions failed");
+    if (posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ) != 0) die("posix_spawnp failed");
+    posix_spawn_file_actions_destroy(&actions);
+    close(fd[1]);
+    for (;;) {
+        ssize_t n = read(fd[0], out + got, sizeof out - 1 - got);
+        if (n > 0) got += (size_t)n;
+        else if (n == 0 || errno != EINTR) break;
+        if (got == sizeof out - 1) break;
+    }
+    close(fd[0]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) die("waitpid failed");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("a child process failed");
+    out[got] = '\0';
+    v = strtod(out, &end);
+    if (end == out) die("a child process printed no number");
+    return v;
+}
+#endif
 
 /* "bench_parse: safetensors.h 1.2.3" and then `what`, on one line. */
 static inline void print_banner(const char *what)
