@@ -184,7 +184,11 @@
      file, a model or a writer (SAFETENSORS_ERR_TOO_LARGE past that).
    - Memory: proportional to the header bytes read (decoded names, shapes,
      the table and its hash index); never sized by a number the file
-     declares. The data section is mapped, not copied, unless you ask.
+     declares. During an open the library holds at most 2 x the header's
+     bytes, and an open file keeps at most 1.5 x, each plus 8 bytes per
+     shape dimension (a uint64_t in the view) and 1 MiB, for any header
+     (tests/test_memory.c checks the worst shapes known). The data section
+     is mapped, not copied, unless you ask.
    - A file larger than the address space (a 32-bit host) cannot be mapped:
      open gives SAFETENSORS_ERR_TOO_LARGE; SAFETENSORS_HEADER_ONLY and the
      streaming parser still work on it.
@@ -3717,7 +3721,7 @@ static void safetensors__meta_key_end(safetensors_parser *p)
     if (safetensors__count_full(p, p->meta_records, p->string_start, "more than 2^32 - 2 metadata entries")) return;
     if (p->string_arena_start > UINT32_MAX) {
         safetensors__fail(p, SAFETENSORS_ERR_TOO_LARGE, p->string_start,
-                          "metadata past 4 GiB of decoded names and strings");
+                          "metadata past 4 GiB of decoded names and strings (a raised max_header_size)");
         return;
     }
     if (!safetensors__meta_key_done(p, p->string_arena_start, p->string_start)) {
