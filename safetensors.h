@@ -8267,7 +8267,8 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x
    give 2^-126, the rest 2^-127. */
 static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t x)
 {
-    uint32_t code = safetensors__cv_min((x >> 23) + ((x >> 22) & 1u), 0xffu);
+    /* Past 0xff only for x >= 0x7f800000, which the select replaces. */
+    uint32_t code = (x >> 23) + ((x >> 22) & 1u);
     return safetensors__cv_select((uint32_t)(x == 0) | (uint32_t)(x >= 0x7f800000u), 0xffu, code);
 }
 
@@ -8345,7 +8346,8 @@ SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0
 /* Packs n codes of `bits` (4 or 6) bits at dst, the layout of
    safetensors_convert_to_f32, with zero bits after the last code up to the
    byte boundary. Returns the bytes written. */
-static size_t safetensors__cv_pack(const unsigned char *codes, size_t n, unsigned bits, unsigned char *dst)
+static SAFETENSORS__CV_INLINE size_t safetensors__cv_pack(const unsigned char *SAFETENSORS__CV_RESTRICT codes, size_t n,
+                                                          unsigned bits, unsigned char *SAFETENSORS__CV_RESTRICT dst)
 {
     size_t k = 0, out = 0;
     if (bits == 4) {
