@@ -11,6 +11,8 @@
 #   make fuzz-run   libFuzzer targets for FUZZ_SECONDS each (fuzz/fuzz.mk)
 #   make valgrind   the suites under valgrind memcheck (fuzz/fuzz.mk)
 #   make test-m32 / test-s390x / test-windows   other hosts (tests/platforms.mk)
+#   make test-aarch64  the conversion suite on AArch64 under qemu-user, NEON
+#                   paths and portable loops (exactness only, not speed)
 CC      ?= cc
 CXX     ?= c++
 SAN_CC  ?= clang
@@ -31,7 +33,7 @@ README_EXAMPLES := $(patsubst examples/readme_%.c,%,$(wildcard examples/readme_*
 
 .PHONY: all demo deps test test-checks check bench clean install test-options test-cpp test-arm size-arm test-large \
         test-large-small rewrite-check test-convert test-examples fuzz-replay-tally $(SUITES:%=run-%) \
-        test-convert-tool test-load-parallel
+        test-convert-tool test-load-parallel test-aarch64
 all: $(EXAMPLES)
 
 $(B):
@@ -237,6 +239,19 @@ $(B)/test_convert_bytes: tests/test_convert.c safetensors.h | $(B) deps
 CONVERT_BINS := $(B)/test_convert_native $(B)/test_convert_nosimd $(B)/test_convert_bytes
 test-convert: $(CONVERT_BINS)
 	@st=0; for t in $^; do $(TALLY) $${t#$(B)/test_} ./$$t || st=1; done; exit $$st
+
+# The same suite for AArch64 under qemu-user (gcc-aarch64-linux-gnu,
+# qemu-user), against tests/cmocka_shim: the NEON paths, including under
+# the FPCR modes that must turn them off, and SIMD compiled out.
+AARCH64_CC   ?= aarch64-linux-gnu-gcc
+QEMU_AARCH64 ?= qemu-aarch64
+AARCH64_neon   :=
+AARCH64_nosimd := -DSAFETENSORS_NO_SIMD
+$(B)/aarch64/test_convert_%: tests/test_convert.c safetensors.h tests/cmocka_shim/cmocka.h
+	@mkdir -p $(@D)
+	$(AARCH64_CC) -static $(WARN) $(CFLAGS) $(AARCH64_$*) -I. -Itests/cmocka_shim $< -o $@ -pthread
+test-aarch64: $(B)/aarch64/test_convert_neon $(B)/aarch64/test_convert_nosimd
+	@set -e; for t in $^; do echo "== $$t"; $(QEMU_AARCH64) ./$$t; done
 
 # ---- benchmarks --------------------------------------------------------
 $(B)/bench_%: bench/bench_%.c bench/bench_util.h safetensors.h | $(B)

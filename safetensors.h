@@ -1518,6 +1518,12 @@ int madvise(void *addr, size_t length, int advice);
 #define SAFETENSORS__CV_AVX2 1
 #endif
 #endif
+/* AArch64 (little-endian, GCC or Clang: the FPCR is read with inline asm). */
+#if !defined(SAFETENSORS_NO_CONVERT) && !defined(SAFETENSORS_NO_SIMD) && defined(__aarch64__) && \
+    defined(__ARM_NEON) && !defined(__ARM_BIG_ENDIAN) && (defined(__GNUC__) || defined(__clang__))
+#include <arm_neon.h>
+#define SAFETENSORS__CV_NEON 1
+#endif
 
 /* A hint that an address will be written soon: the table builds touch
    memory far apart, where the next miss can start before this one ends. */
@@ -7626,11 +7632,12 @@ SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_mo
    Speed comes from writing loops that compilers vectorise (fixed-size
    blocks, no branches, no aliasing) rather than from intrinsics. x86 builds
    with F16C or AVX2 enabled get a few intrinsic loops where they pay off;
-   SAFETENSORS_NO_SIMD turns those off, and the tests run both ways. Arm
-   gets no intrinsics on purpose: the portable loops vectorise to NEON, and
-   Arm's own conversions follow the FPCR (rounding mode, flush-to-zero, the
-   alternative half-precision format), which would tie results to the
-   floating-point environment. */
+   SAFETENSORS_NO_SIMD turns those off, and the tests run both ways.
+   AArch64 gets NEON's F16 <-> F32 conversions (FCVTL/FCVTN, one
+   instruction for what the portable loop spends a dozen on), but only
+   while the FPCR is in the state where they give this file's answers (see
+   safetensors__cv_neon_exact); otherwise, and for everything else, the
+   portable loops, which vectorise to NEON by themselves. */
 
 #ifndef SAFETENSORS__CV_LE
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
@@ -7988,10 +7995,49 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_select(uint32_t cond, uin
     return (if_true & m) | (if_false & ~m);
 }
 
+/* The smaller of a and b, both below 2^31: compared as signed, since SSE2
+   compares only signed integers and an unsigned compare costs two more
+   operations a vector. */
 static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_min(uint32_t a, uint32_t b)
 {
-    return a < b ? a : b;
+    return (int32_t)a < (int32_t)b ? a : b;
 }
+
+/* Whether the float32 magnitude `a` (bits, sign cleared) is a NaN; signed
+   for the same reason. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_is_nan(uint32_t a)
+{
+    return (uint32_t)((int32_t)a > 0x7f800000);
+}
+
+#ifdef SAFETENSORS__CV_NEON
+/* Whether NEON's F16 <-> F32 conversions give exactly this file's answers
+   now. They follow the FPCR: RMode (bits 22-23) must be nearest-even, AHP
+   (26, the alternative half-precision format without Inf or NaN) and DN
+   (25, NaNs replaced by the default NaN) off. FZ (24) may be on: it
+   flushes only float32 subnormal inputs, which round to a signed zero in
+   F16 anyway, and FZ16 does not apply to conversions. Read once a call:
+   an MRS costs a few cycles. */
+static int safetensors__cv_neon_exact(void)
+{
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    return (fpcr & UINT64_C(0x06c00000)) == 0;
+}
+
+/* Eight F16 codes at p, little-endian, as a vector (byte loads: p may be
+   odd). */
+static SAFETENSORS__CV_INLINE float16x8_t safetensors__cv_neon_load_f16(const unsigned char *p)
+{
+    return vreinterpretq_f16_u8(vld1q_u8(p));
+}
+
+/* Eight floats to F16 codes at p, nearest even (given neon_exact). */
+static SAFETENSORS__CV_INLINE void safetensors__cv_neon_store_f16(unsigned char *p, float32x4_t lo, float32x4_t hi)
+{
+    vst1q_u8(p, vreinterpretq_u8_f16(vcvt_high_f16_f32(vcvt_f16_f32(lo), hi)));
+}
+#endif
 
 /* ---- Widening: one element ------------------------------------------------ */
 
@@ -8011,32 +8057,51 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f16_to_f32_bits(uint32_t 
 }
 
 /* F64 to F32, nearest even, in integers so that no FP mode (FTZ, DAZ, the
-   rounding direction) can change the answer. */
-static uint32_t safetensors__cv_f64_to_f32_bits(uint64_t d)
+   rounding direction) can change the answer: every double but those
+   rounding to a float32 subnormal, in 32-bit halves and without branches
+   so that the array loop vectorises (SSE2 has no 64-bit compare). `hi` and
+   `lo` are the double's two halves. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f64_to_f32_bits(uint32_t hi, uint32_t lo)
+{
+    uint32_t sign = hi & 0x80000000u;
+    uint32_t a = hi & 0x7fffffffu;
+    /* The top 32 bits of the magnitude below the sign, as float32's layout
+       would hold them (exponent still biased by 1023, wrapped). */
+    uint32_t top = a << 3 | lo >> 29;
+    uint32_t rest = lo & 0x1fffffffu;
+    /* Normal float32 range: rebias and round off 29 bits. A carry out of
+       the mantissa bumps the exponent, and out of 2^127 x 1.11..1 it lands
+       exactly on Inf. */
+    uint32_t q = top - ((1023u - 127u) << 23);
+    uint32_t normal = q + (uint32_t)(rest + (q & 1u) > 0x10000000u);
+    uint32_t nan = (uint32_t)(a > 0x7ff00000u) | ((uint32_t)(a == 0x7ff00000u) & (uint32_t)(lo != 0));
+    /* NaN: quiet it, keep the top of the payload; 2^128 and up, Inf
+       included, is Inf; below 2^-150 (2^-150 itself a tie going to the
+       even 0) is 0. */
+    uint32_t r = safetensors__cv_select(nan, 0x7fc00000u | (top & 0x3fffffu),
+                                        safetensors__cv_select((uint32_t)(a >= (1023u + 128u) << 20), 0x7f800000u,
+                                                               normal));
+    return sign | safetensors__cv_select((uint32_t)(a < (1023u - 150u) << 20), 0u, r);
+}
+
+/* Whether the double whose high half is `hi` rounds into float32's
+   subnormal range, which the function above leaves to the one below. */
+static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f64_is_tiny(uint32_t hi)
+{
+    return (uint32_t)((hi & 0x7fffffffu) - ((1023u - 150u) << 20) < (150u - 126u) << 20);
+}
+
+/* F64 in [2^-150, 2^-126) to the float32 subnormal nearest, ties to even,
+   counted in units of 2^-149. */
+static uint32_t safetensors__cv_f64_tiny_to_f32_bits(uint64_t d)
 {
     uint32_t sign = (uint32_t)(d >> 32) & 0x80000000u;
-    uint64_t a = d & UINT64_C(0x7fffffffffffffff);
-    uint32_t biased = (uint32_t)(a >> 52);
-    uint64_t significand, half, rest, q;
-    unsigned shift;
-    if (a > UINT64_C(0x7ff0000000000000)) /* NaN: quiet it, keep the top of the payload */
-        return sign | 0x7fc00000u | ((uint32_t)(a >> 29) & 0x3fffffu);
-    if (biased >= 1023u + 128u) /* 2^128 and up, Inf included */
-        return sign | 0x7f800000u;
-    if (biased >= 1023u - 126u) {
-        /* Normal float32 range. A carry out of the mantissa bumps the
-           exponent, and out of 2^127 x 1.11..1 it lands exactly on Inf. */
-        uint64_t rebased = a - ((uint64_t)(1023u - 127u) << 52);
-        q = (rebased + ((UINT64_C(1) << 28) - 1u) + ((rebased >> 29) & 1u)) >> 29;
-        return sign | (uint32_t)q;
-    }
-    /* Subnormal float32 or zero: count in units of 2^-149. */
-    significand = (a & UINT64_C(0x000fffffffffffff)) | (biased != 0 ? UINT64_C(1) << 52 : 0);
-    shift = 926u - (biased != 0 ? biased : 1u); /* >= 30 here */
-    if (shift > 63u) shift = 63u;         /* a 53-bit significand rounds to 0 from 55 on */
-    half = UINT64_C(1) << (shift - 1u);
-    rest = significand & ((half << 1) - 1u);
-    q = significand >> shift;
+    uint32_t biased = (uint32_t)(d >> 52) & 0x7ffu;
+    uint64_t significand = (d & UINT64_C(0x000fffffffffffff)) | UINT64_C(1) << 52;
+    unsigned shift = 926u - biased; /* 30..53 */
+    uint64_t half = UINT64_C(1) << (shift - 1u);
+    uint64_t rest = significand & ((half << 1) - 1u);
+    uint64_t q = significand >> shift;
     q += (uint64_t)(rest + (q & 1u) > half);
     return sign | (uint32_t)q;
 }
@@ -8062,6 +8127,14 @@ static void safetensors__cv_f16_to_f32(const unsigned char *SAFETENSORS__CV_REST
     /* F16C converts exactly and ignores MXCSR, so it matches the C below. */
     for (; count - i >= 8; i += 8)
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i))));
+#endif
+#ifdef SAFETENSORS__CV_NEON
+    if (safetensors__cv_neon_exact())
+        for (; count - i >= 8; i += 8) {
+            float16x8_t h = safetensors__cv_neon_load_f16(src + 2 * i);
+            vst1q_f32(dst + i, vcvt_f32_f16(vget_low_f16(h)));
+            vst1q_f32(dst + i + 4, vcvt_high_f32_f16(h));
+        }
 #endif
     for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
         for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
@@ -8203,11 +8276,34 @@ static void safetensors__cv_f32_to_f32(const unsigned char *src, size_t count, f
     for (i = 0; i < count; i++) safetensors__cv_store_f32(dst + i, safetensors__cv_load_u32le(src + 4 * i));
 }
 
-static void safetensors__cv_f64_to_f32(const unsigned char *src, size_t count, float *dst)
+/* n doubles (n at most a block): all at once by the branch-free function,
+   which vectorises when n is a constant, then again by the exact one those
+   rounding to a float32 subnormal, if there are any: they are rare. */
+static SAFETENSORS__CV_INLINE void safetensors__cv_f64_block_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src,
+                                                                    size_t n, float *SAFETENSORS__CV_RESTRICT dst)
 {
-    size_t i;
-    for (i = 0; i < count; i++)
-        safetensors__cv_store_f32(dst + i, safetensors__cv_f64_to_f32_bits(safetensors__cv_load_u64le(src + 8 * i)));
+    uint32_t tiny = 0;
+    size_t j;
+    for (j = 0; j < n; j++) {
+        uint32_t lo = safetensors__cv_load_u32le(src + 8 * j), hi = safetensors__cv_load_u32le(src + 8 * j + 4);
+        safetensors__cv_store_f32(dst + j, safetensors__cv_f64_to_f32_bits(hi, lo));
+        tiny |= safetensors__cv_f64_is_tiny(hi);
+    }
+    if (tiny)
+        for (j = 0; j < n; j++) {
+            uint64_t d = safetensors__cv_load_u64le(src + 8 * j);
+            if (safetensors__cv_f64_is_tiny((uint32_t)(d >> 32)))
+                safetensors__cv_store_f32(dst + j, safetensors__cv_f64_tiny_to_f32_bits(d));
+        }
+}
+
+static void safetensors__cv_f64_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
+                                       float *SAFETENSORS__CV_RESTRICT dst)
+{
+    size_t i = 0;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+        safetensors__cv_f64_block_to_f32(src + 8 * i, SAFETENSORS__CV_BLOCK, dst + i);
+    safetensors__cv_f64_block_to_f32(src + 8 * i, count - i, dst + i);
 }
 
 /* Elements [first, first + count) of the tensor whose bytes start at src.
@@ -8229,44 +8325,58 @@ static void safetensors__cv_widen(safetensors_dtype dtype, const unsigned char *
 
 /* ---- Narrowing: one element ---------------------------------------------- */
 
-/* v / 2^s rounded to nearest, ties to even; 1 <= s <= 31. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_shift_rne(uint32_t v, uint32_t s)
+/* The float whose bits are `bits`. */
+static SAFETENSORS__CV_INLINE float safetensors__cv_f32_from_bits(uint32_t bits)
 {
-    uint32_t half = 1u << (s - 1u);
-    uint32_t rest = v & ((half << 1) - 1u);
-    uint32_t q = v >> s;
-    return q + (uint32_t)(rest + (q & 1u) > half);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
 }
 
 /* The magnitude code, in a float format with `mant` mantissa bits and
    exponent bias `bias` (bias < 127), nearest to the non-negative float32
    `a` (bits), ties to even. The format is taken as unbounded above: a code
    past the largest finite one means overflow, and the caller decides what
-   that becomes. A NaN `a` gives such a code too. */
+   that becomes. A NaN `a` gives such a code too.
+
+   Both cases are computed and one selected, with no branch and no shift by
+   a per-element amount: SSE2 (x86-64's baseline) has no such shift, and a
+   loop needing one stays scalar, at about a third of the speed. */
 static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_round_magnitude(uint32_t a, uint32_t mant, uint32_t bias)
 {
     uint32_t drop = 23u - mant;
-    uint32_t biased = a >> 23;
-    /* Normal: rebias and round off the low mantissa bits. A carry out of the
-       mantissa lands in the exponent, which is the right answer. */
-    uint32_t rebased = a - ((127u - bias) << 23);
-    uint32_t normal = (rebased + (1u << (drop - 1u)) - 1u + ((rebased >> drop) & 1u)) >> drop;
-    /* Subnormal: the significand counted in units of the smallest subnormal,
-       2^(1 - bias - mant); rounding up into 1 << mant gives the smallest
-       normal code, again the right answer. */
-    uint32_t significand = (a & 0x7fffffu) | ((uint32_t)(biased != 0) << 23);
-    int32_t shift = (int32_t)(151u - bias - mant) - (int32_t)(biased | (uint32_t)(biased == 0));
-    uint32_t tiny;
-    shift = shift < 1 ? 1 : shift > 31 ? 31 : shift; /* out of range only where `normal` is chosen */
-    tiny = safetensors__cv_shift_rne(significand, (uint32_t)shift);
-    return safetensors__cv_select((uint32_t)(biased >= 128u - bias), normal, tiny);
+    uint32_t is_normal = safetensors__cv_mask((uint32_t)(a >> 23 >= 128u - bias));
+    /* Normal: rebias and round off the low mantissa bits, in one sum (the
+       rebias, a multiple of 2^23, leaves the kept bits' parity alone). A
+       carry out of the mantissa lands in the exponent, which is the right
+       answer. */
+    uint32_t normal = (a + ((1u << (drop - 1u)) - 1u) - ((127u - bias) << 23) + ((a >> drop) & 1u)) >> drop;
+    /* Subnormal: a counted in units of the smallest subnormal,
+       2^(1 - bias - mant), rounded; rounding up into 1 << mant gives the
+       smallest normal code, again the right answer. x is twice that count:
+       a times a power of two, exact (a normal float scaled, staying
+       normal). Its integer part t (a truncation, exact too) holds the count
+       in its high bits and the half bit in bit 0, and x != t says there is
+       more below. No float operation here rounds, so neither the rounding
+       mode nor flush-to-zero can change the result; a float32 subnormal
+       `a`, which denormals-are-zero reads as 0, gives 0 either way. The
+       normal range is masked to 0 first, so that x stays below 2^(mant+1)
+       and its conversion to int is defined whatever `a` is. */
+    float x = safetensors__cv_f32_from_bits(a & ~is_normal) * safetensors__cv_f32_from_bits((127u + bias + mant) << 23);
+    uint32_t twice = (uint32_t)(int32_t)x;
+    float t = (float)(int32_t)twice;
+    /* x != t on the bits: a float compare mixed with the integers stops
+       GCC vectorising. Both are non-negative, and t is +0 when x is. */
+    uint32_t below = (uint32_t)(safetensors__cv_f32_bits(&x) != safetensors__cv_f32_bits(&t));
+    uint32_t tiny = (twice >> 1) + (twice & ((twice >> 1) | below) & 1u);
+    return (normal & is_normal) | (tiny & ~is_normal);
 }
 
 static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_bf16_bits(uint32_t x)
 {
     uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
     uint32_t quiet = (x >> 16) | 0x40u;
-    return safetensors__cv_select((uint32_t)((x & 0x7fffffffu) > 0x7f800000u), quiet, rounded);
+    return safetensors__cv_select(safetensors__cv_is_nan(x & 0x7fffffffu), quiet, rounded);
 }
 
 static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_f16_bits(uint32_t x)
@@ -8275,7 +8385,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_f16_bits(uint32_t 
     uint32_t sign = (x >> 16) & 0x8000u;
     uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(a, 10u, 15u), 0x7c00u);
     uint32_t quiet = 0x7e00u | ((a >> 13) & 0x3ffu);
-    return sign | safetensors__cv_select((uint32_t)(a > 0x7f800000u), quiet, code);
+    return sign | safetensors__cv_select(safetensors__cv_is_nan(a), quiet, code);
 }
 
 /* E5M2: overflow becomes Inf, as in F16. */
@@ -8284,7 +8394,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e5m2_bits(uint32_t
     uint32_t a = x & 0x7fffffffu;
     uint32_t sign = (x >> 24) & 0x80u;
     uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(a, 2u, 15u), 0x7cu);
-    return sign | safetensors__cv_select((uint32_t)(a > 0x7f800000u), 0x7eu, code);
+    return sign | safetensors__cv_select(safetensors__cv_is_nan(a), 0x7eu, code);
 }
 
 /* E4M3: no Inf; overflow, Inf and NaN all become the NaN S.1111.111. */
@@ -8313,7 +8423,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x
     uint32_t largest = (1u << sign_at) - 1u;
     uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(a, mant, bias), largest);
     uint32_t sign = x >> 31;
-    return safetensors__cv_select((uint32_t)(a > 0x7f800000u), (sign ^ 1u) << sign_at, (sign << sign_at) | code);
+    return safetensors__cv_select(safetensors__cv_is_nan(a), (sign ^ 1u) << sign_at, (sign << sign_at) | code);
 }
 
 /* E8M0, following ml_dtypes 0.6: a power of two 2^(c - 127), c = 0..254.
@@ -8324,8 +8434,9 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x
    give 2^-126, the rest 2^-127. */
 static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t x)
 {
-    uint32_t code = safetensors__cv_min((x >> 23) + ((x >> 22) & 1u), 0xffu);
-    return safetensors__cv_select((uint32_t)(x == 0 || x >= 0x7f800000u), 0xffu, code);
+    /* Past 0xff only for x >= 0x7f800000, which the select replaces. */
+    uint32_t code = (x >> 23) + ((x >> 22) & 1u);
+    return safetensors__cv_select((uint32_t)(x == 0) | (uint32_t)(x >= 0x7f800000u), 0xffu, code);
 }
 
 /* F32 to F64 is exact; done in integers so that denormals-are-zero cannot
@@ -8367,6 +8478,10 @@ static void safetensors__cv_f32_to_f16(const float *SAFETENSORS__CV_RESTRICT src
     for (; count - i >= 8; i += 8)
         _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), 0));
 #endif
+#ifdef SAFETENSORS__CV_NEON
+    if (safetensors__cv_neon_exact())
+        for (; count - i >= 8; i += 8) safetensors__cv_neon_store_f16(dst + 2 * i, vld1q_f32(src + i), vld1q_f32(src + i + 4));
+#endif
     for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
         for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
             safetensors__cv_store_u16le(dst + 2 * (i + j),
@@ -8398,7 +8513,8 @@ SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0
 /* Packs n codes of `bits` (4 or 6) bits at dst, the layout of
    safetensors_convert_to_f32, with zero bits after the last code up to the
    byte boundary. Returns the bytes written. */
-static size_t safetensors__cv_pack(const unsigned char *codes, size_t n, unsigned bits, unsigned char *dst)
+static SAFETENSORS__CV_INLINE size_t safetensors__cv_pack(const unsigned char *SAFETENSORS__CV_RESTRICT codes, size_t n,
+                                                          unsigned bits, unsigned char *SAFETENSORS__CV_RESTRICT dst)
 {
     size_t k = 0, out = 0;
     if (bits == 4) {
@@ -8597,6 +8713,15 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
         __m256 wide = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1); \
         _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(wide, 0)); \
     }
+#elif defined(SAFETENSORS__CV_NEON)
+/* The same with NEON: a BF16 code shifted up 16 is its float. */
+#define SAFETENSORS__CV_BF16_TO_F16_HEAD \
+    if (safetensors__cv_neon_exact()) \
+        for (; count - i >= 8; i += 8) { \
+            uint16x8_t b = vreinterpretq_u16_u8(vld1q_u8(src + 2 * i)); \
+            safetensors__cv_neon_store_f16(dst + 2 * i, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(b), 16)), \
+                                           vreinterpretq_f32_u32(vshll_high_n_u16(b, 16))); \
+        }
 #else
 #define SAFETENSORS__CV_BF16_TO_F16_HEAD
 #endif

@@ -8,13 +8,25 @@
    -DSAFETENSORS_NO_SIMD to measure the portable C with those flags on.
 
    Every conversion reads the same number of source bytes (64 MiB unless
-   told otherwise); the baseline is memcpy of those same bytes, timed in the
-   same run, alternating with each conversion's runs. Each row is the
-   median of its runs; "ratio" is the conversion's median time over the
-   median of the memcpy runs interleaved with it (the memcpy row shows all
-   of them). Widening writes 2x (BF16, F16), 4x (F8) or more bytes than it
-   reads, so a ratio of 1 is not the floor for it. Destination pages are
-   touched before timing, so page faults are not measured. */
+   told otherwise). Two baselines are timed in the same run, alternating
+   with each conversion's runs, and each row is the median of its runs:
+     ratio      the conversion's median time over the median memcpy of the
+                SOURCE's bytes (the memcpy row shows all of them). Kept for
+                comparison with earlier figures; for a widening it is
+                unfair, since BF16/F16 -> F32 write 2x, F8 4x, F6 5.3x and
+                F4 8x the bytes they read.
+     ratio max  the conversion's median time over the median memcpy of
+                max(source bytes, destination bytes), copied in chunks of
+                the source's size from the source. A conversion moves at
+                least that many bytes through memory, as that memcpy does,
+                so this is the ratio the targets of issue 10 are judged on:
+                widening to F32 (and F64 -> F32) at most 2, narrowing from
+                F32 at most 3. Where the source is the larger side the two
+                ratios are the same measurement.
+   Destination pages are touched before timing, so page faults are not
+   measured. A large memcpy may use non-temporal stores, which skip the
+   read-for-ownership a conversion's ordinary stores pay: a ratio near 1
+   for a conversion writing more than it reads is at the memory's limit. */
 #define _POSIX_C_SOURCE 199309L
 #define SAFETENSORS_IMPLEMENTATION
 #include "safetensors.h"
@@ -40,10 +52,17 @@ static uint64_t next_random(uint64_t *s)
 static void *(*volatile copy_bytes)(void *, const void *, size_t) = memcpy;
 static volatile unsigned sink;
 
-static double time_copy(unsigned char *dst, const unsigned char *src, size_t n)
+/* Copies n bytes to dst from src, src_n bytes at a time (src repeated
+   when n > src_n), and returns the seconds taken. Each chunk is far larger
+   than any cache, so the repeats read memory as a larger source would. */
+static double time_copy(unsigned char *dst, const unsigned char *src, size_t src_n, size_t n)
 {
+    size_t done, k;
     double t0 = now_seconds();
-    copy_bytes(dst, src, n);
+    for (done = 0; done < n; done += k) {
+        k = n - done < src_n ? n - done : src_n;
+        copy_bytes(dst + done, src, k);
+    }
     t0 = now_seconds() - t0;
     sink += dst[n / 2];
     return t0;
@@ -87,7 +106,7 @@ int main(int argc, char **argv)
     int runs = argc > 2 ? atoi(argv[2]) : 7;
     size_t src_bytes, max_dst = 0, i, j;
     unsigned char *src, *dst;
-    double times[MAX_RUNS], copy_times[MAX_RUNS], copy_time;
+    double times[MAX_RUNS], copy_times[MAX_RUNS], wide_times[MAX_RUNS], copy_time;
     int floats_ready = 0;
     uint64_t seed = 0x2545f4914f6cdd1du;
     if (mib == 0 || runs < 1 || runs > MAX_RUNS) {
@@ -120,21 +139,22 @@ int main(int argc, char **argv)
     printf(" AVX2");
 #endif
     printf(" portable C\n\n");
-    printf("%-20s %11s %8s %8s %10s %9s %9s %7s\n", "conversion", "elements", "src MiB", "dst MiB", "median ms",
-           "src GB/s", "dst GB/s", "ratio");
+    printf("%-20s %11s %8s %8s %10s %9s %9s %7s %9s\n", "conversion", "elements", "src MiB", "dst MiB", "median ms",
+           "src GB/s", "dst GB/s", "ratio", "ratio max");
 
     for (i = 0; i < src_bytes; i++) src[i] = (unsigned char)(next_random(&seed) >> 24);
-    for (i = 0; i < (size_t)runs; i++) copy_times[i] = time_copy(dst, src, src_bytes);
+    for (i = 0; i < (size_t)runs; i++) copy_times[i] = time_copy(dst, src, src_bytes, src_bytes);
     copy_time = median(copy_times, runs);
-    printf("%-20s %11s %8zu %8zu %10.2f %9.2f %9.2f %7s\n", "memcpy", "-", mib, mib, copy_time * 1e3,
-           (double)src_bytes / copy_time * 1e-9, (double)src_bytes / copy_time * 1e-9, "1.00");
+    printf("%-20s %11s %8zu %8zu %10.2f %9.2f %9.2f %7s %9s\n", "memcpy", "-", mib, mib, copy_time * 1e3,
+           (double)src_bytes / copy_time * 1e-9, (double)src_bytes / copy_time * 1e-9, "1.00", "1.00");
 
     for (j = 0; j < sizeof JOBS / sizeof JOBS[0]; j++) {
         const job *jb = &JOBS[j];
         unsigned bits = safetensors_dtype_bits(jb->dtype);
         size_t n = jb->widen ? src_bytes * 8 / bits : src_bytes / 4;
         size_t out = jb->widen == 2 ? n * safetensors_dtype_bits(jb->to) / 8 : jb->widen ? n * 4 : (n * bits + 7) / 8;
-        double t, c;
+        size_t wide = out > src_bytes ? out : src_bytes;
+        double t, c, w;
         if (!jb->widen && !floats_ready) {
             /* Weights-like floats: magnitudes 2^-8..2^8, both signs. */
             for (i = 0; i < n; i++) {
@@ -145,11 +165,12 @@ int main(int argc, char **argv)
             floats_ready = 1;
         }
         /* memcpy and the conversion take turns, so that a busy machine
-           slows both alike; each row's ratio uses its own memcpy runs. */
+           slows both alike; each row's ratios use its own memcpy runs. */
         for (i = 0; i < (size_t)runs; i++) {
             double t0;
             safetensors_result r;
-            copy_times[i] = time_copy(dst, src, src_bytes);
+            copy_times[i] = time_copy(dst, src, src_bytes, src_bytes);
+            wide_times[i] = wide > src_bytes ? time_copy(dst, src, src_bytes, wide) : copy_times[i];
             t0 = now_seconds();
             r = jb->widen == 2 ? safetensors_convert(jb->dtype, src, n, jb->to, dst)
                 : jb->widen    ? safetensors_convert_to_f32(jb->dtype, src, n, (float *)(void *)dst)
@@ -163,8 +184,9 @@ int main(int argc, char **argv)
         }
         t = median(times, runs);
         c = median(copy_times, runs);
-        printf("%-20s %11zu %8zu %8.0f %10.2f %9.2f %9.2f %7.2f\n", jb->label, n, mib, (double)out / 1048576.0,
-               t * 1e3, (double)src_bytes / t * 1e-9, (double)out / t * 1e-9, t / c);
+        w = median(wide_times, runs);
+        printf("%-20s %11zu %8zu %8.0f %10.2f %9.2f %9.2f %7.2f %9.2f\n", jb->label, n, mib, (double)out / 1048576.0,
+               t * 1e3, (double)src_bytes / t * 1e-9, (double)out / t * 1e-9, t / c, t / w);
     }
     free(src);
     free(dst);

@@ -17,7 +17,9 @@
      F64       against the definition (ties to even) and the compiler's own
                double -> float conversion
      FP modes  the table checks again under flush-to-zero, denormals-are-
-               zero and round-toward-zero (x86)
+               zero and round-toward-zero (x86); under FZ, directed
+               rounding, AHP and DN (AArch64, where NEON's conversions
+               would follow them)
      API       unsupported dtypes, NULL, sizes, the view helper's errors,
                and that nothing is written on failure
 */
@@ -466,17 +468,14 @@ static void test_narrow_nan_payloads(void **state)
     }
 }
 
-/* The library promises results independent of the floating-point
-   environment. On x86, switch on flush-to-zero, denormals-are-zero and
-   rounding toward zero, and run the table checks again. (The F64 tests
-   are left out: their oracle is the compiler's own conversion.) */
-static void test_fp_environment(void **state)
+/* Only where test_fp_environment can set the floating-point modes: */
+#if defined(__SSE2__) || defined(_M_X64) || (defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)))
+
+/* Every widening and every narrow table probe again, in whatever
+   floating-point environment the caller has set up. */
+static size_t check_tables_again(const char *what)
 {
-#if defined(__SSE2__) || defined(_M_X64)
-    unsigned saved = _mm_getcsr();
     size_t fi, bad = 0;
-    (void)state;
-    _mm_setcsr(saved | 0x8040u /* FTZ, DAZ */ | 0x6000u /* toward zero */);
     for (fi = 0; fi < FORMAT_COUNT; fi++) {
         const format *f = &FORMATS[fi];
         size_t n, ncodes, i;
@@ -491,14 +490,73 @@ static void test_fp_environment(void **state)
             p[i].in = rows[i].in;
             p[i].want = rows[i].out;
         }
-        bad += narrow_and_check(f, p, n, 1, 1, "FTZ/DAZ/toward zero");
+        bad += narrow_and_check(f, p, n, 1, 1, what);
         free(p);
         free(rows);
         free(codes);
         free(expect);
     }
+    return bad;
+}
+#endif
+
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+static uint64_t get_fpcr(void)
+{
+    uint64_t v;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(v));
+    return v;
+}
+
+static void set_fpcr(uint64_t v)
+{
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(v));
+}
+#endif
+
+/* The library promises results independent of the floating-point
+   environment. On x86, switch on flush-to-zero, denormals-are-zero and
+   rounding toward zero, on AArch64 the FPCR modes below, and run the table
+   checks again. (The F64 tests are left out: their oracle is the
+   compiler's own conversion.) */
+static void test_fp_environment(void **state)
+{
+#if defined(__SSE2__) || defined(_M_X64)
+    unsigned saved = _mm_getcsr();
+    size_t bad;
+    (void)state;
+    _mm_setcsr(saved | 0x8040u /* FTZ, DAZ */ | 0x6000u /* toward zero */);
+    bad = check_tables_again("FTZ/DAZ/toward zero");
     _mm_setcsr(saved);
     if (bad) fail_msg("%zu mismatches with FTZ/DAZ/round-toward-zero", bad);
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+    /* The FPCR fields that NEON's own conversions follow: flush-to-zero
+       (bit 24) with rounding toward zero (RMode 3, bits 22-23), the
+       alternative half-precision format (AHP, 26) and default NaN (DN, 25),
+       each of which would change a result if the library used those
+       conversions regardless. */
+    static const struct {
+        uint64_t bits;
+        const char *what;
+    } modes[] = {
+        {UINT64_C(1) << 24 | UINT64_C(3) << 22, "FZ/toward zero"},
+        {UINT64_C(1) << 22, "toward plus infinity"},
+        {UINT64_C(1) << 26, "AHP"},
+        {UINT64_C(1) << 25, "DN"},
+        {UINT64_C(1) << 24, "FZ"},
+    };
+    uint64_t saved = get_fpcr();
+    size_t m, bad = 0;
+    (void)state;
+    for (m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        size_t b;
+        set_fpcr((saved & ~(UINT64_C(0xf) << 22)) | modes[m].bits);
+        b = check_tables_again(modes[m].what);
+        set_fpcr(saved);
+        if (b) print_error("%zu mismatches with FPCR %s\n", b, modes[m].what);
+        bad += b;
+    }
+    if (bad) fail_msg("%zu mismatches under non-default FPCR modes", bad);
 #else
     (void)state;
     skip();
