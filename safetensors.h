@@ -221,7 +221,7 @@
                                 reader alone, for microcontrollers (code sizes
                                 in the README)
    SAFETENSORS_NO_SIMD          conversions use portable C only, even where
-                                F16C/AVX2 are enabled
+                                F16C/AVX2 (x86) or NEON (AArch64) are enabled
    SAFETENSORS_BUILD_SHARED / SAFETENSORS_USE_SHARED / SAFETENSORS_API
                                 exporting the API from a shared library or
                                 DLL: see >>api-config
@@ -933,7 +933,9 @@ SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
 
    SPEED: the loops are plain C99 that compilers vectorise. Building with
    F16C or AVX2 enabled (-mf16c -mavx2, or -march=x86-64-v3) adds intrinsic
-   paths for F16 both ways and for F8 widening; SAFETENSORS_NO_SIMD keeps
+   paths for F16 both ways and for F8 widening; on AArch64, NEON converts
+   F16 both ways and BF16 to F16 when the FPCR is at its defaults (the
+   call checks; otherwise the portable loops run). SAFETENSORS_NO_SIMD keeps
    them out. Results are the same bits either way.
 
    THREADS: pure functions of their arguments, no state anywhere.
