@@ -2804,16 +2804,17 @@ static int safetensors__push_dim(safetensors_parser *p, uint64_t v)
    the table is sized from the bytes still to come, so that it moves at
    most twice while it fills: growing by doubling would copy it and fault
    in fresh pages again at every step. At its first entry it is reserved
-   for one row per 96 bytes (what a checkpoint's entries take with their
-   long names), not per 48 (the smallest entry), so that what is reserved
-   for long names stays under the header's own size; metadata before the
+   for one row per 88 bytes (a little less than a checkpoint's entries take
+   with their long names, for the growth that follows is a copy), not per
+   48 (the smallest entry), so that what is reserved for long names stays
+   under the header's own size; metadata before the
    first tensor are not counted, and a header without tensors reserves
    nothing. Should that run out, it grows once more, to one row per 48
    bytes left: no more entries can follow. A hint: when a reservation
    fails, the table grows by doubling. */
 static void safetensors__reserve_rows(safetensors_parser *p, uint64_t where)
 {
-    uint64_t left = p->header_end - where, rows = p->entry_count + (p->entry_cap ? left / 48u : left / 96u) + 1u;
+    uint64_t left = p->header_end - where, rows = p->entry_count + (p->entry_cap ? left / 48u : left / 88u) + 1u;
     safetensors__row *fresh;
     if (rows > (uint64_t)((size_t)-1 / sizeof *fresh)) return;
     fresh = (safetensors__row *)(safetensors__realloc(&p->alloc, p->entries, p->entry_cap * sizeof *fresh,
@@ -3419,6 +3420,11 @@ static int safetensors__fast_u64(const unsigned char *s, size_t *at, size_t n, u
 {
     size_t k = *at, start = k;
     uint64_t v = 0;
+    if (n - k >= 2 && (unsigned)s[k] - (unsigned)'0' <= 9u && (unsigned)s[k + 1] - (unsigned)'0' > 9u) {
+        *at = k + 1; /* one digit, as most dims are: no word to assemble */
+        *out = (uint64_t)(s[k] - '0');
+        return 1;
+    }
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* Up to eight digits at once (SWAR, the first digit in the lowest
        byte): a loop would branch on every digit and mispredict where each
