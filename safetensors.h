@@ -2075,6 +2075,31 @@ typedef const char *(*safetensors__name_fn)(const void *table, size_t i, size_t 
 #define SAFETENSORS__ADDED ((size_t)-1)
 #define SAFETENSORS__ADD_NOMEM ((size_t)-2)
 
+static int safetensors__same8(const unsigned char *a, const unsigned char *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    return x == y;
+}
+
+/* a[0..n) == b[0..n), a word at a time, the last word overlapping the one
+   before: names and literals are short, and a call to memcmp costs more
+   than the comparison. */
+static int safetensors__bytes_equal(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    size_t k;
+    if (n >= 8) {
+        for (k = 0; k + 8 < n; k += 8)
+            if (!safetensors__same8(x + k, y + k)) return 0;
+        return safetensors__same8(x + n - 8, y + n - 8);
+    }
+    for (k = 0; k < n; k++)
+        if (x[k] != y[k]) return 0;
+    return 1;
+}
+
 /* memcmp order, then the shorter first: the order of names everywhere in
    the library (tables, models, the writer's data order). */
 static int safetensors__name_compare(const char *a, size_t a_len, const char *b, size_t b_len)
@@ -2216,7 +2241,7 @@ static size_t safetensors__index_window(const safetensors__index *ix, uint32_t h
         }
         if (x->hash != hash) continue;
         name = name_of(table, x->index_plus_one - 1u, &len);
-        if (len == n && (n == 0 || memcmp(name, s, n) == 0)) return x->index_plus_one - 1u;
+        if (len == n && safetensors__bytes_equal(name, s, n)) return x->index_plus_one - 1u;
     }
     return (size_t)-1;
 }
@@ -3049,14 +3074,6 @@ static int safetensors__escaped_byte(unsigned c)
 }
 
 /* Short fixed words: a plain loop beats a call to memcmp. */
-static int safetensors__bytes_equal(const char *a, const char *b, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (a[i] != b[i]) return 0;
-    return 1;
-}
-
 static int safetensors__scratch_is(const safetensors_parser *p, const char *word, size_t n)
 {
     return p->scratch_len == n && safetensors__bytes_equal(p->scratch, word, n);
@@ -3457,30 +3474,9 @@ static int safetensors__fast_u64(const unsigned char *s, size_t *at, size_t n, u
     return 1;
 }
 
-static int safetensors__same8(const unsigned char *a, const char *b)
-{
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    return x == y;
-}
-
-/* Compared a word at a time, the last word overlapping the one before:
-   the literals are 1 to 17 bytes, where a call to memcmp costs more than
-   the comparison. */
 static int safetensors__fast_literal(const unsigned char *s, size_t *at, size_t n, const char *text, size_t len)
 {
-    const unsigned char *x = s + *at;
-    size_t k;
-    if (n - *at < len) return 0;
-    if (len >= 8) {
-        for (k = 0; k + 8 < len; k += 8)
-            if (!safetensors__same8(x + k, text + k)) return 0;
-        if (!safetensors__same8(x + len - 8, text + len - 8)) return 0;
-    } else {
-        for (k = 0; k < len; k++)
-            if (x[k] != (unsigned char)text[k]) return 0;
-    }
+    if (n - *at < len || !safetensors__bytes_equal(s + *at, text, len)) return 0;
     *at += len;
     return 1;
 }
