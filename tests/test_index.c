@@ -210,6 +210,47 @@ static void test_duplicate_metadata(void **state)
     alarm(0);
 }
 
+/* Two names given twice: the second occurrence that comes first in the
+   file is refused, whichever of the two reached the index first and
+   wherever each landed (a window slot, or a run: in the collide build
+   every name past the probe limit spills). For tensors and metadata keys. */
+static void test_earliest_duplicate(void **state)
+{
+    /* {first x, second x, first y, second y}, positions among 300 names */
+    static const unsigned cases[][4] = {{5, 200, 250, 260}, {250, 260, 5, 270}, {3, 290, 2, 280},
+                                        {100, 101, 50, 150}, {0, 299, 1, 298}, {20, 21, 10, 22}};
+    size_t k, meta;
+    (void)state;
+    alarm(60);
+    for (meta = 0; meta < 2; meta++)
+        for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            const unsigned *c = cases[k];
+            unsigned i, want = c[1] < c[3] ? c[0] : c[2];
+            text h = {NULL, 0, 0};
+            char needle[32];
+            size_t len;
+            unsigned char *b;
+            safetensors_file *f;
+            safetensors_error err;
+            text_add(&h, meta ? "{\"__metadata__\":{" : "{");
+            for (i = 0; i < 300; i++) {
+                unsigned name = i == c[1] ? c[0] : i == c[3] ? c[2] : i;
+                if (meta) text_add(&h, "%s\"k%u\":\"v\"", i ? "," : "", name);
+                else text_add(&h, "%s\"t%u\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "", name);
+            }
+            text_add(&h, meta ? "}}" : "}");
+            b = tu_build(h.p, 0, &len);
+            assert_int_equal(safetensors_open_memory(b, len, NULL, &f, &err), SAFETENSORS_ERR_DUPLICATE);
+            assert_null(f);
+            sprintf(needle, meta ? "\"k%u\"" : "\"t%u\"", want);
+            assert_int_equal(err.offset, tu_pos_n(h.p, needle, 2));
+            assert_non_null(strstr(err.message, needle));
+            free(b);
+            free(h.p);
+        }
+    alarm(0);
+}
+
 /* The writer checks every declaration against all before it. */
 static void test_writer_names(void **state)
 {
@@ -336,8 +377,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_lookups),     cmocka_unit_test(test_duplicate_tensor),
-        cmocka_unit_test(test_duplicate_metadata), cmocka_unit_test(test_writer_names),
-        cmocka_unit_test(test_model_lookups),
+        cmocka_unit_test(test_duplicate_metadata), cmocka_unit_test(test_earliest_duplicate),
+        cmocka_unit_test(test_writer_names),       cmocka_unit_test(test_model_lookups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
