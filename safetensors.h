@@ -6446,39 +6446,48 @@ static const safetensors_metadata_entry *safetensors__metadata_lookup(const safe
 }
 
 /* Lazy shards are opened by whichever thread asks first and published with
-   a compare-and-swap: a thread that loses the race closes its copy. */
+   a compare-and-swap: a thread that loses the race closes its copy. A lazy
+   model entry's view is published the same way once found, so that later
+   finds skip the shard's own lookup (every thread finds the same view).
+   One pair of functions per slot type: load (acquire) and publish (from
+   NULL; 0 if another thread was first). */
 #if defined(__GNUC__) || defined(__clang__)
-static safetensors_file *safetensors__shard_load(safetensors_file *const *slot)
-{
-    return __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-}
-static int safetensors__shard_publish(safetensors_file **slot, safetensors_file *f)
-{
-    safetensors_file *expected = NULL;
-    return __atomic_compare_exchange_n(slot, &expected, f, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
+#define SAFETENSORS__SLOT_FUNCTIONS(name, type)                                                                        \
+    static type *safetensors__##name##_load(type *const *slot)                                                        \
+    {                                                                                                                  \
+        return __atomic_load_n(slot, __ATOMIC_ACQUIRE);                                                                \
+    }                                                                                                                  \
+    static int safetensors__##name##_publish(type **slot, type *value)                                                \
+    {                                                                                                                  \
+        type *expected = NULL;                                                                                         \
+        return __atomic_compare_exchange_n(slot, &expected, value, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);             \
+    }
 #elif defined(_MSC_VER)
-static safetensors_file *safetensors__shard_load(safetensors_file *const *slot)
-{
-    return (safetensors_file *)InterlockedCompareExchangePointer((PVOID volatile *)slot, NULL, NULL);
-}
-static int safetensors__shard_publish(safetensors_file **slot, safetensors_file *f)
-{
-    return InterlockedCompareExchangePointer((PVOID volatile *)slot, f, NULL) == NULL;
-}
+#define SAFETENSORS__SLOT_FUNCTIONS(name, type)                                                                        \
+    static type *safetensors__##name##_load(type *const *slot)                                                        \
+    {                                                                                                                  \
+        return (type *)InterlockedCompareExchangePointer((PVOID volatile *)slot, NULL, NULL);                         \
+    }                                                                                                                  \
+    static int safetensors__##name##_publish(type **slot, type *value)                                                \
+    {                                                                                                                  \
+        return InterlockedCompareExchangePointer((PVOID volatile *)slot, (PVOID)(uintptr_t)value, NULL) == NULL;      \
+    }
 #else
 /* no atomics known for this compiler: lazy opens are not thread-safe here */
-static safetensors_file *safetensors__shard_load(safetensors_file *const *slot)
-{
-    return *slot;
-}
-static int safetensors__shard_publish(safetensors_file **slot, safetensors_file *f)
-{
-    if (*slot) return 0;
-    *slot = f;
-    return 1;
-}
+#define SAFETENSORS__SLOT_FUNCTIONS(name, type)                                                                        \
+    static type *safetensors__##name##_load(type *const *slot)                                                        \
+    {                                                                                                                  \
+        return *slot;                                                                                                  \
+    }                                                                                                                  \
+    static int safetensors__##name##_publish(type **slot, type *value)                                                \
+    {                                                                                                                  \
+        if (*slot) return 0;                                                                                           \
+        *slot = value;                                                                                                 \
+        return 1;                                                                                                      \
+    }
 #endif
+SAFETENSORS__SLOT_FUNCTIONS(shard, safetensors_file)
+SAFETENSORS__SLOT_FUNCTIONS(view, const safetensors_tensor)
 
 /* --- the index schema --- */
 /* model.safetensors.index.json, read by the parser's automaton as bare
@@ -6639,7 +6648,7 @@ typedef struct safetensors__model_tensor {
     const char *name;
     size_t name_len;
     uint32_t shard;
-    const safetensors_tensor *view; /* found once at open in eager mode; NULL in lazy mode */
+    const safetensors_tensor *view; /* found at open in eager mode; in lazy mode at the first find (atomic) */
 } safetensors__model_tensor;
 
 struct safetensors_model {
@@ -7539,10 +7548,11 @@ static safetensors_result safetensors__model_view(const safetensors_model *m, si
 {
     safetensors_error e;
     safetensors_file *f;
-    const safetensors__model_tensor *mt = &m->tensors[i];
+    safetensors__model_tensor *mt = &m->tensors[i];
+    const safetensors_tensor *view = safetensors__view_load(&mt->view);
     safetensors_result r;
-    if (mt->view) {
-        *t = mt->view;
+    if (view) {
+        *t = view;
         if (shard) *shard = mt->shard;
         return SAFETENSORS_OK;
     }
@@ -7552,6 +7562,7 @@ static safetensors_result safetensors__model_view(const safetensors_model *m, si
         return r;
     }
     *t = safetensors_find(f, mt->name, mt->name_len);
+    (void)safetensors__view_publish(&mt->view, *t); /* the same view, whoever is first */
     if (shard) *shard = mt->shard;
     return SAFETENSORS_OK;
 }
