@@ -580,6 +580,17 @@ static int all_digits(const char *s)
     return 1;
 }
 
+/* The bundled sharded checkpoint, eager (lazy == 0) or lazy. */
+static safetensors_model *open_llama(unsigned lazy)
+{
+    safetensors_options opt;
+    safetensors_model *m = NULL;
+    memset(&opt, 0, sizeof opt);
+    opt.flags = lazy ? SAFETENSORS_MODEL_LAZY : 0;
+    assert_int_equal(safetensors_model_open(LLAMA_INDEX, &opt, &m, NULL), SAFETENSORS_OK);
+    return m;
+}
+
 static void test_metadata(void **state)
 {
     static const char *const keys[] = {"total_size", "total_parameters"};
@@ -589,10 +600,7 @@ static void test_metadata(void **state)
     (void)state;
     assert_true(g_ix.nmeta >= 2);
     for (mode = 0; mode < 2; mode++) {
-        safetensors_options opt;
-        memset(&opt, 0, sizeof opt);
-        opt.flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
-        assert_int_equal(safetensors_model_open(LLAMA_INDEX, &opt, &m, NULL), SAFETENSORS_OK);
+        m = open_llama(mode);
         assert_int_equal(safetensors_model_metadata_count(m), g_ix.nmeta);
         /* in the index's order; numbers have no string value, only JSON text */
         for (i = 0; i < g_ix.nmeta; i++) {
@@ -648,11 +656,8 @@ static void test_model_metadata_out(void **state)
     (void)state;
     assert_true(g_ix.nmeta >= 2);
     for (mode = 0; mode < 2; mode++) {
-        safetensors_options opt;
         const char *key0 = g_ix.meta[0].key;
-        memset(&opt, 0, sizeof opt);
-        opt.flags = mode ? SAFETENSORS_MODEL_LAZY : 0;
-        assert_int_equal(safetensors_model_open(LLAMA_INDEX, &opt, &m, NULL), SAFETENSORS_OK);
+        m = open_llama(mode);
         /* there: filled in over what the entry held */
         tu_entry_stale(&e);
         assert_int_equal(safetensors_model_metadata_at(m, 0, &e), 1);
