@@ -2037,8 +2037,9 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
 }
 
 /* >>hash -------------------------------------------------------------- */
-/* The name index, one for every table of names: tensors and metadata keys
-   of a file, a model's tensors, its shard names, the writer's declarations.
+/* The name index, one for every hashed table of names: a file's tensors, a
+   model's tensors, metadata keys and shard names, the writer's declarations
+   (a file's metadata keys use the compact sorted table further below).
    Open addressing with linear probing over (hash, i + 1) slots, at most
    two thirds full; 0 marks an empty slot. The capacity is not a power of
    two: a hash maps to a slot by a multiply and a shift, so the table is

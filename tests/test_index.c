@@ -1,5 +1,6 @@
-/* The name index behind every lookup: tensors and metadata keys of a file,
-   a model's tensors, the writer's declarations. Built twice by the
+/* The name lookups: the index behind a file's tensors, a model's tensors
+   and the writer's declarations, and the sorted table of a file's metadata
+   keys (whose duplicates are tested here too). Built twice by the
    Makefile: as it ships, and with SAFETENSORS_TEST_FORCE_HASH making every
    name hash alike, so that past the probe limit every name spills into the
    sorted runs and the collision paths (probe past an equal hash, reject a
