@@ -221,7 +221,8 @@
                                 reader alone, for microcontrollers (code sizes
                                 in the README)
    SAFETENSORS_NO_SIMD          conversions use portable C only, even where
-                                F16C/AVX2 (x86) or NEON (AArch64) are enabled
+                                SSE2/F16C/AVX2 (x86) or NEON (AArch64) are
+                                enabled
    SAFETENSORS_BUILD_SHARED / SAFETENSORS_USE_SHARED / SAFETENSORS_API
                                 exporting the API from a shared library or
                                 DLL: see >>api-config
@@ -929,14 +930,20 @@ SAFETENSORS_API const char *safetensors_result_string(safetensors_result r);
    The F16 and BF16 NaN keep the sign and the top payload bits, quieted.
 
    The results never depend on the floating-point environment (rounding
-   mode, flush-to-zero, denormals-are-zero): the work is done in integers.
+   mode, flush-to-zero, denormals-are-zero): the work is done in integers,
+   and a fast path that needs a mode runs only under that mode.
 
-   SPEED: the loops are plain C99 that compilers vectorise. Building with
-   F16C or AVX2 enabled (-mf16c -mavx2, or -march=x86-64-v3) adds intrinsic
+   SPEED: the loops are plain C99 that compilers vectorise. On x86 with
+   SSE2 (every x86-64, no flag needed), the narrowings from F32 and BF16 to
+   F16 run four elements an instruction while MXCSR rounds to nearest, its
+   default (the call checks; FTZ and DAZ do not matter). Building with F16C
+   or AVX2 enabled (-mf16c -mavx2, or -march=x86-64-v3) adds intrinsic
    paths for F16 both ways and for F8 widening; on AArch64, NEON converts
    F16 both ways and BF16 to F16 when the FPCR is at its defaults (the
    call checks; otherwise the portable loops run). SAFETENSORS_NO_SIMD keeps
-   them out. Results are the same bits either way.
+   them out. Results are the same bits either way. On the bench machine,
+   for 64 MiB arrays and without -m flags, every conversion to or from F32
+   takes at most 2x a memcpy of its larger side (bench/bench_convert).
 
    THREADS: pure functions of their arguments, no state anywhere.
    NULL: src and dst may be NULL only when count is 0.
@@ -1520,6 +1527,13 @@ int madvise(void *addr, size_t length, int advice);
 #define SAFETENSORS__CV_AVX2 1
 #endif
 #endif
+/* SSE2, which every x86-64 has: the narrowings from F32 need nothing more,
+   so they take it without any -m flag. */
+#if !defined(SAFETENSORS_NO_CONVERT) && !defined(SAFETENSORS_NO_SIMD) && \
+    (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
+#include <emmintrin.h>
+#define SAFETENSORS__CV_SSE2 1
+#endif
 /* AArch64 (little-endian, GCC or Clang: the FPCR is read with inline asm). */
 #if !defined(SAFETENSORS_NO_CONVERT) && !defined(SAFETENSORS_NO_SIMD) && defined(__aarch64__) && \
     defined(__ARM_NEON) && !defined(__ARM_BIG_ENDIAN) && (defined(__GNUC__) || defined(__clang__))
@@ -1527,12 +1541,16 @@ int madvise(void *addr, size_t length, int advice);
 #define SAFETENSORS__CV_NEON 1
 #endif
 
-/* A hint that an address will be written soon: the table builds touch
-   memory far apart, where the next miss can start before this one ends. */
+/* Hints that an address will be written or read soon: the table builds
+   touch memory far apart, where the next miss can start before this one
+   ends, and the conversions stream through arrays faster than some
+   machines' hardware prefetchers fetch them. */
 #if defined(__GNUC__) || defined(__clang__)
 #define SAFETENSORS__PREFETCH_WRITE(addr) __builtin_prefetch((addr), 1)
+#define SAFETENSORS__PREFETCH_READ(addr) __builtin_prefetch((addr), 0)
 #else
 #define SAFETENSORS__PREFETCH_WRITE(addr) ((void)0)
+#define SAFETENSORS__PREFETCH_READ(addr) ((void)0)
 #endif
 
 #define SAFETENSORS__LENGTH_BYTES 8u
@@ -7645,10 +7663,12 @@ SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_mo
    operations, which scale F16 and F8 subnormals from small integers, are
    exact products of normal numbers, which neither of those modes touches.
 
-   Speed comes from writing loops that compilers vectorise (fixed-size
-   blocks, no branches, no aliasing) rather than from intrinsics. x86 builds
-   with F16C or AVX2 enabled get a few intrinsic loops where they pay off;
-   SAFETENSORS_NO_SIMD turns those off, and the tests run both ways.
+   Speed comes first from writing loops that compilers vectorise
+   (fixed-size blocks, no branches, no aliasing). Where that is not enough,
+   intrinsics: SSE2 for the narrowings on every x86-64 (see "Narrowing:
+   four elements at once"), and a few F16C or AVX2 loops for builds that
+   enable those. SAFETENSORS_NO_SIMD turns them all off, and the tests run
+   both ways.
    AArch64 gets NEON's F16 <-> F32 conversions (FCVTL/FCVTN, one
    instruction for what the portable loop spends a dozen on), but only
    while the FPCR is in the state where they give this file's answers (see
@@ -8026,6 +8046,16 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_is_nan(uint32_t a)
     return (uint32_t)((int32_t)a > 0x7f800000);
 }
 
+/* Asks for the source line 1 KiB past p. Without it a narrowing loop runs
+   at half its speed on arrays far larger than the caches where the
+   hardware prefetcher is weak (measured on a virtual machine). The address
+   is computed as an integer: near the end it points past the array, which
+   a prefetch may do but pointer arithmetic may not. */
+static SAFETENSORS__CV_INLINE void safetensors__cv_prefetch(const void *p)
+{
+    SAFETENSORS__PREFETCH_READ((const void *)((uintptr_t)p + 1024u));
+}
+
 #ifdef SAFETENSORS__CV_NEON
 /* Whether NEON's F16 <-> F32 conversions give exactly this file's answers
    now. They follow the FPCR: RMode (bits 22-23) must be nearest-even, AHP
@@ -8316,9 +8346,11 @@ static SAFETENSORS__CV_INLINE void safetensors__cv_f64_block_to_f32(const unsign
 static void safetensors__cv_f64_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src, size_t count,
                                        float *SAFETENSORS__CV_RESTRICT dst)
 {
-    size_t i = 0;
-    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
+    size_t i = 0, line;
+    for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) {
+        for (line = 0; line < 8 * SAFETENSORS__CV_BLOCK; line += 64) safetensors__cv_prefetch(src + 8 * i + line);
         safetensors__cv_f64_block_to_f32(src + 8 * i, SAFETENSORS__CV_BLOCK, dst + i);
+    }
     safetensors__cv_f64_block_to_f32(src + 8 * i, count - i, dst + i);
 }
 
@@ -8455,6 +8487,185 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t
     return safetensors__cv_select((uint32_t)(x == 0) | (uint32_t)(x >= 0x7f800000u), 0xffu, code);
 }
 
+/* ---- Narrowing: four elements at once, with SSE2 ------------------------ */
+
+#if defined(SAFETENSORS__CV_SSE2) && SAFETENSORS__CV_LE
+/* The element functions above, four lanes at a time, step for step, so that
+   they give the same bits (the tests run both ways). Compilers do vectorise
+   the C loops at -O2, but into code three to four times slower, which keeps
+   a narrowing far from memcpy's speed: the selects and the float steps in
+   the middle of integer work come out as long shuffles. Shift amounts are
+   the same for every lane, which SSE2 can do. */
+#define SAFETENSORS__CV_V 1
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_set(uint32_t v)
+{
+    return _mm_set1_epi32((int)v);
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_load(const float *src)
+{
+    return _mm_castps_si128(_mm_loadu_ps(src));
+}
+
+
+/* The lanes of if_true where mask is all ones, of if_false where zero. */
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_select(__m128i mask, __m128i if_true, __m128i if_false)
+{
+    return _mm_or_si128(_mm_and_si128(mask, if_true), _mm_andnot_si128(mask, if_false));
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_min(__m128i a, __m128i b)
+{
+    return safetensors__cv_v_select(_mm_cmpgt_epi32(a, b), b, a);
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_is_nan(__m128i a)
+{
+    return _mm_cmpgt_epi32(a, safetensors__cv_v_set(0x7f800000u));
+}
+
+/* Whether MXCSR rounds to nearest, which the subnormal step below needs.
+   Flush-to-zero and denormals-are-zero change nothing there: the sum it
+   rounds is a normal number, and a float32 subnormal rounds to code 0
+   whether or not it is read as 0. Engines built with -ffast-math set
+   those two; a program that changes the rounding direction gets the C
+   loops, which no mode changes. */
+static SAFETENSORS__CV_INLINE int safetensors__cv_v_nearest(void)
+{
+    return (_mm_getcsr() & 0x6000u) == 0;
+}
+
+/* safetensors__cv_round_magnitude, the normal case the same way. For the
+   subnormal case the FPU does the rounding: adding 2^(24 - bias - mant),
+   whose last mantissa bit is worth the smallest subnormal, rounds `a` to a
+   whole number of those (ties to even) in the sum's low bits. The sum stays
+   below twice the constant, so one subtraction of its bits leaves the
+   code, 1 << mant when it rounds up into the normal range. That is two
+   operations where the C function spends a dozen. */
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_round_magnitude(__m128i a, uint32_t mant, uint32_t bias)
+{
+    uint32_t drop = 23u - mant, magic = (151u - bias - mant) << 23;
+    __m128i shift = _mm_cvtsi32_si128((int)drop);
+    __m128i is_normal = _mm_cmpgt_epi32(_mm_srli_epi32(a, 23), safetensors__cv_v_set(127u - bias));
+    __m128i odd = _mm_and_si128(_mm_srl_epi32(a, shift), safetensors__cv_v_set(1u));
+    __m128i normal = _mm_srl_epi32(
+        _mm_add_epi32(_mm_add_epi32(a, safetensors__cv_v_set((1u << (drop - 1u)) - 1u - ((127u - bias) << 23))), odd),
+        shift);
+    __m128 sum = _mm_add_ps(_mm_castsi128_ps(_mm_andnot_si128(is_normal, a)),
+                            _mm_castsi128_ps(safetensors__cv_v_set(magic)));
+    __m128i tiny = _mm_sub_epi32(_mm_castps_si128(sum), safetensors__cv_v_set(magic));
+    return safetensors__cv_v_select(is_normal, normal, tiny);
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_bf16(__m128i x)
+{
+    __m128i odd = _mm_and_si128(_mm_srli_epi32(x, 16), safetensors__cv_v_set(1u));
+    __m128i rounded = _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(x, safetensors__cv_v_set(0x7fffu)), odd), 16);
+    __m128i quiet = _mm_or_si128(_mm_srli_epi32(x, 16), safetensors__cv_v_set(0x40u));
+    return safetensors__cv_v_select(safetensors__cv_v_is_nan(_mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu))),
+                                    quiet, rounded);
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_f16(__m128i x)
+{
+    __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
+    __m128i sign = _mm_and_si128(_mm_srli_epi32(x, 16), safetensors__cv_v_set(0x8000u));
+    __m128i code = safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, 10u, 15u), safetensors__cv_v_set(0x7c00u));
+    __m128i quiet = _mm_or_si128(safetensors__cv_v_set(0x7e00u), _mm_and_si128(_mm_srli_epi32(a, 13), safetensors__cv_v_set(0x3ffu)));
+    return _mm_or_si128(sign, safetensors__cv_v_select(safetensors__cv_v_is_nan(a), quiet, code));
+}
+
+/* The sign of x moved to bit 7, where the F8 formats keep it. */
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_sign8(__m128i x)
+{
+    return _mm_and_si128(_mm_srli_epi32(x, 24), safetensors__cv_v_set(0x80u));
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e5m2(__m128i x)
+{
+    __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
+    __m128i code = safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, 2u, 15u), safetensors__cv_v_set(0x7cu));
+    return _mm_or_si128(safetensors__cv_v_sign8(x),
+                        safetensors__cv_v_select(safetensors__cv_v_is_nan(a), safetensors__cv_v_set(0x7eu), code));
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e4m3(__m128i x)
+{
+    __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
+    return _mm_or_si128(safetensors__cv_v_sign8(x),
+                        safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, 3u, 7u), safetensors__cv_v_set(0x7fu)));
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_fnuz(__m128i x, uint32_t mant, uint32_t bias)
+{
+    __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
+    __m128i code = safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, mant, bias), safetensors__cv_v_set(0x80u));
+    return _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi32(code, _mm_setzero_si128()), safetensors__cv_v_sign8(x)), code);
+}
+
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_mx(__m128i x, uint32_t mant, uint32_t bias, uint32_t sign_at)
+{
+    __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
+    __m128i at = _mm_cvtsi32_si128((int)sign_at);
+    __m128i code = safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, mant, bias),
+                                         safetensors__cv_v_set((1u << sign_at) - 1u));
+    __m128i sign = _mm_srli_epi32(x, 31);
+    return safetensors__cv_v_select(safetensors__cv_v_is_nan(a),
+                                    _mm_sll_epi32(_mm_xor_si128(sign, safetensors__cv_v_set(1u)), at),
+                                    _mm_or_si128(_mm_sll_epi32(sign, at), code));
+}
+
+/* Only zero needs a select: the code of a negative number, Inf or NaN is
+   above 0xff, and safetensors__cv_v_pack8 saturates it to 0xff, the answer
+   the C function selects. */
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e8m0(__m128i x)
+{
+    __m128i code = _mm_add_epi32(_mm_srli_epi32(x, 23), _mm_and_si128(_mm_srli_epi32(x, 22), safetensors__cv_v_set(1u)));
+    return _mm_or_si128(code, _mm_and_si128(_mm_cmpeq_epi32(x, _mm_setzero_si128()), safetensors__cv_v_set(0xffu)));
+}
+
+/* Eight 16-bit codes, in the low halves of a's and b's lanes, as 16 bytes
+   in order. packs saturates signed values, so each code is sign-extended
+   from 16 bits first and comes through unchanged. */
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_pack16(__m128i a, __m128i b)
+{
+    return _mm_packs_epi32(_mm_srai_epi32(_mm_slli_epi32(a, 16), 16), _mm_srai_epi32(_mm_slli_epi32(b, 16), 16));
+}
+
+/* Sixteen byte codes (each 0..0xffff in its lane; past 0xff saturates to
+   0xff) as 16 bytes in order. */
+static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_pack8(__m128i a, __m128i b, __m128i c, __m128i d)
+{
+    return _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+}
+
+/* Loops that run a vector element function over runs of 8 (16-bit codes)
+   or 16 (byte codes) elements; they leave i at the first element left. */
+#define SAFETENSORS__CV_V_LOOP16(element) \
+    if (safetensors__cv_v_nearest()) \
+        for (; count - i >= 8; i += 8) { \
+            safetensors__cv_prefetch(src + i); \
+            _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), \
+                             safetensors__cv_v_pack16(element(safetensors__cv_v_load(src + i)), \
+                                                      element(safetensors__cv_v_load(src + i + 4)))); \
+        }
+#define SAFETENSORS__CV_V_CODES8(out, element, in) \
+    safetensors__cv_prefetch(in); \
+    _mm_storeu_si128((__m128i *)(void *)(out), \
+                     safetensors__cv_v_pack8(element(safetensors__cv_v_load(in)), element(safetensors__cv_v_load((in) + 4)), \
+                                             element(safetensors__cv_v_load((in) + 8)), \
+                                             element(safetensors__cv_v_load((in) + 12))))
+#define SAFETENSORS__CV_V_LOOP8(element) \
+    if (safetensors__cv_v_nearest()) \
+        for (; count - i >= 16; i += 16) { \
+            SAFETENSORS__CV_V_CODES8(dst + i, element, src + i); \
+        }
+#else
+#define SAFETENSORS__CV_V_LOOP16(element)
+#define SAFETENSORS__CV_V_LOOP8(element)
+#endif
+
 /* F32 to F64 is exact; done in integers so that denormals-are-zero cannot
    flush a float32 subnormal. */
 static uint64_t safetensors__cv_f32_to_f64_bits(uint32_t x)
@@ -8476,6 +8687,7 @@ static void safetensors__cv_f32_to_bf16(const float *SAFETENSORS__CV_RESTRICT sr
                                         unsigned char *SAFETENSORS__CV_RESTRICT dst)
 {
     size_t i = 0, j;
+    SAFETENSORS__CV_V_LOOP16(safetensors__cv_v_to_bf16)
     for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
         for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
             safetensors__cv_store_u16le(dst + 2 * (i + j),
@@ -8498,6 +8710,7 @@ static void safetensors__cv_f32_to_f16(const float *SAFETENSORS__CV_RESTRICT src
     if (safetensors__cv_neon_exact())
         for (; count - i >= 8; i += 8) safetensors__cv_neon_store_f16(dst + 2 * i, vld1q_f32(src + i), vld1q_f32(src + i + 4));
 #endif
+    SAFETENSORS__CV_V_LOOP16(safetensors__cv_v_to_f16)
     for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK)
         for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
             safetensors__cv_store_u16le(dst + 2 * (i + j),
@@ -8508,11 +8721,12 @@ static void safetensors__cv_f32_to_f16(const float *SAFETENSORS__CV_RESTRICT src
 
 /* One loop per F8 format, each with its element function inlined with
    constant parameters: that is what the vectoriser needs. */
-#define SAFETENSORS__CV_NARROW8(name, element) \
+#define SAFETENSORS__CV_NARROW8(name, element, vector) \
     static void name(const float *SAFETENSORS__CV_RESTRICT src, size_t count, \
                      unsigned char *SAFETENSORS__CV_RESTRICT dst) \
     { \
         size_t i = 0, j; \
+        SAFETENSORS__CV_V_LOOP8(vector) \
         for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) \
             for (j = 0; j < SAFETENSORS__CV_BLOCK; j++) \
                 dst[i + j] = (unsigned char)element(safetensors__cv_f32_bits(src + i + j)); \
@@ -8520,11 +8734,13 @@ static void safetensors__cv_f32_to_f16(const float *SAFETENSORS__CV_RESTRICT src
     }
 #define SAFETENSORS__CV_E4M3FNUZ_BITS(x) safetensors__cv_f32_to_fnuz_bits((x), 3u, 8u)
 #define SAFETENSORS__CV_E5M2FNUZ_BITS(x) safetensors__cv_f32_to_fnuz_bits((x), 2u, 16u)
-SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e4m3, safetensors__cv_f32_to_e4m3_bits)
-SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e5m2, safetensors__cv_f32_to_e5m2_bits)
-SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e4m3fnuz, SAFETENSORS__CV_E4M3FNUZ_BITS)
-SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e5m2fnuz, SAFETENSORS__CV_E5M2FNUZ_BITS)
-SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0_bits)
+#define SAFETENSORS__CV_V_E4M3FNUZ(x) safetensors__cv_v_to_fnuz((x), 3u, 8u)
+#define SAFETENSORS__CV_V_E5M2FNUZ(x) safetensors__cv_v_to_fnuz((x), 2u, 16u)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e4m3, safetensors__cv_f32_to_e4m3_bits, safetensors__cv_v_to_e4m3)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e5m2, safetensors__cv_f32_to_e5m2_bits, safetensors__cv_v_to_e5m2)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e4m3fnuz, SAFETENSORS__CV_E4M3FNUZ_BITS, SAFETENSORS__CV_V_E4M3FNUZ)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e5m2fnuz, SAFETENSORS__CV_E5M2FNUZ_BITS, SAFETENSORS__CV_V_E5M2FNUZ)
+SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0_bits, safetensors__cv_v_to_e8m0)
 
 /* Packs n codes of `bits` (4 or 6) bits at dst, the layout of
    safetensors_convert_to_f32, with zero bits after the last code up to the
@@ -8563,10 +8779,22 @@ static SAFETENSORS__CV_INLINE void safetensors__cv_f32_to_mx(const float *SAFETE
     unsigned char codes[SAFETENSORS__CV_BLOCK];
     unsigned bits = sign_at + 1u;
     size_t i = 0, j;
+#ifdef SAFETENSORS__CV_V
+    int nearest = safetensors__cv_v_nearest();
+#endif
     for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) {
-        for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
-            codes[j] = (unsigned char)safetensors__cv_f32_to_mx_bits(safetensors__cv_f32_bits(src + i + j), mant, bias,
-                                                                     sign_at);
+#ifdef SAFETENSORS__CV_V
+#define SAFETENSORS__CV_V_MX(x) safetensors__cv_v_to_mx((x), mant, bias, sign_at)
+        if (nearest)
+            for (j = 0; j < SAFETENSORS__CV_BLOCK; j += 16) {
+                SAFETENSORS__CV_V_CODES8(codes + j, SAFETENSORS__CV_V_MX, src + i + j);
+            }
+        else
+#undef SAFETENSORS__CV_V_MX
+#endif
+            for (j = 0; j < SAFETENSORS__CV_BLOCK; j++)
+                codes[j] = (unsigned char)safetensors__cv_f32_to_mx_bits(safetensors__cv_f32_bits(src + i + j), mant,
+                                                                         bias, sign_at);
         dst += safetensors__cv_pack(codes, SAFETENSORS__CV_BLOCK, bits, dst);
     }
     for (j = 0; j < count - i; j++)
@@ -8711,9 +8939,12 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
     { \
         size_t i = 0, j; \
         head \
-        for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) \
+        for (; count - i >= SAFETENSORS__CV_BLOCK; i += SAFETENSORS__CV_BLOCK) { \
+            safetensors__cv_prefetch(src + 2 * i); \
+            safetensors__cv_prefetch(src + 2 * i + 64); \
             for (j = 0; j < SAFETENSORS__CV_BLOCK; j++) \
                 safetensors__cv_store_u16le(dst + 2 * (i + j), element(safetensors__cv_load_u16le(src + 2 * (i + j)))); \
+        } \
         for (; i < count; i++) safetensors__cv_store_u16le(dst + 2 * i, element(safetensors__cv_load_u16le(src + 2 * i))); \
     }
 #define SAFETENSORS__CV_BF16_TO_F16_BITS(h) safetensors__cv_f32_to_f16_bits((h) << 16)
@@ -8729,6 +8960,17 @@ SAFETENSORS_API safetensors_result safetensors_tensor_to_f32(const safetensors_t
         __m256 wide = _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1); \
         _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm256_cvtps_ph(wide, 0)); \
     }
+#elif defined(SAFETENSORS__CV_V)
+/* The same with SSE2 and the narrowing from F32. */
+#define SAFETENSORS__CV_BF16_TO_F16_HEAD \
+    if (safetensors__cv_v_nearest()) \
+        for (; count - i >= 8; i += 8) { \
+            __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i)); \
+            safetensors__cv_prefetch(src + 2 * i); \
+            _mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), \
+                             safetensors__cv_v_pack16(safetensors__cv_v_to_f16(_mm_unpacklo_epi16(_mm_setzero_si128(), h)), \
+                                                      safetensors__cv_v_to_f16(_mm_unpackhi_epi16(_mm_setzero_si128(), h)))); \
+        }
 #elif defined(SAFETENSORS__CV_NEON)
 /* The same with NEON: a BF16 code shifted up 16 is its float. */
 #define SAFETENSORS__CV_BF16_TO_F16_HEAD \

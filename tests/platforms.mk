@@ -111,11 +111,12 @@ $(B)/win/safetensors-inspect.exe: examples/inspect.c safetensors.h
 	$(MINGW_CC) $(WARN) $(CFLAGS) $(PLAT_CPPFLAGS) -I. $< -o $@
 
 # The first wine run makes the prefix under $(B)/wine (about 15 s).
-test-windows: $(B)/win/test_portable.exe $(B)/win/test_conformance.exe $(B)/win/safetensors-inspect.exe \
-              $(B)/plat/safetensors-inspect
+test-windows: $(B)/win/test_portable.exe $(B)/win/test_conformance.exe $(B)/win/test_convert.exe \
+              $(B)/win/safetensors-inspect.exe $(B)/plat/safetensors-inspect
 	@rm -rf $(B)/win/tmp && mkdir -p $(B)/win/tmp/shards
 	$(WINE_ENV) $(WINE) $(B)/win/test_portable.exe --tmp $(B)/win/tmp
 	$(WINE_ENV) $(WINE) $(B)/win/test_conformance.exe
+	$(WINE_ENV) $(WINE) $(B)/win/test_convert.exe
 	sh tests/inspect_corpus.sh $(B)/win/inspect-native.jsonl ./$(B)/plat/safetensors-inspect
 	sh tests/inspect_corpus.sh $(B)/win/inspect-win.jsonl env $(WINE_ENV) $(WINE) $(B)/win/safetensors-inspect.exe
 	-@$(WINE_ENV) wineserver -k 2>/dev/null

@@ -515,20 +515,37 @@ static void set_fpcr(uint64_t v)
 #endif
 
 /* The library promises results independent of the floating-point
-   environment. On x86, switch on flush-to-zero, denormals-are-zero and
-   rounding toward zero, on AArch64 the FPCR modes below, and run the table
-   checks again. (The F64 tests are left out: their oracle is the
-   compiler's own conversion.) */
+   environment. On x86, switch on the MXCSR modes below, on AArch64 the FPCR
+   modes below, and run the table checks again. (The F64 tests are left
+   out: their oracle is the compiler's own conversion.) On x86 the SSE2
+   narrowings run while rounding is to nearest, whatever FTZ and DAZ say,
+   and step aside otherwise, so both kinds of mode are here. */
 static void test_fp_environment(void **state)
 {
 #if defined(__SSE2__) || defined(_M_X64)
+    static const struct {
+        unsigned bits;
+        const char *what;
+    } modes[] = {
+        {0x8040u, "FTZ/DAZ"},
+        {0x8000u, "FTZ"},
+        {0x0040u, "DAZ"},
+        {0x8040u | 0x6000u, "FTZ/DAZ/toward zero"},
+        {0x4000u, "toward plus infinity"},
+        {0x2000u, "toward minus infinity"},
+    };
     unsigned saved = _mm_getcsr();
-    size_t bad;
+    size_t m, bad = 0;
     (void)state;
-    _mm_setcsr(saved | 0x8040u /* FTZ, DAZ */ | 0x6000u /* toward zero */);
-    bad = check_tables_again("FTZ/DAZ/toward zero");
-    _mm_setcsr(saved);
-    if (bad) fail_msg("%zu mismatches with FTZ/DAZ/round-toward-zero", bad);
+    for (m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        size_t b;
+        _mm_setcsr((saved & ~0xe040u) | modes[m].bits);
+        b = check_tables_again(modes[m].what);
+        _mm_setcsr(saved);
+        if (b) print_error("%zu mismatches with MXCSR %s\n", b, modes[m].what);
+        bad += b;
+    }
+    if (bad) fail_msg("%zu mismatches under non-default MXCSR modes", bad);
 #elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
     /* The FPCR fields that NEON's own conversions follow: flush-to-zero
        (bit 24) with rounding toward zero (RMode 3, bits 22-23), the
