@@ -6794,16 +6794,19 @@ static const char *safetensors__model_tensor_name(const void *table, size_t i, s
     return t->name;
 }
 
-static int safetensors__model_tensor_before(const void *ctx, uint32_t a, uint32_t b)
+static int safetensors__model_name_before(const void *ctx, uint32_t a, uint32_t b)
 {
     const safetensors__model_tensor *t = (const safetensors__model_tensor *)(ctx);
-    if (t[a].shard != t[b].shard) return t[a].shard < t[b].shard;
     return safetensors__name_compare(t[a].name, t[a].name_len, t[b].name, t[b].name_len) < 0;
 }
 
 /* Puts the tensors in (shard, name) order, indexes them by name and notes
-   where each shard's run begins. */
-static safetensors_result safetensors__model_order_tensors(safetensors_model *m, safetensors_error *e)
+   where each shard's run begins. `names`, when not NULL, is an index of
+   the tensors in their present order, built with the model's seed (the
+   index file's weight_map, checked for duplicates as it was parsed): it is
+   renumbered and kept, instead of hashing every name again. */
+static safetensors_result safetensors__model_order_tensors(safetensors_model *m, safetensors__index *names,
+                                                           safetensors_error *e)
 {
     const safetensors_allocator *a = &m->alloc;
     size_t n = m->tensor_count, k;
@@ -6815,29 +6818,39 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
         safetensors__free(a, sorted, n * sizeof *sorted);
         return safetensors__model_nomem(e);
     }
-    for (k = 0; k < n; k++) order[k] = (uint32_t)k;
-    for (k = 1; k < n; k++) {
-        const safetensors__model_tensor *x = &m->tensors[k - 1], *y = &m->tensors[k];
-        if (safetensors__name_compare(x->name, x->name_len, y->name, y->name_len) >= 0) break;
-    }
-    if (k >= n) {
-        /* already by name, as indexes usually list them: a stable pass by
-           shard gives (shard, name) without comparing names again */
-        size_t *next = m->shard_first;
+    /* A stable pass by shard, then each shard's run by name. Indexes list
+       the names in order, or at least each shard's, mostly: a run already
+       in order costs one pass of comparisons, and a run to sort is one
+       shard's, not the model's. */
+    {
+        size_t *next = m->shard_first, s, lo = 0;
         for (k = 0; k <= m->shard_count; k++) next[k] = 0;
         for (k = 0; k < n; k++) next[m->tensors[k].shard + 1]++;
         for (k = 1; k <= m->shard_count; k++) next[k] += next[k - 1];
         for (k = 0; k < n; k++) order[next[m->tensors[k].shard]++] = (uint32_t)k;
-    } else {
-        safetensors__sort_indices(order, order + n, n, safetensors__model_tensor_before, m->tensors);
+        for (s = 0; s < m->shard_count; lo = next[s++]) { /* shard s is order[lo .. next[s]) */
+            for (k = lo + 1; k < next[s]; k++)
+                if (!safetensors__model_name_before(m->tensors, order[k - 1], order[k])) break;
+            if (k < next[s])
+                safetensors__sort_indices(order + lo, order + n + lo, next[s] - lo, safetensors__model_name_before,
+                                          m->tensors);
+        }
     }
     for (k = 0; k < n; k++) sorted[k] = m->tensors[order[k]];
-    safetensors__free(a, order, 2 * n * sizeof *order);
     safetensors__free(a, m->tensors, n * sizeof *m->tensors);
     m->tensors = sorted;
     safetensors__index_free(a, &m->tensor_index);
-    if (!safetensors__index_init(a, &m->tensor_index, n)) return safetensors__model_nomem(e);
-    for (k = 0; k < n; k++) {
+    if (names != NULL) {
+        uint32_t *to = order + n;
+        for (k = 0; k < n; k++) to[order[k]] = (uint32_t)k;
+        safetensors__index_renumber(names, to);
+        m->tensor_index = *names;
+        memset(names, 0, sizeof *names);
+    }
+    safetensors__free(a, order, 2 * n * sizeof *order);
+    if (m->tensor_index.slots == NULL && !safetensors__index_init(a, &m->tensor_index, n))
+        return safetensors__model_nomem(e);
+    for (k = 0; k < n && names == NULL; k++) {
         /* a name twice is reported by the callers, which know where each copy is */
         size_t found = safetensors__index_add(a, &m->tensor_index, safetensors__hash(m->seed, sorted[k].name,
                                                                                      sorted[k].name_len),
@@ -6845,7 +6858,7 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
                                               sorted);
         if (found == SAFETENSORS__ADD_NOMEM) return safetensors__model_nomem(e);
     }
-    safetensors__index_seal(&m->tensor_index, safetensors__model_tensor_name, sorted);
+    if (names == NULL) safetensors__index_seal(&m->tensor_index, safetensors__model_tensor_name, sorted);
     for (k = 0; k <= m->shard_count; k++) m->shard_first[k] = 0;
     for (k = 0; k < n; k++) m->shard_first[sorted[k].shard + 1]++;
     for (k = 1; k <= m->shard_count; k++) m->shard_first[k] += m->shard_first[k - 1];
@@ -6945,6 +6958,7 @@ static int safetensors__model_metadata(safetensors_model *m, const safetensors_p
 /* The parsed index becomes the model's tables: shards (distinct file names,
    sorted), tensors, metadata. */
 static safetensors_result safetensors__model_from_index(safetensors_model *m, safetensors_parser *p,
+                                                        safetensors__index *tensor_names,
                                                         safetensors_error *e)
 {
     const safetensors_allocator *a = &m->alloc;
@@ -6953,18 +6967,6 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     uint32_t *ids, *rank;
     safetensors__index names;
     safetensors__shard_order ctx;
-    for (k = 0; k < n; k++) {
-        const safetensors__meta *w = &doc->weights[k];
-        if (!safetensors__shard_name_is_plain(p->arena + w->value_off, w->value_len)) {
-            safetensors__err_set(e, SAFETENSORS_ERR_SCHEMA, w->key_offset);
-            safetensors__err_add(e, "weight_map entry ");
-            safetensors__err_add_name(e, p->arena + w->key_off, w->key_len);
-            safetensors__err_add(e, ": shard ");
-            safetensors__err_add_name(e, p->arena + w->value_off, w->value_len);
-            safetensors__err_add(e, " is not a plain file name in the index's folder");
-            return SAFETENSORS_ERR_SCHEMA;
-        }
-    }
     ids = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *ids));
     m->tensors = (safetensors__model_tensor *)(safetensors__alloc(a, n * sizeof *m->tensors));
     m->metas = (safetensors_metadata_entry *)(safetensors__alloc(a, p->meta_count * sizeof *m->metas));
@@ -6976,13 +6978,20 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         return safetensors__model_nomem(e);
     }
     /* Number the distinct shard names through a hash of them (a few hundred
-       names among maybe a million entries), then sort only those. */
+       names among maybe a million entries), then sort only those. Indexes
+       list a shard's tensors in runs, so an entry naming the same shard as
+       the one before takes its number without hashing. */
     ctx.p = p;
     ctx.first = ids + n; /* the first entry that names each distinct shard */
     for (k = 0; k < n; k++) {
         const safetensors__meta *w = &doc->weights[k];
         const char *shard = p->arena + w->value_off;
         size_t id;
+        if (k > 0 && w->value_len == w[-1].value_len &&
+            safetensors__bytes_equal(shard, p->arena + w[-1].value_off, w->value_len)) {
+            ids[k] = ids[k - 1];
+            continue;
+        }
         ids[n + distinct] = (uint32_t)k; /* in case it is new: the index may ask for its name */
         id = safetensors__index_add(a, &names, safetensors__hash(m->seed, shard, w->value_len), shard, w->value_len,
                                     distinct, safetensors__shard_order_name, &ctx);
@@ -6994,6 +7003,21 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         ids[k] = (uint32_t)(id == SAFETENSORS__ADDED ? distinct++ : id);
     }
     safetensors__index_free(a, &names);
+    /* Each distinct name checked once, in the order of their first entries:
+       the first that fails is named by the earliest entry that fails. */
+    for (k = 0; k < distinct; k++) {
+        const safetensors__meta *w = &doc->weights[ctx.first[k]];
+        if (!safetensors__shard_name_is_plain(p->arena + w->value_off, w->value_len)) {
+            safetensors__free(a, ids, 2 * n * sizeof *ids);
+            safetensors__err_set(e, SAFETENSORS_ERR_SCHEMA, w->key_offset);
+            safetensors__err_add(e, "weight_map entry ");
+            safetensors__err_add_name(e, p->arena + w->key_off, w->key_len);
+            safetensors__err_add(e, ": shard ");
+            safetensors__err_add_name(e, p->arena + w->value_off, w->value_len);
+            safetensors__err_add(e, " is not a plain file name in the index's folder");
+            return SAFETENSORS_ERR_SCHEMA;
+        }
+    }
     rank = (uint32_t *)(safetensors__alloc(a, 2 * distinct * sizeof *rank));
     m->shard_count = distinct;
     m->shards = (safetensors_file **)(safetensors__alloc(a, distinct * sizeof *m->shards));
@@ -7026,7 +7050,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         m->tensors[k].name_len = doc->weights[k].key_len;
     }
     if (!safetensors__model_metadata(m, p)) return safetensors__model_nomem(e);
-    return safetensors__model_order_tensors(m, e);
+    return safetensors__model_order_tensors(m, tensor_names, e);
 }
 
 /* Reads and checks the index JSON: syntax, strings, a weight_map, no name
@@ -7131,17 +7155,17 @@ fed:
             r = e->code;
         }
     }
-    safetensors__index_free(&m->alloc, &names);
     if (r == SAFETENSORS_OK) {
         m->meta_index = keys;
         memset(&keys, 0, sizeof keys);
-        r = safetensors__model_from_index(m, p, e);
+        r = safetensors__model_from_index(m, p, &names, e);
         /* the model's names point into the arena: it changes hands */
         m->strings = p->arena;
         m->strings_cap = p->arena_cap;
         p->arena = NULL;
         p->arena_cap = 0;
     }
+    safetensors__index_free(&m->alloc, &names); /* unless the model took it */
     safetensors__index_free(&m->alloc, &keys);
     safetensors__free(&m->alloc, doc.weights, doc.weight_cap * sizeof *doc.weights);
     safetensors_parser_destroy(p);
@@ -7323,7 +7347,7 @@ static safetensors_result safetensors__model_open_all(safetensors_model *m, safe
             memcpy(all + m->tensor_count, unlisted.list, unlisted.count * sizeof *unlisted.list);
             m->tensors = all;
             m->tensor_count += unlisted.count;
-            r = safetensors__model_order_tensors(m, e);
+            r = safetensors__model_order_tensors(m, NULL, e);
             for (k = 0; r == SAFETENSORS_OK && k < m->tensor_count; k++) {
                 size_t first = safetensors__model_lookup(m, m->tensors[k].name, m->tensors[k].name_len);
                 if (first == k) continue;
@@ -7376,7 +7400,7 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
         m->tensors[k].view = &f->tensors[k];
     }
     if (!safetensors__index_init(a, &m->meta_index, 0)) return safetensors__model_nomem(e);
-    return safetensors__model_order_tensors(m, e);
+    return safetensors__model_order_tensors(m, NULL, e);
 }
 
 typedef struct safetensors__one_match {

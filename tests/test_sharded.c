@@ -1308,6 +1308,18 @@ static void test_traversal(void **state)
         expect_refused(dir, flags, SAFETENSORS_ERR_SCHEMA, "/abs/x.safetensors", NULL);
         write_text(path, "{\"weight_map\": {\"t\": \"../x.safetensors\"}}");
         expect_refused(dir, flags, SAFETENSORS_ERR_SCHEMA, "../x.safetensors", NULL);
+        /* several refused names, each more than once, between good ones:
+           the earliest entry naming any of them is the one reported */
+        {
+            static const char several[] =
+                "{\"weight_map\": {\"a\": \"x.safetensors\", \"b\": \"x.safetensors\", \"t\": \"sub/x.safetensors\", "
+                "\"c\": \"x.safetensors\", \"u\": \"../x.safetensors\", \"v\": \"sub/x.safetensors\", "
+                "\"w\": \"../x.safetensors\"}}";
+            safetensors_error err;
+            write_text(path, several);
+            expect_refused(dir, flags, SAFETENSORS_ERR_SCHEMA, "\"t\": shard \"sub/x.safetensors\"", &err);
+            assert_int_equal(err.offset, (uint64_t)(strstr(several, "\"t\"") - several));
+        }
     }
 }
 
