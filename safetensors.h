@@ -6823,17 +6823,21 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
        in order costs one pass of comparisons, and a run to sort is one
        shard's, not the model's. */
     {
-        size_t *next = m->shard_first, s, lo = 0;
-        for (k = 0; k <= m->shard_count; k++) next[k] = 0;
-        for (k = 0; k < n; k++) next[m->tensors[k].shard + 1]++;
-        for (k = 1; k <= m->shard_count; k++) next[k] += next[k - 1];
-        for (k = 0; k < n; k++) order[next[m->tensors[k].shard]++] = (uint32_t)k;
-        for (s = 0; s < m->shard_count; lo = next[s++]) { /* shard s is order[lo .. next[s]) */
-            for (k = lo + 1; k < next[s]; k++)
+        size_t *first = m->shard_first, s;
+        for (k = 0; k <= m->shard_count; k++) first[k] = 0;
+        for (k = 0; k < n; k++) first[m->tensors[k].shard + 1]++;
+        for (k = 1; k <= m->shard_count; k++) first[k] += first[k - 1];
+        for (k = 0; k < n; k++) order[first[m->tensors[k].shard]++] = (uint32_t)k;
+        /* first[s] has moved to where shard s's run ends, which is where
+           run s + 1 begins */
+        memmove(first + 1, first, m->shard_count * sizeof *first);
+        first[0] = 0;
+        for (s = 0; s < m->shard_count; s++) {
+            for (k = first[s] + 1; k < first[s + 1]; k++)
                 if (!safetensors__model_name_before(m->tensors, order[k - 1], order[k])) break;
-            if (k < next[s])
-                safetensors__sort_indices(order + lo, order + n + lo, next[s] - lo, safetensors__model_name_before,
-                                          m->tensors);
+            if (k < first[s + 1])
+                safetensors__sort_indices(order + first[s], order + n + first[s], first[s + 1] - first[s],
+                                          safetensors__model_name_before, m->tensors);
         }
     }
     for (k = 0; k < n; k++) sorted[k] = m->tensors[order[k]];
@@ -6846,11 +6850,12 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
         safetensors__index_renumber(names, to);
         m->tensor_index = *names;
         memset(names, 0, sizeof *names);
+        safetensors__free(a, order, 2 * n * sizeof *order);
+        return SAFETENSORS_OK;
     }
     safetensors__free(a, order, 2 * n * sizeof *order);
-    if (m->tensor_index.slots == NULL && !safetensors__index_init(a, &m->tensor_index, n))
-        return safetensors__model_nomem(e);
-    for (k = 0; k < n && names == NULL; k++) {
+    if (!safetensors__index_init(a, &m->tensor_index, n)) return safetensors__model_nomem(e);
+    for (k = 0; k < n; k++) {
         /* a name twice is reported by the callers, which know where each copy is */
         size_t found = safetensors__index_add(a, &m->tensor_index, safetensors__hash(m->seed, sorted[k].name,
                                                                                      sorted[k].name_len),
@@ -6858,10 +6863,7 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
                                               sorted);
         if (found == SAFETENSORS__ADD_NOMEM) return safetensors__model_nomem(e);
     }
-    if (names == NULL) safetensors__index_seal(&m->tensor_index, safetensors__model_tensor_name, sorted);
-    for (k = 0; k <= m->shard_count; k++) m->shard_first[k] = 0;
-    for (k = 0; k < n; k++) m->shard_first[sorted[k].shard + 1]++;
-    for (k = 1; k <= m->shard_count; k++) m->shard_first[k] += m->shard_first[k - 1];
+    safetensors__index_seal(&m->tensor_index, safetensors__model_tensor_name, sorted);
     return SAFETENSORS_OK;
 }
 
