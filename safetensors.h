@@ -7313,11 +7313,8 @@ static safetensors_result safetensors__model_check_total_size(const safetensors_
     }
     if (json_len == 0)
         return safetensors__err_simple(e, SAFETENSORS_ERR_SCHEMA, 0, "the index's total_size is empty");
-    for (i = 0; i < m->tensor_count; i++) {
-        const safetensors_tensor *t =
-            safetensors_find(m->shards[m->tensors[i].shard], m->tensors[i].name, m->tensors[i].name_len);
-        held += t->end - t->begin;
-    }
+    /* eager mode: each view was found as its shard was checked */
+    for (i = 0; i < m->tensor_count; i++) held += m->tensors[i].view->end - m->tensors[i].view->begin;
     if (declared == held) return SAFETENSORS_OK;
     safetensors__err_set(e, SAFETENSORS_ERR_SIZE, 0);
     safetensors__err_add(e, "the index's total_size is ");
