@@ -6619,14 +6619,18 @@ static void safetensors__index_captured(safetensors_parser *p, size_t off, size_
 
 /* The fast lane for a weight_map entry, "name": "shard", with any JSON
    white space around the colon (indexes are usually indented), plain ASCII
-   and within this chunk; anything else is left to the automaton. */
+   and within this chunk; anything else is left to the automaton. Indexes
+   name each shard in runs of entries, so a shard name the same as the
+   entry before's is kept once: a third of the index's bytes are not
+   copied, and the model keeps them once. */
 static size_t safetensors__index_fast_member(safetensors_parser *p, int role, const unsigned char *s, size_t i,
                                              size_t n, uint64_t base)
 {
     safetensors__index_doc *doc = safetensors__doc(p);
     const size_t arena_mark = p->arena_len;
-    size_t key_end, at, value_end;
+    size_t key_end, at, value_end, value_off;
     safetensors__meta *pair;
+    const safetensors__meta *previous;
     if (role != SAFETENSORS__R_WEIGHT_MAP) return i;
     key_end = safetensors__plain_run_end(s, i + 1, n);
     if (key_end == n || s[key_end] != '"') return i;
@@ -6636,14 +6640,19 @@ static size_t safetensors__index_fast_member(safetensors_parser *p, int role, co
     if (at == n || s[at] != '"') return i;
     value_end = safetensors__plain_run_end(s, at + 1, n);
     if (value_end == n || s[value_end] != '"') return i;
+    previous = doc->weight_count ? &doc->weights[doc->weight_count - 1] : NULL;
+    if (previous && (previous->value_len != value_end - at - 1 ||
+                     !safetensors__bytes_equal(p->arena + previous->value_off, s + at + 1, previous->value_len)))
+        previous = NULL;
     if (doc->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, key_end - i - 1) ||
-        !safetensors__arena_push(p, "", 1) || !safetensors__arena_push(p, s + at + 1, value_end - at - 1) ||
-        !safetensors__arena_push(p, "", 1))
+        !safetensors__arena_push(p, "", 1) ||
+        (!previous && (!safetensors__arena_push(p, s + at + 1, value_end - at - 1) || !safetensors__arena_push(p, "", 1))))
         goto bail;
+    value_off = previous ? previous->value_off : arena_mark + (key_end - i - 1) + 1;
     pair = safetensors__push_pair(p, &doc->weights, &doc->weight_count, &doc->weight_cap, arena_mark,
                                   key_end - i - 1, base + i);
     if (pair == NULL) goto bail;
-    pair->value_off = arena_mark + pair->key_len + 1;
+    pair->value_off = value_off;
     pair->value_len = value_end - at - 1;
     p->state = SAFETENSORS__S_OBJ_NEXT;
     return value_end + 1;
@@ -6989,8 +6998,9 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         const safetensors__meta *w = &doc->weights[k];
         const char *shard = p->arena + w->value_off;
         size_t id;
-        if (k > 0 && w->value_len == w[-1].value_len &&
-            safetensors__bytes_equal(shard, p->arena + w[-1].value_off, w->value_len)) {
+        if (k > 0 && (w->value_off == w[-1].value_off || /* the fast lane kept the name once */
+                      (w->value_len == w[-1].value_len &&
+                       safetensors__bytes_equal(shard, p->arena + w[-1].value_off, w->value_len)))) {
             ids[k] = ids[k - 1];
             continue;
         }
