@@ -1652,22 +1652,29 @@ static void *safetensors__realloc(const safetensors_allocator *a, void *ptr, siz
 /* Makes room for `need` elements of `elem` bytes, doubling, so that growth
    follows what was actually read. Returns the (possibly moved) array, or NULL
    when memory runs out, in which case the old array is untouched. */
-static void *safetensors__grow(const safetensors_allocator *a, void *array, size_t *cap, size_t need, size_t elem)
+/* Resizes to exactly fresh_cap elements (as grow, without the doubling). */
+static void *safetensors__grow_to(const safetensors_allocator *a, void *array, size_t *cap, size_t fresh_cap,
+                                  size_t elem)
 {
-    size_t fresh_cap;
     void *fresh;
-    if (need <= *cap) return array;
-    fresh_cap = *cap ? *cap : 16;
-    while (fresh_cap < need) {
-        if (fresh_cap > ((size_t)-1 / 2)) return NULL;
-        fresh_cap *= 2;
-    }
     if (fresh_cap > (size_t)-1 / elem) return NULL;
     fresh = safetensors__realloc(a, array, *cap * elem, fresh_cap * elem);
     if (fresh == NULL) return NULL;
     safetensors__advise_huge(a, fresh, fresh_cap * elem);
     *cap = fresh_cap;
     return fresh;
+}
+
+static void *safetensors__grow(const safetensors_allocator *a, void *array, size_t *cap, size_t need, size_t elem)
+{
+    size_t fresh_cap;
+    if (need <= *cap) return array;
+    fresh_cap = *cap ? *cap : 16;
+    while (fresh_cap < need) {
+        if (fresh_cap > ((size_t)-1 / 2)) return NULL;
+        fresh_cap *= 2;
+    }
+    return safetensors__grow_to(a, array, cap, fresh_cap, elem);
 }
 
 /* >>error ------------------------------------------------------------- */
@@ -2058,12 +2065,17 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
 /* The name index, one for every hashed table of names: a file's tensors, a
    model's tensors, metadata keys and shard names, the writer's declarations
    (a file's metadata keys use the compact sorted table further below).
-   Open addressing with linear probing over (hash, i + 1) slots, at most
-   two thirds full; 0 marks an empty slot. The capacity is not a power of
-   two: a hash maps to a slot by a multiply and a shift, so the table is
-   sized to its names (8 bytes a slot, 12 a name) instead of up to twice
-   that. The index keeps no names: a table's
-   name_fn gives the name of entry i, so that tables may move as they grow.
+   Open addressing with linear probing, at most two thirds full. The
+   capacity is not a power of two: a hash maps to a slot by a multiply and
+   a shift, so the table is sized to its names (8 bytes a slot, 12 a name)
+   instead of up to twice that. The index keeps no names: a table's name_fn
+   gives the name of entry i, so that tables may move as they grow.
+
+   A slot is one 64-bit word: i + 1, then (for a file's tensors) the offset
+   of the name in the arena, then as many bits of the hash as are left, at
+   most 32; 0 marks an empty slot. With the name's offset in the slot, a
+   find loads the name and the tensor's row at once: two cache misses in a
+   row instead of three (slot, row, then the name the row points to).
 
    Names crafted to collide cannot make it slow. A name that finds no free
    slot within SAFETENSORS__PROBE_LIMIT of its home spills into sorted runs
@@ -2075,17 +2087,17 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
 
 #define SAFETENSORS__PROBE_LIMIT 16u
 
-typedef struct safetensors__slot {
-    uint32_t hash;
-    uint32_t index_plus_one;
-} safetensors__slot;
+typedef uint64_t safetensors__slot;
 
 typedef struct safetensors__index {
     safetensors__slot *slots;
     size_t cap;               /* slots; 0 before init */
-    safetensors__slot *spill; /* runs sorted by (hash, name), largest first */
+    safetensors__slot *spill; /* runs sorted by (tag, name), largest first */
     size_t spill_count, spill_cap;
     int sealed;               /* the spill is one run */
+    const char *base;         /* names are at base + the slot's offset; NULL: ask name_fn */
+    unsigned off_bits;        /* the offset's width; 0 without base */
+    unsigned tag_bits;        /* the hash's bits kept, low ones */
 } safetensors__index;
 
 /* The name of entry i of a table, and its length. */
@@ -2136,21 +2148,23 @@ static int safetensors__name_compare(const char *a, size_t a_len, const char *b,
 static uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
 {
     const uint64_t k = 0x9e3779b97f4a7c15u;
-    uint64_t h = seed ^ ((uint64_t)n * k);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdu;
-        h ^= h >> 32;
-        s += 8;
-        n -= 8;
-    }
-    if (n > 0) {
-        uint64_t w = 0;
+    uint64_t h = seed ^ ((uint64_t)n * k), w = 0;
+    if (n >= 8) {
+        /* the last word overlaps the one before instead of a byte loop: its
+           length-dependent branches, mispredicted on names of mixed
+           lengths, kept a find's cache misses from overlapping */
+        size_t at;
+        for (at = 0; at + 8 < n; at += 8) {
+            memcpy(&w, s + at, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdu;
+            h ^= h >> 32;
+        }
+        memcpy(&w, s + n - 8, 8);
+    } else {
         size_t i;
         for (i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << (8 * i);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
     }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53u;
     h ^= h >> 29;
     h *= k;
     h ^= h >> 32;
@@ -2191,15 +2205,35 @@ static void safetensors__index_free(const safetensors_allocator *a, safetensors_
     memset(ix, 0, sizeof *ix);
 }
 
-/* Sized once for `count` names, at most two thirds full. Returns 0 when
-   memory runs out. */
-static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count)
+static unsigned safetensors__bit_width(uint64_t v)
+{
+    unsigned bits = 0;
+    while (v) {
+        bits++;
+        v >>= 1;
+    }
+    return bits;
+}
+
+/* Sized once for `count` names, at most two thirds full. `base` (may be
+   NULL) is where every name lies, within base_len bytes: the slots then
+   keep each name's offset. Returns 0 when memory runs out, or when i + 1
+   and the offset do not fit in a slot together, which takes a header of
+   more than 100 GB: a table that could not be held anyway. */
+static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count,
+                                   const char *base, size_t base_len)
 {
     size_t cap;
+    unsigned used;
     memset(ix, 0, sizeof *ix);
     if (count > ((size_t)UINT32_MAX - 16u) / 3u * 2u) return 0; /* slots are found by a 32-bit multiply */
     cap = count + count / 2u + 16u;
     if (cap > (size_t)-1 / sizeof *ix->slots) return 0;
+    ix->base = base;
+    ix->off_bits = base ? safetensors__bit_width(base_len) : 0u;
+    used = safetensors__bit_width(cap) + ix->off_bits;
+    if (used > 64u) return 0;
+    ix->tag_bits = used > 32u ? 64u - used : 32u;
     ix->slots = (safetensors__slot *)(safetensors__alloc(a, cap * sizeof *ix->slots));
     if (ix->slots == NULL) return 0;
     safetensors__advise_huge(a, ix->slots, cap * sizeof *ix->slots);
@@ -2208,25 +2242,55 @@ static int safetensors__index_init(const safetensors_allocator *a, safetensors__
     return 1;
 }
 
-/* <0, 0, >0 as slot x orders before, with, after (hash, name). */
-static int safetensors__slot_compare(const safetensors__slot *x, uint32_t hash, const char *s, size_t n,
-                                     safetensors__name_fn name_of, const void *table)
+/* The bits of a hash that a slot keeps. */
+static uint64_t safetensors__slot_tag(const safetensors__index *ix, uint32_t hash)
 {
+    return hash & (((uint64_t)1 << ix->tag_bits) - 1u);
+}
+
+static safetensors__slot safetensors__slot_make(const safetensors__index *ix, uint32_t hash, size_t i, const char *name)
+{
+    uint64_t ref = (uint64_t)(i + 1u) << ix->off_bits;
+    if (ix->base) ref |= (uint64_t)(name - ix->base);
+    return ref << ix->tag_bits | safetensors__slot_tag(ix, hash);
+}
+
+/* The entry a slot holds. */
+static size_t safetensors__slot_entry(const safetensors__index *ix, safetensors__slot x)
+{
+    return (size_t)(x >> ix->tag_bits >> ix->off_bits) - 1u;
+}
+
+/* The name of a slot's entry. With a base, the pointer comes from the slot,
+   so its load does not wait for the row that name_of reads the length from. */
+static const char *safetensors__slot_name(const safetensors__index *ix, safetensors__slot x,
+                                          safetensors__name_fn name_of, const void *table, size_t *len)
+{
+    const char *name = name_of(table, safetensors__slot_entry(ix, x), len);
+    if (ix->base) name = ix->base + (size_t)((x >> ix->tag_bits) & (((uint64_t)1 << ix->off_bits) - 1u));
+    return name;
+}
+
+/* <0, 0, >0 as slot x orders before, with, after (tag of hash, name). */
+static int safetensors__slot_compare(const safetensors__index *ix, safetensors__slot x, uint32_t hash, const char *s,
+                                     size_t n, safetensors__name_fn name_of, const void *table)
+{
+    uint64_t tag = safetensors__slot_tag(ix, hash), at = safetensors__slot_tag(ix, (uint32_t)x);
     size_t len;
     const char *name;
-    if (x->hash != hash) return x->hash < hash ? -1 : 1;
-    name = name_of(table, x->index_plus_one - 1u, &len);
+    if (at != tag) return at < tag ? -1 : 1;
+    name = safetensors__slot_name(ix, x, name_of, table, &len);
     return safetensors__name_compare(name, len, s, n);
 }
 
 /* Bisects the spill run [lo, hi); the entry's index or (size_t)-1. */
-static size_t safetensors__run_find(const safetensors__slot *run, size_t lo, size_t hi, uint32_t hash, const char *s,
+static size_t safetensors__run_find(const safetensors__index *ix, size_t lo, size_t hi, uint32_t hash, const char *s,
                                     size_t n, safetensors__name_fn name_of, const void *table)
 {
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = safetensors__slot_compare(&run[mid], hash, s, n, name_of, table);
-        if (c == 0) return run[mid].index_plus_one - 1u;
+        int c = safetensors__slot_compare(ix, ix->spill[mid], hash, s, n, name_of, table);
+        if (c == 0) return safetensors__slot_entry(ix, ix->spill[mid]);
         if (c < 0) lo = mid + 1;
         else hi = mid;
     }
@@ -2246,21 +2310,24 @@ static size_t safetensors__index_window(const safetensors__index *ix, uint32_t h
                                         safetensors__name_fn name_of, const void *table, size_t *free_slot)
 {
     size_t at, step;
+    uint64_t tag, mask;
     *free_slot = (size_t)-1;
     if (ix->slots == NULL) return (size_t)-1;
+    tag = safetensors__slot_tag(ix, hash);
+    mask = ((uint64_t)1 << ix->tag_bits) - 1u;
     at = safetensors__index_home(ix, hash);
     for (step = 0; step < SAFETENSORS__PROBE_LIMIT; step++, at = at + 1 == ix->cap ? 0 : at + 1) {
-        const safetensors__slot *x = &ix->slots[at];
+        safetensors__slot x = ix->slots[at];
         size_t len;
         const char *name;
-        if (x->index_plus_one == 0) {
+        if (x == 0) {
             /* a name is never placed past a free slot of its window */
             *free_slot = at;
             return (size_t)-1;
         }
-        if (x->hash != hash) continue;
-        name = name_of(table, x->index_plus_one - 1u, &len);
-        if (len == n && safetensors__bytes_equal(name, s, n)) return x->index_plus_one - 1u;
+        if ((x & mask) != tag) continue;
+        name = safetensors__slot_name(ix, x, name_of, table, &len);
+        if (len == n && safetensors__bytes_equal(name, s, n)) return safetensors__slot_entry(ix, x);
     }
     return (size_t)-1;
 }
@@ -2275,10 +2342,10 @@ static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t ha
     if (free_slot) *free_slot = free_at;
     if (found != (size_t)-1 || free_at != (size_t)-1 || ix->slots == NULL) return found;
     /* the window is full: the name may have spilled */
-    if (ix->sealed) return safetensors__run_find(ix->spill, 0, ix->spill_count, hash, s, n, name_of, table);
+    if (ix->sealed) return safetensors__run_find(ix, 0, ix->spill_count, hash, s, n, name_of, table);
     for (run_end = 0, step = (size_t)1 << (sizeof(size_t) * 8 - 1); step; step >>= 1) {
         if (!(ix->spill_count & step)) continue;
-        found = safetensors__run_find(ix->spill, run_end, run_end + step, hash, s, n, name_of, table);
+        found = safetensors__run_find(ix, run_end, run_end + step, hash, s, n, name_of, table);
         if (found != (size_t)-1) return found;
         run_end += step;
     }
@@ -2291,25 +2358,26 @@ static size_t safetensors__index_find(const safetensors__index *ix, uint32_t has
     return safetensors__index_probe(ix, hash, s, n, name_of, table, NULL);
 }
 
-/* Merges the sorted runs [lo, mid) and [mid, hi) of `from` into `to`. */
-static void safetensors__runs_merge(const safetensors__slot *from, safetensors__slot *to, size_t lo, size_t mid,
-                                    size_t hi, safetensors__name_fn name_of, const void *table)
+/* Merges the sorted runs [lo, mid) and [mid, hi) of `from` into `to`. The
+   tag of a slot stands in for its hash: the order only has to be one
+   order, the same for every merge and bisection. */
+static void safetensors__runs_merge(const safetensors__index *ix, const safetensors__slot *from, safetensors__slot *to,
+                                    size_t lo, size_t mid, size_t hi, safetensors__name_fn name_of, const void *table)
 {
     size_t a = lo, b = mid, k = lo;
     while (a < mid && b < hi) {
         size_t len;
-        const char *name = name_of(table, from[a].index_plus_one - 1u, &len);
-        to[k++] = safetensors__slot_compare(&from[b], from[a].hash, name, len, name_of, table) < 0 ? from[b++]
-                                                                                                 : from[a++];
+        const char *name = safetensors__slot_name(ix, from[a], name_of, table, &len);
+        to[k++] = safetensors__slot_compare(ix, from[b], (uint32_t)from[a], name, len, name_of, table) < 0 ? from[b++]
+                                                                                                          : from[a++];
     }
     while (a < mid) to[k++] = from[a++];
     while (b < hi) to[k++] = from[b++];
 }
 
-/* Appends one slot to the spill as a run of 1 and merges equal runs, as a
-   binary counter carries. The spill's second half is the merge buffer. */
 /* Room for one more spilled name, so that the next add cannot fail; 0 when
-   memory runs out, with the index untouched. */
+   memory runs out, with the index untouched. The spill's second half is
+   the merge buffer. */
 static int safetensors__index_reserve(const safetensors_allocator *a, safetensors__index *ix)
 {
     size_t cap = ix->spill_cap ? 2 * ix->spill_cap : 32;
@@ -2323,6 +2391,8 @@ static int safetensors__index_reserve(const safetensors_allocator *a, safetensor
     return 1;
 }
 
+/* Appends one slot to the spill as a run of 1 and merges equal runs, as a
+   binary counter carries. */
 static int safetensors__spill_push(const safetensors_allocator *a, safetensors__index *ix, safetensors__slot slot,
                                    safetensors__name_fn name_of, const void *table)
 {
@@ -2333,30 +2403,30 @@ static int safetensors__spill_push(const safetensors_allocator *a, safetensors__
         /* the two last runs, of `width` each, end at count */
         safetensors__slot *buffer = ix->spill + ix->spill_cap / 2;
         size_t lo = count - 2 * width;
-        safetensors__runs_merge(ix->spill, buffer, lo, lo + width, count, name_of, table);
+        safetensors__runs_merge(ix, ix->spill, buffer, lo, lo + width, count, name_of, table);
         memcpy(ix->spill + lo, buffer + lo, 2 * width * sizeof *buffer);
     }
     ix->spill_count = count;
     return 1;
 }
 
-/* Adds entry i, named s[0..n), unless the name is there already: returns
-   the entry that has it, SAFETENSORS__ADDED, or SAFETENSORS__ADD_NOMEM.
-   The slots must have room (init sized them). */
-/* Entry i goes to free_slot, or to the spill when its window is full.
+/* Entry i, named `name` (its own bytes, within the base when there is
+   one), goes to free_slot, or to the spill when its window is full.
    Returns 0 when memory runs out. */
 static int safetensors__index_place(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash, size_t i,
-                                    size_t free_slot, safetensors__name_fn name_of, const void *table)
+                                    const char *name, size_t free_slot, safetensors__name_fn name_of,
+                                    const void *table)
 {
-    safetensors__slot slot;
-    slot.hash = hash;
-    slot.index_plus_one = (uint32_t)(i + 1);
+    safetensors__slot slot = safetensors__slot_make(ix, hash, i, name);
     if (free_slot == (size_t)-1) return safetensors__spill_push(a, ix, slot, name_of, table);
     ix->slots[free_slot] = slot;
     return 1;
 }
 
-/* Used by the writer and the model, which look a name up as they add it. */
+/* Used by the writer and the model, which look a name up as they add it:
+   adds entry i, named s[0..n), unless the name is there already. Returns
+   the entry that has it, SAFETENSORS__ADDED, or SAFETENSORS__ADD_NOMEM.
+   The slots must have room (init sized them); the index has no base. */
 #if !defined(SAFETENSORS_NO_WRITER) || (!defined(SAFETENSORS_NO_STDIO) && !defined(SAFETENSORS_NO_MODEL))
 static size_t safetensors__index_add(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash,
                                      const char *s, size_t n, size_t i, safetensors__name_fn name_of,
@@ -2364,8 +2434,8 @@ static size_t safetensors__index_add(const safetensors_allocator *a, safetensors
 {
     size_t free_slot, found = safetensors__index_probe(ix, hash, s, n, name_of, table, &free_slot);
     if (found != (size_t)-1) return found;
-    return safetensors__index_place(a, ix, hash, i, free_slot, name_of, table) ? SAFETENSORS__ADDED
-                                                                               : SAFETENSORS__ADD_NOMEM;
+    return safetensors__index_place(a, ix, hash, i, NULL, free_slot, name_of, table) ? SAFETENSORS__ADDED
+                                                                                     : SAFETENSORS__ADD_NOMEM;
 }
 #endif
 
@@ -2380,7 +2450,7 @@ static void safetensors__index_seal(safetensors__index *ix, safetensors__name_fn
     for (step = (size_t)1 << (sizeof(size_t) * 8 - 1); step; step >>= 1) {
         if (!(ix->spill_count & step)) continue;
         if (done) {
-            safetensors__runs_merge(ix->spill, buffer, 0, done, done + step, name_of, table);
+            safetensors__runs_merge(ix, ix->spill, buffer, 0, done, done + step, name_of, table);
             memcpy(ix->spill, buffer, (done + step) * sizeof *buffer);
         }
         done += step;
@@ -2394,12 +2464,12 @@ static size_t safetensors__spill_duplicate(const safetensors__index *ix, safeten
 {
     size_t k = 0, best = (size_t)-1;
     while (k < ix->spill_count) {
-        size_t end = k + 1, first = ix->spill[k].index_plus_one - 1u, second = (size_t)-1, len;
-        const char *name = name_of(table, first, &len);
+        size_t end = k + 1, first = safetensors__slot_entry(ix, ix->spill[k]), second = (size_t)-1, len;
+        const char *name = safetensors__slot_name(ix, ix->spill[k], name_of, table, &len);
         for (; end < ix->spill_count &&
-               safetensors__slot_compare(&ix->spill[end], ix->spill[k].hash, name, len, name_of, table) == 0;
+               safetensors__slot_compare(ix, ix->spill[end], (uint32_t)ix->spill[k], name, len, name_of, table) == 0;
              end++) {
-            size_t i = ix->spill[end].index_plus_one - 1u;
+            size_t i = safetensors__slot_entry(ix, ix->spill[end]);
             if (i < first) {
                 second = first;
                 first = i;
@@ -2417,10 +2487,16 @@ static size_t safetensors__spill_duplicate(const safetensors__index *ix, safeten
    change, so the runs stay sorted. */
 static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *new_of_old)
 {
+    unsigned low = ix->tag_bits + ix->off_bits; /* the bits below i + 1 */
+    uint64_t keep = ((uint64_t)1 << low) - 1u;  /* low < 64: init left i + 1 at least one */
     size_t k;
     for (k = 0; k < ix->cap; k++)
-        if (ix->slots[k].index_plus_one) ix->slots[k].index_plus_one = new_of_old[ix->slots[k].index_plus_one - 1u] + 1u;
-    for (k = 0; k < ix->spill_count; k++) ix->spill[k].index_plus_one = new_of_old[ix->spill[k].index_plus_one - 1u] + 1u;
+        if (ix->slots[k])
+            ix->slots[k] = (uint64_t)(new_of_old[safetensors__slot_entry(ix, ix->slots[k])] + 1u) << low |
+                           (ix->slots[k] & keep);
+    for (k = 0; k < ix->spill_count; k++)
+        ix->spill[k] = (uint64_t)(new_of_old[safetensors__slot_entry(ix, ix->spill[k])] + 1u) << low |
+                       (ix->spill[k] & keep);
 }
 
 /* The metadata table: a file's __metadata__ in compact form. A header can
@@ -2811,17 +2887,76 @@ static void safetensors__fail_tensor(safetensors_parser *p, safetensors_result c
     safetensors__err_add(&p->error, text);
 }
 
-static int safetensors__arena_push(safetensors_parser *p, const void *bytes, size_t n)
+/* Room for n more bytes in the arena; 0 when memory runs out. */
+static int safetensors__arena_room(safetensors_parser *p, size_t n)
 {
-    if (n == 0) return 1; /* the arena may still be NULL */
     if (p->arena_cap - p->arena_len < n) {
-        char *fresh = (char *)(safetensors__grow(&p->alloc, p->arena, &p->arena_cap,
-                                                                 p->arena_len + n, 1));
+        char *fresh = (char *)(safetensors__grow(&p->alloc, p->arena, &p->arena_cap, p->arena_len + n, 1));
         if (fresh == NULL) return 0;
         p->arena = fresh;
     }
+    return 1;
+}
+
+static int safetensors__arena_push(safetensors_parser *p, const void *bytes, size_t n)
+{
+    if (n == 0) return 1; /* the arena may still be NULL */
+    if (!safetensors__arena_room(p, n)) return 0;
     memcpy(p->arena + p->arena_len, bytes, n);
     p->arena_len += n;
+    return 1;
+}
+
+/* When the header's bytes are known to be there (the file's size was
+   given, as for the rows), a table of the parse that must grow grows to
+   what it will need if the rest of the header is like what was read: one
+   move instead of one per doubling, each a copy into fresh pages. It holds
+   `used` elements after the header's first `where` bytes. A header that
+   changes its ways (long names, then short ones) makes the guess too
+   large, and doubling from a guess can overshoot more than doubling from
+   the start, so there is no guess above half the bytes left, or past
+   what keeps the parse's tables within 1.5 times the header: the peak
+   bounds of tests/test_memory.c stand. Then, and when memory runs out,
+   the table stays as it was, for the caller's doubling. */
+static void *safetensors__grow_projected(safetensors_parser *p, void *array, size_t *cap, size_t used, size_t elem,
+                                         uint64_t where)
+{
+    uint64_t read, left, more, others, budget;
+    void *fresh;
+    if (p->file_size == SAFETENSORS_SIZE_UNKNOWN || where >= p->header_end || where <= SAFETENSORS__LENGTH_BYTES ||
+        used > UINT32_MAX)
+        return array;
+    read = where - SAFETENSORS__LENGTH_BYTES;
+    left = p->header_end - where;
+    more = left <= UINT32_MAX ? (uint64_t)used * left / read : left;
+    if (more > left / 2) return array;
+    /* the other tables, by their capacity: this one is among the three */
+    others = (uint64_t)p->entry_cap * sizeof *p->entries + (uint64_t)p->dim_cap * sizeof *p->dims + p->arena_cap -
+             (uint64_t)*cap * elem;
+    budget = (p->header_end - SAFETENSORS__LENGTH_BYTES) / 2 * 3;
+    if (others + (uint64_t)used * elem >= budget || more > (budget - others) / elem - used) return array;
+    if (more >= (size_t)-1 - used || used + (size_t)more + 1 <= *cap) return array;
+    fresh = safetensors__grow_to(&p->alloc, array, cap, used + (size_t)more + 1, elem);
+    return fresh ? fresh : array;
+}
+
+/* A name and its NUL, as the fast lanes push them, its key's quote at file
+   offset `where`: a word at a time, the last word overlapping the one
+   before, since a call to memcpy for a name of some 30 bytes costs more
+   than the copy. */
+static int safetensors__arena_push_name(safetensors_parser *p, const unsigned char *bytes, size_t n, uint64_t where)
+{
+    char *to;
+    size_t k;
+    if (n < 8) return safetensors__arena_push(p, bytes, n) && safetensors__arena_push(p, "", 1);
+    if (p->arena_cap - p->arena_len <= n)
+        p->arena = (char *)(safetensors__grow_projected(p, p->arena, &p->arena_cap, p->arena_len, 1, where));
+    if (!safetensors__arena_room(p, n + 1)) return 0;
+    to = p->arena + p->arena_len;
+    for (k = 0; k + 8 < n; k += 8) memcpy(to + k, bytes + k, 8);
+    memcpy(to + n - 8, bytes + n - 8, 8);
+    to[n] = '\0';
+    p->arena_len += n + 1;
     return 1;
 }
 
@@ -3902,6 +4037,9 @@ static size_t safetensors__header_fast_member(safetensors_parser *p, int role, c
     if (at < n && s[at] == ']') at++;
     else
         for (;;) {
+            if (p->dim_count == p->dim_cap)
+                p->dims = (uint64_t *)(safetensors__grow_projected(p, p->dims, &p->dim_cap, p->dim_count,
+                                                                   sizeof *p->dims, base + at));
             if (!safetensors__fast_u64(s, &at, n, &v) || !safetensors__push_dim(p, v)) goto bail;
             if (s[at] == ']') {
                 at++;
@@ -3913,8 +4051,7 @@ static size_t safetensors__header_fast_member(safetensors_parser *p, int role, c
         !safetensors__fast_literal(s, &at, n, ",", 1) || !safetensors__fast_u64(s, &at, n, &end) ||
         !safetensors__fast_literal(s, &at, n, "]}", 2))
         goto bail;
-    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, name_end - i - 1) ||
-        !safetensors__arena_push(p, "", 1))
+    if (p->entry_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push_name(p, s + i + 1, name_end - i - 1, base + i))
         goto bail;
     e = safetensors__push_entry(p, arena_mark, name_end - i - 1, base + i);
     if (e == NULL) goto bail;
@@ -4458,13 +4595,13 @@ static uint32_t safetensors__hash_ahead(const safetensors__index *ix, uint64_t s
    duplicates side by side, and the earliest second occurrence, in the
    window or the spill, is the one refused. */
 static int safetensors__index_names(safetensors_parser *p, safetensors__index *ix, size_t count,
-                                    safetensors__name_fn name_of, const safetensors__meta *pairs,
-                                    const char *what)
+                                    safetensors__name_fn name_of, const char *base, size_t base_len,
+                                    const safetensors__meta *pairs, const char *what)
 {
     size_t k, dup, len;
     const char *name;
     uint32_t ahead[SAFETENSORS__AHEAD];
-    if (!safetensors__index_init(&p->alloc, ix, count)) {
+    if (!safetensors__index_init(&p->alloc, ix, count, base, base_len)) {
         safetensors__fail_nomem(p, p->header_end);
         return 0;
     }
@@ -4479,7 +4616,7 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
             ahead[k % SAFETENSORS__AHEAD] = safetensors__hash_ahead(ix, p->seed, name_of, p, k + SAFETENSORS__AHEAD);
         name = name_of(p, k, &len);
         if (safetensors__index_window(ix, hash, name, len, name_of, p, &free_slot) != (size_t)-1) break;
-        if (!safetensors__index_place(&p->alloc, ix, hash, k, free_slot, name_of, p)) {
+        if (!safetensors__index_place(&p->alloc, ix, hash, k, name, free_slot, name_of, p)) {
             safetensors__fail_nomem(p, p->header_end);
             return 0;
         }
@@ -4614,7 +4751,8 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
     }
     memset(&tensor_index, 0, sizeof tensor_index);
     safetensors__table_fit(p);
-    if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, NULL, "tensor ") &&
+    if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, p->arena,
+                                 p->arena_len, NULL, "tensor ") &&
         safetensors__meta_seal(p, &meta_sorted, &meta_sorted_size, &meta_marks)) {
         order = (uint32_t *)(safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
         if (order == NULL) safetensors__fail_nomem(p, p->header_end);
@@ -6644,9 +6782,8 @@ static size_t safetensors__index_fast_member(safetensors_parser *p, int role, co
     if (previous && (previous->value_len != value_end - at - 1 ||
                      !safetensors__bytes_equal(p->arena + previous->value_off, s + at + 1, previous->value_len)))
         previous = NULL;
-    if (doc->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push(p, s + i + 1, key_end - i - 1) ||
-        !safetensors__arena_push(p, "", 1) ||
-        (!previous && (!safetensors__arena_push(p, s + at + 1, value_end - at - 1) || !safetensors__arena_push(p, "", 1))))
+    if (doc->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push_name(p, s + i + 1, key_end - i - 1, base + i) ||
+        (!previous && !safetensors__arena_push_name(p, s + at + 1, value_end - at - 1, base + at)))
         goto bail;
     value_off = previous ? previous->value_off : arena_mark + (key_end - i - 1) + 1;
     pair = safetensors__push_pair(p, &doc->weights, &doc->weight_count, &doc->weight_cap, arena_mark,
@@ -6863,7 +7000,7 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
         return SAFETENSORS_OK;
     }
     safetensors__free(a, order, 2 * n * sizeof *order);
-    if (!safetensors__index_init(a, &m->tensor_index, n)) return safetensors__model_nomem(e);
+    if (!safetensors__index_init(a, &m->tensor_index, n, NULL, 0)) return safetensors__model_nomem(e);
     for (k = 0; k < n; k++) {
         /* a name twice is reported by the callers, which know where each copy is */
         size_t found = safetensors__index_add(a, &m->tensor_index, safetensors__hash(m->seed, sorted[k].name,
@@ -6984,7 +7121,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     m->tensor_count = m->tensors ? n : 0; /* the sizes close frees with */
     m->meta_count = m->metas ? p->meta_count : 0;
     memset(&names, 0, sizeof names);
-    if (ids == NULL || m->tensors == NULL || m->metas == NULL || !safetensors__index_init(a, &names, n)) {
+    if (ids == NULL || m->tensors == NULL || m->metas == NULL || !safetensors__index_init(a, &names, n, NULL, 0)) {
         safetensors__free(a, ids, 2 * n * sizeof *ids);
         return safetensors__model_nomem(e);
     }
@@ -7159,9 +7296,10 @@ fed:
             safetensors__fail(p, SAFETENSORS_ERR_JSON, p->pos, "the index ends inside its JSON value");
         else if (!doc.saw_weight_map)
             safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, p->pos, "the index has no weight_map");
-        else if (safetensors__index_names(p, &names, doc.weight_count, safetensors__weight_key, doc.weights,
-                                          "weight_map entry "))
-            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, p->metas, "metadata key ");
+        else if (safetensors__index_names(p, &names, doc.weight_count, safetensors__weight_key, NULL, 0,
+                                          doc.weights, "weight_map entry "))
+            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, NULL, 0, p->metas,
+                                           "metadata key ");
         if (p->failed) {
             *e = p->error;
             r = e->code;
@@ -7408,7 +7546,7 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
         m->tensors[k].shard = 0;
         m->tensors[k].view = &f->tensors[k];
     }
-    if (!safetensors__index_init(a, &m->meta_index, 0)) return safetensors__model_nomem(e);
+    if (!safetensors__index_init(a, &m->meta_index, 0, NULL, 0)) return safetensors__model_nomem(e);
     return safetensors__model_order_tensors(m, NULL, e);
 }
 
@@ -9440,7 +9578,7 @@ static int safetensors__w_index_reserve(safetensors_writer *w, safetensors__inde
     safetensors__index fresh;
     size_t k;
     if (ix->slots != NULL && count + 1u <= (ix->cap - 16u) / 3u * 2u) return safetensors__index_reserve(&w->alloc, ix);
-    if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u)) return 0;
+    if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u, NULL, 0)) return 0;
     for (k = 0; k < count; k++) {
         size_t len;
         const char *name = name_of(w, k, &len);

@@ -156,6 +156,55 @@ static void test_file_lookups(void **state)
     alarm(0);
 }
 
+/* Names of every length to 64 that are prefixes of one another, and each
+   with its last byte changed: the hash reads a name's last word where it
+   overlaps the one before, and a find compares the name at the offset its
+   slot keeps, its length taken from the row. */
+static void test_name_lengths(void **state)
+{
+    text h = {NULL, 0, 0};
+    char name[80];
+    unsigned char *b;
+    size_t len, k, i = 0;
+    safetensors_file *f;
+    safetensors_error err;
+    (void)state;
+    text_add(&h, "{");
+    for (k = 1; k <= 64; k++) {
+        memset(name, 'a', k);
+        name[k] = '\0';
+        text_add(&h, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%u,%u]}", k > 1 ? "," : "", name,
+                 (unsigned)i, (unsigned)i + 1);
+        i++;
+        name[k - 1] = 'b';
+        text_add(&h, ",\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%u,%u]}", name, (unsigned)i,
+                 (unsigned)i + 1);
+        i++;
+    }
+    text_add(&h, "}");
+    b = tu_build(h.p, i, &len);
+    if (safetensors_open_memory(b, len, NULL, &f, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
+    for (k = 1; k <= 64; k++) {
+        const safetensors_tensor *t;
+        memset(name, 'a', sizeof name);
+        t = safetensors_find(f, name, k);
+        assert_non_null(t);
+        assert_int_equal(t->begin, 2 * (k - 1));
+        name[k - 1] = 'b';
+        t = safetensors_find(f, name, k);
+        assert_non_null(t);
+        assert_int_equal(t->begin, 2 * (k - 1) + 1);
+        name[k] = 'b';
+        assert_null(safetensors_find(f, name, k + 1)); /* "a..bb" */
+    }
+    memset(name, 'a', sizeof name);
+    assert_null(safetensors_find(f, name, 65));
+    assert_null(safetensors_find(f, name, 0));
+    safetensors_close(f);
+    free(b);
+    free(h.p);
+}
+
 /* A name given twice is refused at its second occurrence, wherever the
    index put the first: in a slot or in a run. */
 static void test_duplicate_tensor(void **state)
@@ -380,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_file_lookups),     cmocka_unit_test(test_duplicate_tensor),
         cmocka_unit_test(test_duplicate_metadata), cmocka_unit_test(test_earliest_duplicate),
         cmocka_unit_test(test_writer_names),       cmocka_unit_test(test_model_lookups),
+        cmocka_unit_test(test_name_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,22 @@ static void test_escaped_names(void **state)
     check_bounds("escaped names", &h, 0, n);
 }
 
+/* Long names, then many tiny tensors with short ones: the arena, sized
+   from what the header held so far, is guessed far too large while the
+   rows grow for the tiny tensors that follow. */
+static void test_names_that_shrink(void **state)
+{
+    text h = {NULL, 0, 0}, tail = {NULL, 0, 0};
+    (void)state;
+    tensors_header(&h, 3000, 400, 0);
+    tensors_header(&tail, 250000, 8, 1);
+    h.p[h.len - 1] = ','; /* join the two objects */
+    tail.p[tail.len] = '\0'; /* add() keeps room for it */
+    add(&h, tail.p + 1);
+    free(tail.p);
+    check_bounds("names that shrink", &h, 250000, 250003);
+}
+
 /* n distinct 4-character keys from 62 letters, in a scrambled order, each
    with a value of `value_len` letters. */
 static void metadata_header(text *h, size_t n, size_t value_len)
@@ -212,7 +228,7 @@ int main(void)
         cmocka_unit_test(test_one_long_shape), cmocka_unit_test(test_zero_size_tensors),
         cmocka_unit_test(test_tiny_tensors),   cmocka_unit_test(test_long_names),
         cmocka_unit_test(test_escaped_names),  cmocka_unit_test(test_tiny_metadata_keys),
-        cmocka_unit_test(test_tiny_metadata_pairs),
+        cmocka_unit_test(test_tiny_metadata_pairs), cmocka_unit_test(test_names_that_shrink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
