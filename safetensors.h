@@ -1982,10 +1982,12 @@ static int safetensors__dtype_candidate(const char *s, size_t len)
 SAFETENSORS_API safetensors_result safetensors_dtype_from_name(const char *name, size_t len, safetensors_dtype *out)
 {
     int d;
+    size_t k;
     if (name == NULL && len != 0) return SAFETENSORS_ERR_ARGUMENT;
     d = name ? safetensors__dtype_candidate(name, len) : -1;
-    if (d < 0 || safetensors__dtype_name_lengths[d] != len || memcmp(safetensors__dtype_names[d], name, len) != 0)
-        return SAFETENSORS_ERR_DTYPE;
+    if (d < 0 || safetensors__dtype_name_lengths[d] != len) return SAFETENSORS_ERR_DTYPE;
+    for (k = 0; k < len; k++) /* at most 11 bytes: a call to memcmp costs more, on every tensor of a header */
+        if (safetensors__dtype_names[d][k] != name[k]) return SAFETENSORS_ERR_DTYPE;
     if (out) *out = (safetensors_dtype)d;
     return SAFETENSORS_OK;
 }
@@ -2811,6 +2813,10 @@ struct safetensors_parser {
     safetensors__meta *metas; /* an index's key/value pairs (metadata, weight_map) */
     size_t meta_count, meta_cap;
     int saw_metadata_key;
+    /* Set once an entry is not what check_table would pass as it stands
+       (see entry_done); while clear, finish skips the sort and the checks. */
+    int out_of_order;
+    uint64_t run_end; /* where the last complete entry's bytes end */
     size_t meta_first;           /* arena offset of the first __metadata__ record */
     size_t meta_records;         /* __metadata__ entries read */
     uint64_t meta_base_at;       /* file offset of "__metadata__"'s quote */
@@ -4012,6 +4018,24 @@ bail:
     return i;
 }
 
+/* Each complete entry, in file order, while it is in the cache: the table
+   is still one that check_table would pass as it stands (each tensor holds
+   bytes, starts where the one before ended, and has the size its dtype and
+   shape make) or it is not, and then finish sorts and checks it, in the
+   reference's order, with its messages. What every writer makes thus costs
+   no pass over the table after the parse. */
+static void safetensors__entry_done(safetensors_parser *p, const safetensors__entry *e)
+{
+    uint64_t elements, bits, bytes;
+    if (!p->out_of_order &&
+        (e->begin != p->run_end || e->end <= e->begin ||
+         safetensors__tensor_size(e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim, &elements, &bits,
+                                  &bytes) != SAFETENSORS_OK ||
+         bytes != e->end - e->begin))
+        p->out_of_order = 1;
+    p->run_end = e->end;
+}
+
 static size_t safetensors__header_fast_member(safetensors_parser *p, int role, const unsigned char *s, size_t i,
                                               size_t n, uint64_t base)
 {
@@ -4061,6 +4085,7 @@ static size_t safetensors__header_fast_member(safetensors_parser *p, int role, c
     e->end = end;
     e->dtype = (unsigned char)dtype;
     e->fields = SAFETENSORS__FIELD_DTYPE | SAFETENSORS__FIELD_SHAPE | SAFETENSORS__FIELD_OFFSETS;
+    safetensors__entry_done(p, e);
     p->state = SAFETENSORS__S_OBJ_NEXT;
     return at;
 bail:
@@ -4081,6 +4106,7 @@ static int safetensors__header_container_end(safetensors_parser *p, int role, ui
             safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, missing);
             return 0;
         }
+        safetensors__entry_done(p, e);
     }
     if (role == SAFETENSORS__R_OFFSETS && p->offset_count != 2) {
         safetensors__fail_tensor(p, SAFETENSORS_ERR_SCHEMA, at, e, "data_offsets must hold exactly two integers");
@@ -4634,7 +4660,8 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
 
 /* The rows become the file's tensor views where they stand, then move into
    sorted order by following the permutation's cycles (sorted_at[i] is where
-   row i goes; it is used up), then close up to the view's own stride. */
+   row i goes; it is used up; NULL: they stay), then close up to the view's
+   own stride. */
 static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, uint32_t *sorted_at)
 {
     safetensors__row *rows = p->entries;
@@ -4651,7 +4678,7 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
         t->end = e.end;
         t->data = NULL;
     }
-    for (k = 0; k < n; k++) {
+    for (k = 0; sorted_at && k < n; k++) {
         while (sorted_at[k] != k) {
             uint32_t j = sorted_at[k], swap_at = sorted_at[j];
             safetensors__row swap = rows[j];
@@ -4667,7 +4694,7 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
 }
 
 /* Hands the table over. The tensor index was built in file order: its slots
-   are renumbered to the sorted order. */
+   are renumbered to the sorted order (`order`; NULL: the file's). */
 static safetensors_result safetensors__file_from_table(safetensors_parser *p, const uint32_t *order,
                                                        uint64_t data_len, safetensors__index *tensor_index,
                                                        uint32_t **meta_sorted, size_t meta_sorted_size,
@@ -4675,18 +4702,21 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
 {
     const safetensors_allocator *a = &p->alloc;
     size_t n = p->entry_count, k, rows_size = p->entry_cap * sizeof(safetensors__row);
-    uint32_t *sorted_at = (uint32_t *)(safetensors__alloc(a, n * sizeof *sorted_at));
+    size_t sorted_at_size = order ? n * sizeof(uint32_t) : 0;
+    uint32_t *sorted_at = order ? (uint32_t *)(safetensors__alloc(a, sorted_at_size)) : NULL;
     safetensors_file *f = (safetensors_file *)(safetensors__alloc(a, sizeof *f));
     if (f) memset(f, 0, sizeof *f);
-    if (f == NULL || sorted_at == NULL) goto nomem;
+    if (f == NULL || (order && sorted_at == NULL)) goto nomem;
     f->alloc = *a;
     f->seed = p->seed;
     /* from here on nothing can fail: the rows, arena, dims and indices change hands */
-    for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
-    for (k = 0; k < n && order[k] == k; k++) continue;
-    if (k < n) safetensors__index_renumber(tensor_index, sorted_at);
+    if (order) {
+        for (k = 0; k < n; k++) sorted_at[order[k]] = (uint32_t)k;
+        for (k = 0; k < n && order[k] == k; k++) continue;
+        if (k < n) safetensors__index_renumber(tensor_index, sorted_at);
+    }
     f->tensors = safetensors__rows_to_tensors(p, sorted_at);
-    safetensors__free(a, sorted_at, n * sizeof *sorted_at);
+    safetensors__free(a, sorted_at, sorted_at_size);
     f->tensors_size = rows_size;
     if (n == 0) { /* a reservation nothing filled */
         safetensors__free(a, p->entries, rows_size);
@@ -4723,7 +4753,7 @@ static safetensors_result safetensors__file_from_table(safetensors_parser *p, co
     *out = f;
     return SAFETENSORS_OK;
 nomem:
-    safetensors__free(a, sorted_at, n * sizeof *sorted_at);
+    safetensors__free(a, sorted_at, sorted_at_size);
     safetensors__free(a, f, sizeof *f);
     safetensors__fail_nomem(p, p->header_end);
     return SAFETENSORS_ERR_NOMEM;
@@ -4738,6 +4768,7 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
     uint64_t data_len = 0;
     safetensors_result r;
     safetensors__index tensor_index;
+    int checked = 0;
     if (p->failed) return p->error.code;
     if (!p->done) {
         if (p->length_have < SAFETENSORS__LENGTH_BYTES) {
@@ -4754,10 +4785,16 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
     if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, p->arena,
                                  p->arena_len, NULL, "tensor ") &&
         safetensors__meta_seal(p, &meta_sorted, &meta_sorted_size, &meta_marks)) {
-        order = (uint32_t *)(safetensors__alloc(&p->alloc, p->entry_count * sizeof *order));
-        if (order == NULL) safetensors__fail_nomem(p, p->header_end);
+        if (!p->out_of_order) { /* checked as it was read; the file's order is the table's */
+            data_len = p->run_end;
+            checked = 1;
+        } else if ((order = (uint32_t *)(safetensors__alloc(&p->alloc, p->entry_count * sizeof *order))) == NULL) {
+            safetensors__fail_nomem(p, p->header_end);
+        } else {
+            checked = safetensors__check_table(p, order, &data_len);
+        }
     }
-    if (order && safetensors__check_table(p, order, &data_len) && safetensors__check_coverage(p, data_len, data_size))
+    if (checked && safetensors__check_coverage(p, data_len, data_size))
         r = safetensors__file_from_table(p, order, data_len, &tensor_index, &meta_sorted, meta_sorted_size,
                                          &meta_marks, out);
     else
