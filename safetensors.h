@@ -1649,9 +1649,6 @@ static void *safetensors__realloc(const safetensors_allocator *a, void *ptr, siz
     return fresh;
 }
 
-/* Makes room for `need` elements of `elem` bytes, doubling, so that growth
-   follows what was actually read. Returns the (possibly moved) array, or NULL
-   when memory runs out, in which case the old array is untouched. */
 /* Resizes to exactly fresh_cap elements (as grow, without the doubling). */
 static void *safetensors__grow_to(const safetensors_allocator *a, void *array, size_t *cap, size_t fresh_cap,
                                   size_t elem)
@@ -1665,6 +1662,9 @@ static void *safetensors__grow_to(const safetensors_allocator *a, void *array, s
     return fresh;
 }
 
+/* Makes room for `need` elements of `elem` bytes, doubling, so that growth
+   follows what was actually read. Returns the (possibly moved) array, or NULL
+   when memory runs out, in which case the old array is untouched. */
 static void *safetensors__grow(const safetensors_allocator *a, void *array, size_t *cap, size_t need, size_t elem)
 {
     size_t fresh_cap;
