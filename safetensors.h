@@ -2927,19 +2927,23 @@ static int safetensors__arena_push(safetensors_parser *p, const void *bytes, siz
 static void *safetensors__grow_projected(safetensors_parser *p, void *array, size_t *cap, size_t used, size_t elem,
                                          uint64_t where)
 {
+    /* a header runs from after its length to header_end; an index file (bare
+       JSON) is all JSON, and its size is the file's */
+    uint64_t start = p->bare ? 0u : SAFETENSORS__LENGTH_BYTES, end = p->bare ? p->file_size : p->header_end;
     uint64_t read, left, more, others, budget;
     void *fresh;
-    if (p->file_size == SAFETENSORS_SIZE_UNKNOWN || where >= p->header_end || where <= SAFETENSORS__LENGTH_BYTES ||
-        used > UINT32_MAX)
+    if (p->file_size == SAFETENSORS_SIZE_UNKNOWN || where >= end || where <= start || used == 0 || used > UINT32_MAX)
         return array;
-    read = where - SAFETENSORS__LENGTH_BYTES;
-    left = p->header_end - where;
+    read = where - start;
+    left = end - where;
     more = left <= UINT32_MAX ? (uint64_t)used * left / read : left;
     if (more > left / 2) return array;
-    /* the other tables, by their capacity: this one is among the three */
-    others = (uint64_t)p->entry_cap * sizeof *p->entries + (uint64_t)p->dim_cap * sizeof *p->dims + p->arena_cap -
-             (uint64_t)*cap * elem;
-    budget = (p->header_end - SAFETENSORS__LENGTH_BYTES) / 2 * 3;
+    /* the parse's other tables, by their capacity (an index's pairs are not
+       among the three) */
+    others = (uint64_t)p->entry_cap * sizeof *p->entries + (uint64_t)p->dim_cap * sizeof *p->dims + p->arena_cap;
+    if (array != NULL && (array == (void *)p->entries || array == (void *)p->dims || array == (void *)p->arena))
+        others -= (uint64_t)*cap * elem;
+    budget = (end - start) / 2 * 3;
     if (others + (uint64_t)used * elem >= budget || more > (budget - others) / elem - used) return array;
     if (more >= (size_t)-1 - used || used + (size_t)more + 1 <= *cap) return array;
     fresh = safetensors__grow_to(&p->alloc, array, cap, used + (size_t)more + 1, elem);
@@ -6575,6 +6579,8 @@ static safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetens
                                                  size_t *cap, size_t key_off, size_t key_len, uint64_t where)
 {
     safetensors__meta *m;
+    if (*count == *cap)
+        *pairs = (safetensors__meta *)(safetensors__grow_projected(p, *pairs, cap, *count, sizeof **pairs, where));
     if (*count == *cap) {
         safetensors__meta *fresh =
             (safetensors__meta *)(safetensors__grow(&p->alloc, *pairs, cap, *count + 1, sizeof **pairs));
@@ -7317,6 +7323,7 @@ static safetensors_result safetensors__model_read_index(safetensors_model *m, co
         safetensors_parser_destroy(p);
         return r;
     }
+    if (of.is_regular) p->file_size = of.size; /* the bytes are there: the tables may be sized from them */
     chunk = (unsigned char *)(safetensors__alloc(&m->alloc, SAFETENSORS__READ_CHUNK));
     if (chunk == NULL) r = safetensors__model_nomem(e);
     while (r == SAFETENSORS_OK && (got = safetensors__os_read(&of, chunk, SAFETENSORS__READ_CHUNK, &sys)) != 0) {
