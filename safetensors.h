@@ -2923,7 +2923,9 @@ static int safetensors__arena_push(safetensors_parser *p, const void *bytes, siz
    the start, so there is no guess above half the bytes left, or past
    what keeps the parse's tables within 1.5 times the header: the peak
    bounds of tests/test_memory.c stand. Then, and when memory runs out,
-   the table stays as it was, for the caller's doubling. */
+   the table stays as it was, for the caller's doubling. A guess grows a
+   table by a quarter at least, so that near the end, where little is
+   left to go by, it does not move again and again for a few bytes. */
 static void *safetensors__grow_projected(safetensors_parser *p, void *array, size_t *cap, size_t used, size_t elem,
                                          uint64_t where)
 {
@@ -2937,6 +2939,7 @@ static void *safetensors__grow_projected(safetensors_parser *p, void *array, siz
     read = where - start;
     left = end - where;
     more = left <= UINT32_MAX ? (uint64_t)used * left / read : left;
+    more += more / 16u; /* a little over, so that one guess serves */
     if (more > left / 2) return array;
     /* the parse's other tables, by their capacity (an index's pairs are not
        among the three) */
@@ -2946,6 +2949,8 @@ static void *safetensors__grow_projected(safetensors_parser *p, void *array, siz
     budget = (end - start) / 2 * 3;
     if (others + (uint64_t)used * elem >= budget || more > (budget - others) / elem - used) return array;
     if (more >= (size_t)-1 - used || used + (size_t)more + 1 <= *cap) return array;
+    if (used + (size_t)more + 1 - *cap < *cap / 4u) /* no creeping up a few bytes at a time near the end */
+        more = *cap + *cap / 4u - used;
     fresh = safetensors__grow_to(&p->alloc, array, cap, used + (size_t)more + 1, elem);
     return fresh ? fresh : array;
 }
