@@ -6824,12 +6824,17 @@ static size_t safetensors__index_fast_member(safetensors_parser *p, int role, co
     if (at == n || s[at] != ':') return i;
     for (at++; at < n && safetensors__is_json_space(s[at]); at++) continue;
     if (at == n || s[at] != '"') return i;
-    value_end = safetensors__plain_run_end(s, at + 1, n);
-    if (value_end == n || s[value_end] != '"') return i;
+    /* Runs of entries name one shard: bytes equal to the entry before's
+       value, itself a plain run, are one too and need no scan. */
     previous = doc->weight_count ? &doc->weights[doc->weight_count - 1] : NULL;
-    if (previous && (previous->value_len != value_end - at - 1 ||
-                     !safetensors__bytes_equal(p->arena + previous->value_off, s + at + 1, previous->value_len)))
+    if (previous && n - (at + 1) > previous->value_len && s[at + 1 + previous->value_len] == '"' &&
+        safetensors__bytes_equal(p->arena + previous->value_off, s + at + 1, previous->value_len)) {
+        value_end = at + 1 + previous->value_len;
+    } else {
         previous = NULL;
+        value_end = safetensors__plain_run_end(s, at + 1, n);
+        if (value_end == n || s[value_end] != '"') return i;
+    }
     if (doc->weight_count >= (size_t)UINT32_MAX - 1 || !safetensors__arena_push_name(p, s + i + 1, key_end - i - 1, base + i) ||
         (!previous && !safetensors__arena_push_name(p, s + at + 1, value_end - at - 1, base + at)))
         goto bail;
@@ -7345,8 +7350,8 @@ fed:
             safetensors__fail(p, SAFETENSORS_ERR_JSON, p->pos, "the index ends inside its JSON value");
         else if (!doc.saw_weight_map)
             safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, p->pos, "the index has no weight_map");
-        else if (safetensors__index_names(p, &names, doc.weight_count, safetensors__weight_key, NULL, 0,
-                                          doc.weights, "weight_map entry "))
+        else if (safetensors__index_names(p, &names, doc.weight_count, safetensors__weight_key, p->arena,
+                                          p->arena_len, doc.weights, "weight_map entry "))
             (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, NULL, 0, p->metas,
                                            "metadata key ");
         if (p->failed) {
