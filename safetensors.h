@@ -7009,14 +7009,9 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
 {
     const safetensors_allocator *a = &m->alloc;
     size_t n = m->tensor_count, k;
-    uint32_t *order = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *order));
-    safetensors__model_tensor *sorted =
-        (safetensors__model_tensor *)(safetensors__alloc(a, n * sizeof *sorted));
-    if (order == NULL || sorted == NULL) {
-        safetensors__free(a, order, 2 * n * sizeof *order);
-        safetensors__free(a, sorted, n * sizeof *sorted);
-        return safetensors__model_nomem(e);
-    }
+    uint32_t *order = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *order)), *to = order + n;
+    safetensors__model_tensor *sorted = m->tensors;
+    if (order == NULL) return safetensors__model_nomem(e);
     /* A stable pass by shard, then each shard's run by name. Indexes list
        the names in order, or at least each shard's, mostly: a run already
        in order costs one pass of comparisons, and a run to sort is one
@@ -7039,14 +7034,21 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
                                           safetensors__model_name_before, m->tensors);
         }
     }
-    for (k = 0; k < n; k++) sorted[k] = m->tensors[order[k]];
-    safetensors__free(a, m->tensors, n * sizeof *m->tensors);
-    m->tensors = sorted;
+    /* Into that order where they stand, following the permutation's cycles
+       (to[i] is where tensor i goes): no second table, nothing to fault in. */
+    for (k = 0; k < n; k++) to[order[k]] = (uint32_t)k;
+    if (names != NULL) safetensors__index_renumber(names, to);
+    for (k = 0; k < n; k++)
+        while (to[k] != k) {
+            uint32_t j = to[k];
+            safetensors__model_tensor swap = sorted[j];
+            sorted[j] = sorted[k];
+            sorted[k] = swap;
+            to[k] = to[j];
+            to[j] = j;
+        }
     safetensors__index_free(a, &m->tensor_index);
     if (names != NULL) {
-        uint32_t *to = order + n;
-        for (k = 0; k < n; k++) to[order[k]] = (uint32_t)k;
-        safetensors__index_renumber(names, to);
         m->tensor_index = *names;
         memset(names, 0, sizeof *names);
         safetensors__free(a, order, 2 * n * sizeof *order);
@@ -7242,15 +7244,13 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
         rank[distinct + rank[k]] = (uint32_t)k;
     }
     for (k = 0; k < n; k++) {
+        m->tensors[k].name = p->arena + doc->weights[k].key_off;
+        m->tensors[k].name_len = doc->weights[k].key_len;
         m->tensors[k].shard = rank[distinct + ids[k]];
         m->tensors[k].view = NULL;
     }
     safetensors__free(a, rank, 2 * distinct * sizeof *rank);
     safetensors__free(a, ids, 2 * n * sizeof *ids);
-    for (k = 0; k < n; k++) {
-        m->tensors[k].name = p->arena + doc->weights[k].key_off;
-        m->tensors[k].name_len = doc->weights[k].key_len;
-    }
     if (!safetensors__model_metadata(m, p)) return safetensors__model_nomem(e);
     return safetensors__model_order_tensors(m, tensor_names, e);
 }
