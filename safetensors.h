@@ -2073,11 +2073,13 @@ static void safetensors__err_add_size_problem(safetensors_error *e, safetensors_
    instead of up to twice that. The index keeps no names: a table's name_fn
    gives the name of entry i, so that tables may move as they grow.
 
-   A slot is one 64-bit word: i + 1, then (for a file's tensors) the offset
-   of the name in the arena, then as many bits of the hash as are left, at
-   most 32; 0 marks an empty slot. With the name's offset in the slot, a
-   find loads the name and the tensor's row at once: two cache misses in a
-   row instead of three (slot, row, then the name the row points to).
+   A slot is one 64-bit word: i + 1, then (for tables whose names lie in
+   one arena: a file's tensors, an index's weight_map) the name's offset in
+   the arena and its length up to 254 (255: longer, ask name_fn), then as
+   many bits of the hash as are left, at most 32; 0 marks an empty slot.
+   With the name's place in the slot, a find reads the slot, then the name,
+   and never the row: two cache misses in a row instead of three (slot,
+   row, then the name the row points to).
 
    Names crafted to collide cannot make it slow. A name that finds no free
    slot within SAFETENSORS__PROBE_LIMIT of its home spills into sorted runs
@@ -2099,6 +2101,7 @@ typedef struct safetensors__index {
     int sealed;               /* the spill is one run */
     const char *base;         /* names are at base + the slot's offset; NULL: ask name_fn */
     unsigned off_bits;        /* the offset's width; 0 without base */
+    unsigned len_bits;        /* the length's width: 8, or 0 (without base, or no room) */
     unsigned tag_bits;        /* the hash's bits kept, low ones */
 } safetensors__index;
 
@@ -2219,11 +2222,13 @@ static unsigned safetensors__bit_width(uint64_t v)
 
 /* Sized once for `count` names, at most two thirds full. `base` (may be
    NULL) is where every name lies, within base_len bytes: the slots then
-   keep each name's offset. Returns 0 when memory runs out, or when i + 1
-   and the offset do not fit in a slot together, which takes a header of
-   more than 100 GB: a table that could not be held anyway. */
+   keep each name's offset, and its length if `lengths`, as far as they fit
+   beside i + 1 (headers of gigabytes leave the length out, and past 100 GB
+   the offset too). A table whose finds read the entry anyway (a model's,
+   for the view) keeps no lengths: reading them from the entry, beside the
+   name, brings the entry in on the way. Returns 0 when memory runs out. */
 static int safetensors__index_init(const safetensors_allocator *a, safetensors__index *ix, size_t count,
-                                   const char *base, size_t base_len)
+                                   const char *base, size_t base_len, int lengths)
 {
     size_t cap;
     unsigned used;
@@ -2233,8 +2238,17 @@ static int safetensors__index_init(const safetensors_allocator *a, safetensors__
     if (cap > (size_t)-1 / sizeof *ix->slots) return 0;
     ix->base = base;
     ix->off_bits = base ? safetensors__bit_width(base_len) : 0u;
-    used = safetensors__bit_width(cap) + ix->off_bits;
-    if (used > 64u) return 0;
+    ix->len_bits = base && lengths ? 8u : 0u;
+    used = safetensors__bit_width(cap) + ix->off_bits + ix->len_bits;
+    if (used > 64u) {
+        used -= ix->len_bits;
+        ix->len_bits = 0;
+    }
+    if (used > 64u) {
+        used -= ix->off_bits;
+        ix->off_bits = 0;
+        ix->base = NULL;
+    }
     ix->tag_bits = used > 32u ? 64u - used : 32u;
     ix->slots = (safetensors__slot *)(safetensors__alloc(a, cap * sizeof *ix->slots));
     if (ix->slots == NULL) return 0;
@@ -2250,26 +2264,35 @@ static uint64_t safetensors__slot_tag(const safetensors__index *ix, uint32_t has
     return hash & (((uint64_t)1 << ix->tag_bits) - 1u);
 }
 
-static safetensors__slot safetensors__slot_make(const safetensors__index *ix, uint32_t hash, size_t i, const char *name)
+#define SAFETENSORS__LONG_NAME 255u /* the length field's "ask name_fn" */
+
+static safetensors__slot safetensors__slot_make(const safetensors__index *ix, uint32_t hash, size_t i, const char *name,
+                                                size_t len)
 {
     uint64_t ref = (uint64_t)(i + 1u) << ix->off_bits;
     if (ix->base) ref |= (uint64_t)(name - ix->base);
+    if (ix->len_bits) ref = ref << ix->len_bits | (len < SAFETENSORS__LONG_NAME ? len : SAFETENSORS__LONG_NAME);
     return ref << ix->tag_bits | safetensors__slot_tag(ix, hash);
 }
 
 /* The entry a slot holds. */
 static size_t safetensors__slot_entry(const safetensors__index *ix, safetensors__slot x)
 {
-    return (size_t)(x >> ix->tag_bits >> ix->off_bits) - 1u;
+    return (size_t)(x >> ix->tag_bits >> ix->len_bits >> ix->off_bits) - 1u;
 }
 
-/* The name of a slot's entry. With a base, the pointer comes from the slot,
-   so its load does not wait for the row that name_of reads the length from. */
+/* The name of a slot's entry: from the slot alone when it has the name's
+   place and length, so that a find does not wait for the row. */
 static const char *safetensors__slot_name(const safetensors__index *ix, safetensors__slot x,
                                           safetensors__name_fn name_of, const void *table, size_t *len)
 {
-    const char *name = name_of(table, safetensors__slot_entry(ix, x), len);
-    if (ix->base) name = ix->base + (size_t)((x >> ix->tag_bits) & (((uint64_t)1 << ix->off_bits) - 1u));
+    uint64_t at = x >> ix->tag_bits;
+    size_t short_len = (size_t)(at & (((uint64_t)1 << ix->len_bits) - 1u));
+    const char *name;
+    if (ix->base == NULL) return name_of(table, safetensors__slot_entry(ix, x), len);
+    name = ix->base + (size_t)((at >> ix->len_bits) & (((uint64_t)1 << ix->off_bits) - 1u));
+    if (ix->len_bits && short_len < SAFETENSORS__LONG_NAME) *len = short_len;
+    else (void)name_of(table, safetensors__slot_entry(ix, x), len);
     return name;
 }
 
@@ -2412,14 +2435,14 @@ static int safetensors__spill_push(const safetensors_allocator *a, safetensors__
     return 1;
 }
 
-/* Entry i, named `name` (its own bytes, within the base when there is
-   one), goes to free_slot, or to the spill when its window is full.
+/* Entry i, named name[0..len) (its own bytes, within the base when there
+   is one), goes to free_slot, or to the spill when its window is full.
    Returns 0 when memory runs out. */
 static int safetensors__index_place(const safetensors_allocator *a, safetensors__index *ix, uint32_t hash, size_t i,
-                                    const char *name, size_t free_slot, safetensors__name_fn name_of,
+                                    const char *name, size_t len, size_t free_slot, safetensors__name_fn name_of,
                                     const void *table)
 {
-    safetensors__slot slot = safetensors__slot_make(ix, hash, i, name);
+    safetensors__slot slot = safetensors__slot_make(ix, hash, i, name, len);
     if (free_slot == (size_t)-1) return safetensors__spill_push(a, ix, slot, name_of, table);
     ix->slots[free_slot] = slot;
     return 1;
@@ -2436,8 +2459,8 @@ static size_t safetensors__index_add(const safetensors_allocator *a, safetensors
 {
     size_t free_slot, found = safetensors__index_probe(ix, hash, s, n, name_of, table, &free_slot);
     if (found != (size_t)-1) return found;
-    return safetensors__index_place(a, ix, hash, i, NULL, free_slot, name_of, table) ? SAFETENSORS__ADDED
-                                                                                     : SAFETENSORS__ADD_NOMEM;
+    return safetensors__index_place(a, ix, hash, i, NULL, 0, free_slot, name_of, table) ? SAFETENSORS__ADDED
+                                                                                        : SAFETENSORS__ADD_NOMEM;
 }
 #endif
 
@@ -2489,7 +2512,7 @@ static size_t safetensors__spill_duplicate(const safetensors__index *ix, safeten
    change, so the runs stay sorted. */
 static void safetensors__index_renumber(safetensors__index *ix, const uint32_t *new_of_old)
 {
-    unsigned low = ix->tag_bits + ix->off_bits; /* the bits below i + 1 */
+    unsigned low = ix->tag_bits + ix->len_bits + ix->off_bits; /* the bits below i + 1 */
     uint64_t keep = ((uint64_t)1 << low) - 1u;  /* low < 64: init left i + 1 at least one */
     size_t k;
     for (k = 0; k < ix->cap; k++)
@@ -4630,13 +4653,13 @@ static uint32_t safetensors__hash_ahead(const safetensors__index *ix, uint64_t s
    duplicates side by side, and the earliest second occurrence, in the
    window or the spill, is the one refused. */
 static int safetensors__index_names(safetensors_parser *p, safetensors__index *ix, size_t count,
-                                    safetensors__name_fn name_of, const char *base, size_t base_len,
+                                    safetensors__name_fn name_of, const char *base, size_t base_len, int lengths,
                                     const safetensors__meta *pairs, const char *what)
 {
     size_t k, dup, len;
     const char *name;
     uint32_t ahead[SAFETENSORS__AHEAD];
-    if (!safetensors__index_init(&p->alloc, ix, count, base, base_len)) {
+    if (!safetensors__index_init(&p->alloc, ix, count, base, base_len, lengths)) {
         safetensors__fail_nomem(p, p->header_end);
         return 0;
     }
@@ -4651,7 +4674,7 @@ static int safetensors__index_names(safetensors_parser *p, safetensors__index *i
             ahead[k % SAFETENSORS__AHEAD] = safetensors__hash_ahead(ix, p->seed, name_of, p, k + SAFETENSORS__AHEAD);
         name = name_of(p, k, &len);
         if (safetensors__index_window(ix, hash, name, len, name_of, p, &free_slot) != (size_t)-1) break;
-        if (!safetensors__index_place(&p->alloc, ix, hash, k, name, free_slot, name_of, p)) {
+        if (!safetensors__index_place(&p->alloc, ix, hash, k, name, len, free_slot, name_of, p)) {
             safetensors__fail_nomem(p, p->header_end);
             return 0;
         }
@@ -4792,7 +4815,7 @@ static safetensors_result safetensors__parser_build(safetensors_parser *p, uint6
     memset(&tensor_index, 0, sizeof tensor_index);
     safetensors__table_fit(p);
     if (safetensors__index_names(p, &tensor_index, p->entry_count, safetensors__entry_name, p->arena,
-                                 p->arena_len, NULL, "tensor ") &&
+                                 p->arena_len, 1, NULL, "tensor ") &&
         safetensors__meta_seal(p, &meta_sorted, &meta_sorted_size, &meta_marks)) {
         if (!p->out_of_order) { /* checked as it was read; the file's order is the table's */
             data_len = p->run_end;
@@ -7055,7 +7078,7 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
         return SAFETENSORS_OK;
     }
     safetensors__free(a, order, 2 * n * sizeof *order);
-    if (!safetensors__index_init(a, &m->tensor_index, n, NULL, 0)) return safetensors__model_nomem(e);
+    if (!safetensors__index_init(a, &m->tensor_index, n, NULL, 0, 0)) return safetensors__model_nomem(e);
     for (k = 0; k < n; k++) {
         /* a name twice is reported by the callers, which know where each copy is */
         size_t found = safetensors__index_add(a, &m->tensor_index, safetensors__hash(m->seed, sorted[k].name,
@@ -7176,7 +7199,7 @@ static safetensors_result safetensors__model_from_index(safetensors_model *m, sa
     m->tensor_count = m->tensors ? n : 0; /* the sizes close frees with */
     m->meta_count = m->metas ? p->meta_count : 0;
     memset(&names, 0, sizeof names);
-    if (ids == NULL || m->tensors == NULL || m->metas == NULL || !safetensors__index_init(a, &names, n, NULL, 0)) {
+    if (ids == NULL || m->tensors == NULL || m->metas == NULL || !safetensors__index_init(a, &names, n, NULL, 0, 0)) {
         safetensors__free(a, ids, 2 * n * sizeof *ids);
         return safetensors__model_nomem(e);
     }
@@ -7351,8 +7374,8 @@ fed:
         else if (!doc.saw_weight_map)
             safetensors__fail(p, SAFETENSORS_ERR_SCHEMA, p->pos, "the index has no weight_map");
         else if (safetensors__index_names(p, &names, doc.weight_count, safetensors__weight_key, p->arena,
-                                          p->arena_len, doc.weights, "weight_map entry "))
-            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, NULL, 0, p->metas,
+                                          p->arena_len, 0, doc.weights, "weight_map entry "))
+            (void)safetensors__index_names(p, &keys, p->meta_count, safetensors__meta_key, NULL, 0, 0, p->metas,
                                            "metadata key ");
         if (p->failed) {
             *e = p->error;
@@ -7600,7 +7623,7 @@ static safetensors_result safetensors__model_from_file(safetensors_model *m, con
         m->tensors[k].shard = 0;
         m->tensors[k].view = &f->tensors[k];
     }
-    if (!safetensors__index_init(a, &m->meta_index, 0, NULL, 0)) return safetensors__model_nomem(e);
+    if (!safetensors__index_init(a, &m->meta_index, 0, NULL, 0, 0)) return safetensors__model_nomem(e);
     return safetensors__model_order_tensors(m, NULL, e);
 }
 
@@ -9632,7 +9655,7 @@ static int safetensors__w_index_reserve(safetensors_writer *w, safetensors__inde
     safetensors__index fresh;
     size_t k;
     if (ix->slots != NULL && count + 1u <= (ix->cap - 16u) / 3u * 2u) return safetensors__index_reserve(&w->alloc, ix);
-    if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u, NULL, 0)) return 0;
+    if (!safetensors__index_init(&w->alloc, &fresh, count < 8u ? 16u : count * 2u, NULL, 0, 0)) return 0;
     for (k = 0; k < count; k++) {
         size_t len;
         const char *name = name_of(w, k, &len);

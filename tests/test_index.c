@@ -156,27 +156,36 @@ static void test_file_lookups(void **state)
     alarm(0);
 }
 
-/* Names of every length to 64 that are prefixes of one another, and each
-   with its last byte changed: the hash reads a name's last word where it
-   overlaps the one before, and a find compares the name at the offset its
-   slot keeps, its length taken from the row. */
+/* Names of every length to 64, and about 255 (the longest a slot keeps
+   the length of), that are prefixes of one another, and each with its last
+   byte changed: the hash reads a name's last word where it overlaps the one
+   before, and a find compares the name at the place its slot keeps, with
+   the length from the slot or, for a long name, from the row. */
+static size_t name_length(size_t k)
+{
+    static const size_t longer[] = {253, 254, 255, 256, 257, 400};
+    return k < 64 ? k + 1 : longer[k - 64];
+}
+
 static void test_name_lengths(void **state)
 {
+    enum { LENGTHS = 64 + 6 };
     text h = {NULL, 0, 0};
-    char name[80];
+    char name[420];
     unsigned char *b;
     size_t len, k, i = 0;
     safetensors_file *f;
     safetensors_error err;
     (void)state;
     text_add(&h, "{");
-    for (k = 1; k <= 64; k++) {
-        memset(name, 'a', k);
-        name[k] = '\0';
-        text_add(&h, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%u,%u]}", k > 1 ? "," : "", name,
+    for (k = 0; k < LENGTHS; k++) {
+        size_t l = name_length(k);
+        memset(name, 'a', l);
+        name[l] = '\0';
+        text_add(&h, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%u,%u]}", k ? "," : "", name,
                  (unsigned)i, (unsigned)i + 1);
         i++;
-        name[k - 1] = 'b';
+        name[l - 1] = 'b';
         text_add(&h, ",\"%s\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%u,%u]}", name, (unsigned)i,
                  (unsigned)i + 1);
         i++;
@@ -184,21 +193,24 @@ static void test_name_lengths(void **state)
     text_add(&h, "}");
     b = tu_build(h.p, i, &len);
     if (safetensors_open_memory(b, len, NULL, &f, &err) != SAFETENSORS_OK) fail_msg("%s", err.message);
-    for (k = 1; k <= 64; k++) {
+    for (k = 0; k < LENGTHS; k++) {
         const safetensors_tensor *t;
+        size_t l = name_length(k);
         memset(name, 'a', sizeof name);
-        t = safetensors_find(f, name, k);
+        t = safetensors_find(f, name, l);
         assert_non_null(t);
-        assert_int_equal(t->begin, 2 * (k - 1));
-        name[k - 1] = 'b';
-        t = safetensors_find(f, name, k);
+        assert_int_equal(t->begin, 2 * k);
+        name[l - 1] = 'b';
+        t = safetensors_find(f, name, l);
         assert_non_null(t);
-        assert_int_equal(t->begin, 2 * (k - 1) + 1);
-        name[k] = 'b';
-        assert_null(safetensors_find(f, name, k + 1)); /* "a..bb" */
+        assert_int_equal(t->begin, 2 * k + 1);
+        name[l] = 'b';
+        assert_null(safetensors_find(f, name, l + 1)); /* "a..bb" */
     }
     memset(name, 'a', sizeof name);
     assert_null(safetensors_find(f, name, 65));
+    assert_null(safetensors_find(f, name, 258));
+    assert_null(safetensors_find(f, name, 401));
     assert_null(safetensors_find(f, name, 0));
     safetensors_close(f);
     free(b);
