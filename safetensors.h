@@ -7032,9 +7032,10 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
 {
     const safetensors_allocator *a = &m->alloc;
     size_t n = m->tensor_count, k;
-    uint32_t *order = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *order)), *to = order + n;
+    uint32_t *order = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *order)), *to;
     safetensors__model_tensor *sorted = m->tensors;
     if (order == NULL) return safetensors__model_nomem(e);
+    to = order + n;
     /* A stable pass by shard, then each shard's run by name. Indexes list
        the names in order, or at least each shard's, mostly: a run already
        in order costs one pass of comparisons, and a run to sort is one
