@@ -2971,9 +2971,9 @@ static void *safetensors__grow_projected(safetensors_parser *p, void *array, siz
         others -= (uint64_t)*cap * elem;
     budget = (end - start) / 2 * 3;
     if (others + (uint64_t)used * elem >= budget || more > (budget - others) / elem - used) return array;
-    if (more >= (size_t)-1 - used || used + (size_t)more + 1 <= *cap) return array;
-    if (used + (size_t)more + 1 - *cap < *cap / 4u) /* no creeping up a few bytes at a time near the end */
-        more = *cap + *cap / 4u - used;
+    if (used + more + 1u < (uint64_t)*cap + *cap / 4u) /* no creeping up a few bytes at a time near the end */
+        more = (uint64_t)*cap + *cap / 4u - used;
+    if (more >= (uint64_t)((size_t)-1 - used)) return array;
     fresh = safetensors__grow_to(&p->alloc, array, cap, used + (size_t)more + 1, elem);
     return fresh ? fresh : array;
 }
