@@ -282,6 +282,33 @@ static inline double bench_time_find(const bench_file *bf, int runs)
     return median(t, runs);
 }
 
+/* Median nanoseconds per name of what a find does before its lookup:
+   reading the name from the file's bytes, in the same shuffled order as
+   bench_time_find, and hashing it with the library's hash. The floor under
+   find's figure on this machine. */
+static inline double bench_time_query_hash(const bench_file *bf, int runs)
+{
+    double t[BENCH_MAX_RUNS];
+    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    size_t i;
+    int r;
+    if (!order) die("out of memory");
+    if (runs > BENCH_MAX_RUNS) die("too many runs");
+    shuffle_indices(order, bf->count);
+    for (r = 0; r < runs; r++) {
+        uint32_t sum = 0;
+        double t0 = now_seconds();
+        for (i = 0; i < bf->count; i++) {
+            size_t k = order[i];
+            sum += safetensors__hash(1u, (const char *)bf->bytes + bf->name_off[k], bf->name_len[k]);
+        }
+        t[r] = (now_seconds() - t0) * 1e9 / (double)bf->count;
+        bench_sink += sum;
+    }
+    free(order);
+    return median(t, runs);
+}
+
 /* Median seconds of what a loader does: safetensors_open_memory, then
    safetensors_find once for every listed name in shuffled order (the
    order is drawn before the clock starts), then safetensors_close. Every
