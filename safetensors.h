@@ -4050,6 +4050,21 @@ bail:
     return i;
 }
 
+/* One tensor, in the reference's order of checks, `start` being where the
+   previous tensor ended: SAFETENSORS_OK, SAFETENSORS_ERR_OFFSETS, the size
+   checker's code (overflow, misaligned), or SAFETENSORS_ERR_SIZE, with the
+   size checker's *bits and *bytes. */
+static safetensors_result safetensors__entry_verdict(const safetensors_parser *p, const safetensors__entry *e,
+                                                     uint64_t start, uint64_t *bits, uint64_t *bytes)
+{
+    uint64_t elements;
+    safetensors_result code;
+    if (e->begin != start || e->end < e->begin) return SAFETENSORS_ERR_OFFSETS;
+    code = safetensors__tensor_size(e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim, &elements, bits, bytes);
+    if (code != SAFETENSORS_OK) return code;
+    return e->end - e->begin == *bytes ? SAFETENSORS_OK : SAFETENSORS_ERR_SIZE;
+}
+
 /* Each complete entry, in file order, while it is in the cache: the table
    is still one that check_table would pass as it stands (each tensor holds
    bytes, starts where the one before ended, and has the size its dtype and
@@ -4058,12 +4073,10 @@ bail:
    no pass over the table after the parse. */
 static void safetensors__entry_done(safetensors_parser *p, const safetensors__entry *e)
 {
-    uint64_t elements, bits, bytes;
+    uint64_t bits, bytes;
+    /* a zero-size tensor shares its begin with the next: ties are check_table's */
     if (!p->out_of_order &&
-        (e->begin != p->run_end || e->end <= e->begin ||
-         safetensors__tensor_size(e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim, &elements, &bits,
-                                  &bytes) != SAFETENSORS_OK ||
-         bytes != e->end - e->begin))
+        (e->end == e->begin || safetensors__entry_verdict(p, e, p->run_end, &bits, &bytes) != SAFETENSORS_OK))
         p->out_of_order = 1;
     p->run_end = e->end;
 }
@@ -4419,14 +4432,14 @@ static void safetensors__err_add_range(safetensors_parser *p, const safetensors_
     safetensors__err_add(&p->error, "]");
 }
 
-/* One tensor, in the reference's order of checks. `start` is where the
-   previous tensor ended. */
+/* entry_verdict, and the message for what it found. */
 static int safetensors__check_entry(safetensors_parser *p, const safetensors__entry *e, uint64_t start)
 {
-    uint64_t elements, bits, bytes;
-    safetensors_result code;
-    if (e->begin != start || e->end < e->begin) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_OFFSETS, e->key_offset, e, "");
+    uint64_t bits = 0, bytes = 0;
+    safetensors_result code = safetensors__entry_verdict(p, e, start, &bits, &bytes);
+    if (code == SAFETENSORS_OK) return 1;
+    safetensors__fail_tensor(p, code, e->key_offset, e, "");
+    if (code == SAFETENSORS_ERR_OFFSETS) {
         safetensors__err_add_range(p, e);
         if (e->end < e->begin) safetensors__err_add(&p->error, " end before they begin");
         else {
@@ -4434,18 +4447,7 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
                                                              : " overlap the previous tensor, which ends at ");
             safetensors__err_add_u64(&p->error, start);
         }
-        return 0;
-    }
-    code = safetensors__tensor_size(e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim, &elements, &bits,
-                                    &bytes);
-    if (code != SAFETENSORS_OK) {
-        safetensors__fail_tensor(p, code, e->key_offset, e, "");
-        safetensors__err_add_size_problem(&p->error, code, e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim,
-                                          bits);
-        return 0;
-    }
-    if (e->end - e->begin != bytes) {
-        safetensors__fail_tensor(p, SAFETENSORS_ERR_SIZE, e->key_offset, e, "");
+    } else if (code == SAFETENSORS_ERR_SIZE) {
         safetensors__err_add_range(p, e);
         safetensors__err_add(&p->error, " hold ");
         safetensors__err_add_u64(&p->error, e->end - e->begin);
@@ -4453,9 +4455,11 @@ static int safetensors__check_entry(safetensors_parser *p, const safetensors__en
         safetensors__err_add_entry_type(p, e);
         safetensors__err_add(&p->error, " needs ");
         safetensors__err_add_u64(&p->error, bytes);
-        return 0;
+    } else {
+        safetensors__err_add_size_problem(&p->error, code, e->dtype, p->dims ? p->dims + e->shape_off : NULL, e->ndim,
+                                          bits);
     }
-    return 1;
+    return 0;
 }
 
 /* Within one `begin`, a valid table holds zero-size tensors (sorted by name)
