@@ -4385,6 +4385,24 @@ static int safetensors__entry_before(const safetensors_parser *p, const safetens
     return safetensors__name_compare(p->arena + a->name_off, a->name_len, p->arena + b->name_off, b->name_len) < 0;
 }
 
+/* Moves the n elements of `elem` bytes at `base` so that element i goes to
+   to[i], following the permutation's cycles, through `swap` (room for one
+   element): no second table. `to` is used up. */
+static void safetensors__permute(void *base, size_t elem, uint32_t *to, size_t n, void *swap)
+{
+    unsigned char *b = (unsigned char *)base;
+    size_t k;
+    for (k = 0; k < n; k++)
+        while (to[k] != k) {
+            uint32_t j = to[k];
+            memcpy(swap, b + (size_t)j * elem, elem);
+            memcpy(b + (size_t)j * elem, b + k * elem, elem);
+            memcpy(b + k * elem, swap, elem);
+            to[k] = to[j];
+            to[j] = j;
+        }
+}
+
 /* Bottom-up merge sort of indices by `before(ctx, a, b)`: stable, O(n log n)
    whatever the input, and no recursion for a hostile file to deepen. */
 static void safetensors__sort_indices(uint32_t *order, uint32_t *tmp, size_t n,
@@ -4714,15 +4732,9 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
         t->end = e.end;
         t->data = NULL;
     }
-    for (k = 0; sorted_at && k < n; k++) {
-        while (sorted_at[k] != k) {
-            uint32_t j = sorted_at[k], swap_at = sorted_at[j];
-            safetensors__row swap = rows[j];
-            rows[j] = rows[k];
-            rows[k] = swap;
-            sorted_at[j] = j;
-            sorted_at[k] = swap_at;
-        }
+    if (sorted_at) {
+        safetensors__row swap;
+        safetensors__permute(rows, sizeof *rows, sorted_at, n, &swap);
     }
     if (sizeof(safetensors__row) != sizeof(safetensors_tensor)) /* a view is smaller: 32-bit hosts */
         for (k = 1; k < n; k++) memmove((char *)rows + k * sizeof(safetensors_tensor), &rows[k].t, sizeof(safetensors_tensor));
@@ -7062,19 +7074,13 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
                                           safetensors__model_name_before, m->tensors);
         }
     }
-    /* Into that order where they stand, following the permutation's cycles
-       (to[i] is where tensor i goes): no second table, nothing to fault in. */
+    /* into that order where they stand: no second table to fault in */
     for (k = 0; k < n; k++) to[order[k]] = (uint32_t)k;
     if (names != NULL) safetensors__index_renumber(names, to);
-    for (k = 0; k < n; k++)
-        while (to[k] != k) {
-            uint32_t j = to[k];
-            safetensors__model_tensor swap = sorted[j];
-            sorted[j] = sorted[k];
-            sorted[k] = swap;
-            to[k] = to[j];
-            to[j] = j;
-        }
+    {
+        safetensors__model_tensor swap;
+        safetensors__permute(sorted, sizeof *sorted, to, n, &swap);
+    }
     safetensors__index_free(a, &m->tensor_index);
     if (names != NULL) {
         m->tensor_index = *names;
