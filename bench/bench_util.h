@@ -249,19 +249,27 @@ static inline double bench_time_open(const bench_file *bf, int runs)
     return bench_time_open_close(bf, runs).total_s;
 }
 
+/* The file's names in the fixed shuffled order of every find timing
+   (malloc'd; the caller frees it), after checking the number of runs. */
+static inline size_t *bench_shuffled_order(const bench_file *bf, int runs)
+{
+    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    if (!order) die("out of memory");
+    if (runs > BENCH_MAX_RUNS) die("too many runs");
+    shuffle_indices(order, bf->count);
+    return order;
+}
+
 /* Median nanoseconds per safetensors_find, over every listed name in
    shuffled order; every name must be found. */
 static inline double bench_time_find(const bench_file *bf, int runs)
 {
     double t[BENCH_MAX_RUNS];
-    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    size_t *order = bench_shuffled_order(bf, runs);
     safetensors_file *f;
     safetensors_error err;
     size_t i;
     int r;
-    if (!order) die("out of memory");
-    if (runs > BENCH_MAX_RUNS) die("too many runs");
-    shuffle_indices(order, bf->count);
     if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
         fail("safetensors_open_memory", &err);
     for (r = 0; r < runs; r++) {
@@ -289,12 +297,9 @@ static inline double bench_time_find(const bench_file *bf, int runs)
 static inline double bench_time_query_hash(const bench_file *bf, int runs)
 {
     double t[BENCH_MAX_RUNS];
-    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    size_t *order = bench_shuffled_order(bf, runs);
     size_t i;
     int r;
-    if (!order) die("out of memory");
-    if (runs > BENCH_MAX_RUNS) die("too many runs");
-    shuffle_indices(order, bf->count);
     for (r = 0; r < runs; r++) {
         uint32_t sum = 0;
         double t0 = now_seconds();
@@ -316,12 +321,9 @@ static inline double bench_time_query_hash(const bench_file *bf, int runs)
 static inline double bench_time_open_find_all(const bench_file *bf, int runs)
 {
     double t[BENCH_MAX_RUNS];
-    size_t *order = (size_t *)malloc(bf->count * sizeof *order + 1);
+    size_t *order = bench_shuffled_order(bf, runs);
     size_t i;
     int r;
-    if (!order) die("out of memory");
-    if (runs > BENCH_MAX_RUNS) die("too many runs");
-    shuffle_indices(order, bf->count);
     for (r = 0; r < runs; r++) {
         safetensors_file *f;
         safetensors_error err;
