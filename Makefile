@@ -160,6 +160,9 @@ fuzz-replay-tally:
 TALLIED := test-arm test-inspect test-shared test-hpp test-python test-convert-tool test-load-parallel
 $(TALLIED:%=tally-%): tally-%:
 	@$(TALLY) $* $(MAKE) --no-print-directory $*
+# Three of them link the shared library: it is built here first, once, or
+# under make -j their sub-makes each rebuild it while another links to it.
+tally-test-shared tally-test-hpp tally-test-python: shared
 
 test-checks: $(SUITES:%=run-%) $(COLLIDE:$(B)/test_%=run-%) $(EXAMPLES) test-cpp test-options test-portable \
              test-large-small rewrite-check test-convert fuzz-replay-tally test-examples $(TALLIED:%=tally-%)

@@ -1553,6 +1553,17 @@ int madvise(void *addr, size_t length, int advice);
 #define SAFETENSORS__PREFETCH_READ(addr) ((void)0)
 #endif
 
+/* A pass that walks forward through a header or a table asks for the line
+   `ahead` bytes past p, when that is still within the `left` bytes from p
+   on. On this project's bench machine the hardware prefetcher did not keep
+   up with such passes once they outgrew the caches: at a million tensors
+   the open ran 25% faster with these hints. Macros, not a function: GCC
+   12 found such a function free of side effects and dropped its calls. */
+#define SAFETENSORS__HINT_AHEAD(how, p, left, ahead)                                    \
+    do {                                                                               \
+        if ((size_t)(left) > (size_t)(ahead)) how((const char *)(p) + (size_t)(ahead)); \
+    } while (0)
+
 #define SAFETENSORS__LENGTH_BYTES 8u
 #define SAFETENSORS__MAX_DEPTH 127 /* serde_json's recursion limit: the 128th container fails */
 
@@ -4091,6 +4102,9 @@ static size_t safetensors__header_fast_member(safetensors_parser *p, int role, c
     safetensors__entry *e;
     if (role == SAFETENSORS__R_META) return safetensors__meta_fast_member(p, s, i, n, base);
     if (role != SAFETENSORS__R_ROOT) return i;
+    /* two lines: an entry takes about 100 bytes */
+    SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_READ, s + i, n - i, 1024);
+    SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_READ, s + i, n - i, 1024 + 64);
     name_end = safetensors__plain_run_end(s, at, n);
     if (name_end == n || s[name_end] != '"' ||
         (name_end - at == 12 && memcmp(s + at, "__metadata__", 12) == 0))
@@ -4549,6 +4563,10 @@ static int safetensors__check_coverage(safetensors_parser *p, uint64_t data_len,
 static const char *safetensors__entry_name(const void *table, size_t i, size_t *len)
 {
     const safetensors_parser *p = (const safetensors_parser *)(table);
+    SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_READ, &p->entries[i], (p->entry_count - i) * sizeof *p->entries,
+                       16 * sizeof *p->entries);
+    SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_READ, p->arena + p->entries[i].e.name_off,
+                       p->arena_len - p->entries[i].e.name_off, 1024);
     *len = p->entries[i].e.name_len;
     return p->arena + p->entries[i].e.name_off;
 }
@@ -4723,6 +4741,7 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
     for (k = 0; k < n; k++) {
         safetensors__entry e = rows[k].e;
         safetensors_tensor *t = &rows[k].t;
+        SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_WRITE, &rows[k], (n - k) * sizeof *rows, 8 * sizeof *rows);
         t->name = p->arena + e.name_off;
         t->name_len = e.name_len;
         t->dtype = (safetensors_dtype)e.dtype;
@@ -5029,7 +5048,11 @@ SAFETENSORS_API uint64_t safetensors_data_size(const safetensors_file *f)
 static void safetensors__attach_data(safetensors_file *f, const unsigned char *data)
 {
     size_t k;
-    for (k = 0; k < f->tensor_count; k++) f->tensors[k].data = data + (size_t)f->tensors[k].begin;
+    for (k = 0; k < f->tensor_count; k++) {
+        SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_WRITE, &f->tensors[k], (f->tensor_count - k) * sizeof *f->tensors,
+                           8 * sizeof *f->tensors);
+        f->tensors[k].data = data + (size_t)f->tensors[k].begin;
+    }
 }
 
 /* The alignment a dtype's elements want: their size, at least 1 (sub-byte
