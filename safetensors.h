@@ -1553,6 +1553,20 @@ int madvise(void *addr, size_t length, int advice);
 #define SAFETENSORS__PREFETCH_READ(addr) ((void)0)
 #endif
 
+/* GCC's -O2 inlines a static function called more than once only if it is
+   marked inline. The conversions' element helpers must be inlined for
+   their loops to vectorise, and a find's steps for its cache misses to
+   overlap with the next find's: as calls, their saved registers and
+   returns filled the window of instructions the processor looks ahead
+   through. */
+#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)
+#define SAFETENSORS__INLINE inline
+#elif defined(_MSC_VER)
+#define SAFETENSORS__INLINE __inline
+#else
+#define SAFETENSORS__INLINE
+#endif
+
 /* A pass that walks forward through a header or a table asks for the line
    `ahead` bytes past p, when that is still within the `left` bytes from p
    on. On this project's bench machine the hardware prefetcher did not keep
@@ -2122,7 +2136,7 @@ typedef const char *(*safetensors__name_fn)(const void *table, size_t i, size_t 
 #define SAFETENSORS__ADDED ((size_t)-1)
 #define SAFETENSORS__ADD_NOMEM ((size_t)-2)
 
-static int safetensors__same8(const unsigned char *a, const unsigned char *b)
+static SAFETENSORS__INLINE int safetensors__same8(const unsigned char *a, const unsigned char *b)
 {
     uint64_t x, y;
     memcpy(&x, a, 8);
@@ -2133,7 +2147,7 @@ static int safetensors__same8(const unsigned char *a, const unsigned char *b)
 /* a[0..n) == b[0..n), a word at a time, the last word overlapping the one
    before: names and literals are short, and a call to memcmp costs more
    than the comparison. */
-static int safetensors__bytes_equal(const void *a, const void *b, size_t n)
+static SAFETENSORS__INLINE int safetensors__bytes_equal(const void *a, const void *b, size_t n)
 {
     const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
     size_t k;
@@ -2161,7 +2175,7 @@ static int safetensors__name_compare(const char *a, size_t a_len, const char *b,
    The test suites can force every name onto one hash
    (SAFETENSORS_TEST_FORCE_HASH) to walk the collision paths; there is no
    such switch in a normal build. */
-static uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
+static SAFETENSORS__INLINE uint32_t safetensors__hash(uint64_t seed, const char *s, size_t n)
 {
     const uint64_t k = 0x9e3779b97f4a7c15u;
     uint64_t h = seed ^ ((uint64_t)n * k), w = 0;
@@ -2270,7 +2284,7 @@ static int safetensors__index_init(const safetensors_allocator *a, safetensors__
 }
 
 /* The bits of a hash that a slot keeps. */
-static uint64_t safetensors__slot_tag(const safetensors__index *ix, uint32_t hash)
+static SAFETENSORS__INLINE uint64_t safetensors__slot_tag(const safetensors__index *ix, uint32_t hash)
 {
     return hash & (((uint64_t)1 << ix->tag_bits) - 1u);
 }
@@ -2287,14 +2301,14 @@ static safetensors__slot safetensors__slot_make(const safetensors__index *ix, ui
 }
 
 /* The entry a slot holds. */
-static size_t safetensors__slot_entry(const safetensors__index *ix, safetensors__slot x)
+static SAFETENSORS__INLINE size_t safetensors__slot_entry(const safetensors__index *ix, safetensors__slot x)
 {
     return (size_t)(x >> ix->tag_bits >> ix->len_bits >> ix->off_bits) - 1u;
 }
 
 /* The name of a slot's entry: from the slot alone when it has the name's
    place and length, so that a find does not wait for the row. */
-static const char *safetensors__slot_name(const safetensors__index *ix, safetensors__slot x,
+static SAFETENSORS__INLINE const char *safetensors__slot_name(const safetensors__index *ix, safetensors__slot x,
                                           safetensors__name_fn name_of, const void *table, size_t *len)
 {
     uint64_t at = x >> ix->tag_bits;
@@ -2334,7 +2348,7 @@ static size_t safetensors__run_find(const safetensors__index *ix, size_t lo, siz
 }
 
 /* The first slot of a hash's window: hash / 2^32 of the way along. */
-static size_t safetensors__index_home(const safetensors__index *ix, uint32_t hash)
+static SAFETENSORS__INLINE size_t safetensors__index_home(const safetensors__index *ix, uint32_t hash)
 {
     return (size_t)(((uint64_t)hash * ix->cap) >> 32);
 }
@@ -2342,8 +2356,9 @@ static size_t safetensors__index_home(const safetensors__index *ix, uint32_t has
 /* The entry named s[0..n) among the slots of its window, or (size_t)-1.
    *free_slot receives the first empty slot of the window, or (size_t)-1
    when the window is full: only then may the name have spilled. */
-static size_t safetensors__index_window(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
-                                        safetensors__name_fn name_of, const void *table, size_t *free_slot)
+static SAFETENSORS__INLINE size_t safetensors__index_window(const safetensors__index *ix, uint32_t hash, const char *s,
+                                                            size_t n, safetensors__name_fn name_of, const void *table,
+                                                            size_t *free_slot)
 {
     size_t at, step;
     uint64_t tag, mask;
@@ -2370,8 +2385,9 @@ static size_t safetensors__index_window(const safetensors__index *ix, uint32_t h
 
 /* The entry whose name is s[0..n), or (size_t)-1, window and spill.
    *free_slot (may be NULL) as for index_window. */
-static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
-                                       safetensors__name_fn name_of, const void *table, size_t *free_slot)
+static SAFETENSORS__INLINE size_t safetensors__index_probe(const safetensors__index *ix, uint32_t hash, const char *s,
+                                                           size_t n, safetensors__name_fn name_of, const void *table,
+                                                           size_t *free_slot)
 {
     size_t run_end, step, found, free_at;
     found = safetensors__index_window(ix, hash, s, n, name_of, table, &free_at);
@@ -2388,8 +2404,8 @@ static size_t safetensors__index_probe(const safetensors__index *ix, uint32_t ha
     return (size_t)-1;
 }
 
-static size_t safetensors__index_find(const safetensors__index *ix, uint32_t hash, const char *s, size_t n,
-                                      safetensors__name_fn name_of, const void *table)
+static SAFETENSORS__INLINE size_t safetensors__index_find(const safetensors__index *ix, uint32_t hash, const char *s,
+                                                          size_t n, safetensors__name_fn name_of, const void *table)
 {
     return safetensors__index_probe(ix, hash, s, n, name_of, table, NULL);
 }
@@ -7989,17 +8005,6 @@ SAFETENSORS_API const char *safetensors_model_metadata_json(const safetensors_mo
 #define SAFETENSORS__CV_RESTRICT
 #endif
 
-/* The element helpers must be inlined into the loops for those to
-   vectorise, and GCC's -O2 inlines a static function called twice only if
-   it is marked inline. */
-#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)
-#define SAFETENSORS__CV_INLINE inline
-#elif defined(_MSC_VER)
-#define SAFETENSORS__CV_INLINE __inline
-#else
-#define SAFETENSORS__CV_INLINE
-#endif
-
 /* GCC's -O2 vectoriser takes a loop only when its trip count is a known
    multiple of the vector width, so the hot loops run in blocks of this many
    elements, counted from 0 (a loop from i to i + n is not known to run n
@@ -8224,7 +8229,7 @@ static const uint16_t safetensors__cv_f6e3m2_table[64] = {
 
 /* ---- Bytes, bits and masks ------------------------------------------------ */
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_load_u16le(const unsigned char *p)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_load_u16le(const unsigned char *p)
 {
 #if SAFETENSORS__CV_LE
     uint16_t v;
@@ -8235,7 +8240,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_load_u16le(const unsigned
 #endif
 }
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_load_u32le(const unsigned char *p)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_load_u32le(const unsigned char *p)
 {
 #if SAFETENSORS__CV_LE
     uint32_t v;
@@ -8246,7 +8251,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_load_u32le(const unsigned
 #endif
 }
 
-static SAFETENSORS__CV_INLINE uint64_t safetensors__cv_load_u64le(const unsigned char *p)
+static SAFETENSORS__INLINE uint64_t safetensors__cv_load_u64le(const unsigned char *p)
 {
 #if SAFETENSORS__CV_LE
     uint64_t v;
@@ -8257,7 +8262,7 @@ static SAFETENSORS__CV_INLINE uint64_t safetensors__cv_load_u64le(const unsigned
 #endif
 }
 
-static SAFETENSORS__CV_INLINE void safetensors__cv_store_u16le(unsigned char *p, uint32_t v)
+static SAFETENSORS__INLINE void safetensors__cv_store_u16le(unsigned char *p, uint32_t v)
 {
 #if SAFETENSORS__CV_LE
     uint16_t h = (uint16_t)v;
@@ -8268,7 +8273,7 @@ static SAFETENSORS__CV_INLINE void safetensors__cv_store_u16le(unsigned char *p,
 #endif
 }
 
-static SAFETENSORS__CV_INLINE void safetensors__cv_store_u32le(unsigned char *p, uint32_t v)
+static SAFETENSORS__INLINE void safetensors__cv_store_u32le(unsigned char *p, uint32_t v)
 {
 #if SAFETENSORS__CV_LE
     memcpy(p, &v, sizeof v);
@@ -8280,7 +8285,7 @@ static SAFETENSORS__CV_INLINE void safetensors__cv_store_u32le(unsigned char *p,
 #endif
 }
 
-static SAFETENSORS__CV_INLINE void safetensors__cv_store_u64le(unsigned char *p, uint64_t v)
+static SAFETENSORS__INLINE void safetensors__cv_store_u64le(unsigned char *p, uint64_t v)
 {
     safetensors__cv_store_u32le(p, (uint32_t)(v & 0xffffffffu));
     safetensors__cv_store_u32le(p + 4, (uint32_t)(v >> 32));
@@ -8288,12 +8293,12 @@ static SAFETENSORS__CV_INLINE void safetensors__cv_store_u64le(unsigned char *p,
 
 /* Floats cross to and from their bits through memcpy: a pointer cast would
    break strict aliasing, and dst may sit at any float-aligned address. */
-static SAFETENSORS__CV_INLINE void safetensors__cv_store_f32(float *dst, uint32_t bits)
+static SAFETENSORS__INLINE void safetensors__cv_store_f32(float *dst, uint32_t bits)
 {
     memcpy(dst, &bits, sizeof bits);
 }
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_bits(const float *src)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_bits(const float *src)
 {
     uint32_t bits;
     memcpy(&bits, src, sizeof bits);
@@ -8302,12 +8307,12 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_bits(const float *src
 
 /* All ones when `cond` is 1, zero when 0. Selecting with masks keeps the
    loops free of branches, which is what lets them vectorise. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_mask(uint32_t cond)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_mask(uint32_t cond)
 {
     return 0u - cond;
 }
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_select(uint32_t cond, uint32_t if_true, uint32_t if_false)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_select(uint32_t cond, uint32_t if_true, uint32_t if_false)
 {
     uint32_t m = safetensors__cv_mask(cond);
     return (if_true & m) | (if_false & ~m);
@@ -8316,14 +8321,14 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_select(uint32_t cond, uin
 /* The smaller of a and b, both below 2^31: compared as signed, since SSE2
    compares only signed integers and an unsigned compare costs two more
    operations a vector. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_min(uint32_t a, uint32_t b)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_min(uint32_t a, uint32_t b)
 {
     return (int32_t)a < (int32_t)b ? a : b;
 }
 
 /* Whether the float32 magnitude `a` (bits, sign cleared) is a NaN; signed
    for the same reason. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_is_nan(uint32_t a)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_is_nan(uint32_t a)
 {
     return (uint32_t)((int32_t)a > 0x7f800000);
 }
@@ -8334,7 +8339,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_is_nan(uint32_t a)
    on a virtual machine). The address is computed as an integer: near the
    end it points past the array, which a prefetch may do but pointer
    arithmetic may not. */
-static SAFETENSORS__CV_INLINE void safetensors__cv_prefetch(const void *p, size_t n)
+static SAFETENSORS__INLINE void safetensors__cv_prefetch(const void *p, size_t n)
 {
     size_t k;
     (void)p; /* where there is no prefetch */
@@ -8358,13 +8363,13 @@ static int safetensors__cv_neon_exact(void)
 
 /* Eight F16 codes at p, little-endian, as a vector (byte loads: p may be
    odd). */
-static SAFETENSORS__CV_INLINE float16x8_t safetensors__cv_neon_load_f16(const unsigned char *p)
+static SAFETENSORS__INLINE float16x8_t safetensors__cv_neon_load_f16(const unsigned char *p)
 {
     return vreinterpretq_f16_u8(vld1q_u8(p));
 }
 
 /* Eight floats to F16 codes at p, nearest even (given neon_exact). */
-static SAFETENSORS__CV_INLINE void safetensors__cv_neon_store_f16(unsigned char *p, float32x4_t lo, float32x4_t hi)
+static SAFETENSORS__INLINE void safetensors__cv_neon_store_f16(unsigned char *p, float32x4_t lo, float32x4_t hi)
 {
     vst1q_u8(p, vreinterpretq_u8_f16(vcvt_high_f16_f32(vcvt_f16_f32(lo), hi)));
 }
@@ -8372,7 +8377,7 @@ static SAFETENSORS__CV_INLINE void safetensors__cv_neon_store_f16(unsigned char 
 
 /* ---- Widening: one element ------------------------------------------------ */
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f16_to_f32_bits(uint32_t h)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f16_to_f32_bits(uint32_t h)
 {
     uint32_t magnitude = h & 0x7fffu;
     uint32_t sign = (h & 0x8000u) << 16;
@@ -8392,7 +8397,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f16_to_f32_bits(uint32_t 
    rounding to a float32 subnormal, in 32-bit halves and without branches
    so that the array loop vectorises (SSE2 has no 64-bit compare). `hi` and
    `lo` are the double's two halves. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f64_to_f32_bits(uint32_t hi, uint32_t lo)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f64_to_f32_bits(uint32_t hi, uint32_t lo)
 {
     uint32_t sign = hi & 0x80000000u;
     uint32_t a = hi & 0x7fffffffu;
@@ -8417,7 +8422,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f64_to_f32_bits(uint32_t 
 
 /* Whether the double whose high half is `hi` rounds into float32's
    subnormal range, which the function above leaves to the one below. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f64_is_tiny(uint32_t hi)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f64_is_tiny(uint32_t hi)
 {
     return (uint32_t)((hi & 0x7fffffffu) - ((1023u - 150u) << 20) < (150u - 126u) << 20);
 }
@@ -8481,7 +8486,7 @@ static void safetensors__cv_f16_to_f32(const unsigned char *SAFETENSORS__CV_REST
    gathers are slower than computing. `mant` and `bias` describe the format;
    `fnuz` says 0x80 is the only NaN; `ieee` (E5M2) that exponent 31 holds
    Inf and NaN; neither (E4M3) that S.1111.111 is the only NaN. */
-static SAFETENSORS__CV_INLINE __m256i safetensors__cv_avx2_f8(__m256i code, int mant, int bias, int fnuz, int ieee)
+static SAFETENSORS__INLINE __m256i safetensors__cv_avx2_f8(__m256i code, int mant, int bias, int fnuz, int ieee)
 {
     const __m256i low7 = _mm256_set1_epi32(0x7f);
     __m256i magnitude = _mm256_and_si256(code, low7);
@@ -8610,7 +8615,7 @@ static void safetensors__cv_f32_to_f32(const unsigned char *src, size_t count, f
 /* n doubles (n at most a block): all at once by the branch-free function,
    which vectorises when n is a constant, then again by the exact one those
    rounding to a float32 subnormal, if there are any: they are rare. */
-static SAFETENSORS__CV_INLINE void safetensors__cv_f64_block_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src,
+static SAFETENSORS__INLINE void safetensors__cv_f64_block_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src,
                                                                     size_t n, float *SAFETENSORS__CV_RESTRICT dst)
 {
     uint32_t tiny = 0;
@@ -8659,7 +8664,7 @@ static void safetensors__cv_widen(safetensors_dtype dtype, const unsigned char *
 /* ---- Narrowing: one element ---------------------------------------------- */
 
 /* The float whose bits are `bits`. */
-static SAFETENSORS__CV_INLINE float safetensors__cv_f32_from_bits(uint32_t bits)
+static SAFETENSORS__INLINE float safetensors__cv_f32_from_bits(uint32_t bits)
 {
     float f;
     memcpy(&f, &bits, sizeof f);
@@ -8675,7 +8680,7 @@ static SAFETENSORS__CV_INLINE float safetensors__cv_f32_from_bits(uint32_t bits)
    Both cases are computed and one selected, with no branch and no shift by
    a per-element amount: SSE2 (x86-64's baseline) has no such shift, and a
    loop needing one stays scalar, at about a third of the speed. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_round_magnitude(uint32_t a, uint32_t mant, uint32_t bias)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_round_magnitude(uint32_t a, uint32_t mant, uint32_t bias)
 {
     uint32_t drop = 23u - mant;
     uint32_t is_normal = safetensors__cv_mask((uint32_t)(a >> 23 >= 128u - bias));
@@ -8705,14 +8710,14 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_round_magnitude(uint32_t 
     return (normal & is_normal) | (tiny & ~is_normal);
 }
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_bf16_bits(uint32_t x)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_bf16_bits(uint32_t x)
 {
     uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
     uint32_t quiet = (x >> 16) | 0x40u;
     return safetensors__cv_select(safetensors__cv_is_nan(x & 0x7fffffffu), quiet, rounded);
 }
 
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_f16_bits(uint32_t x)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_f16_bits(uint32_t x)
 {
     uint32_t a = x & 0x7fffffffu;
     uint32_t sign = (x >> 16) & 0x8000u;
@@ -8722,7 +8727,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_f16_bits(uint32_t 
 }
 
 /* E5M2: overflow becomes Inf, as in F16. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e5m2_bits(uint32_t x)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_e5m2_bits(uint32_t x)
 {
     uint32_t a = x & 0x7fffffffu;
     uint32_t sign = (x >> 24) & 0x80u;
@@ -8731,14 +8736,14 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e5m2_bits(uint32_t
 }
 
 /* E4M3: no Inf; overflow, Inf and NaN all become the NaN S.1111.111. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e4m3_bits(uint32_t x)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_e4m3_bits(uint32_t x)
 {
     uint32_t sign = (x >> 24) & 0x80u;
     return sign | safetensors__cv_min(safetensors__cv_round_magnitude(x & 0x7fffffffu, 3u, 7u), 0x7fu);
 }
 
 /* FNUZ: overflow, Inf and NaN become 0x80, the only NaN; zero has no sign. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_fnuz_bits(uint32_t x, uint32_t mant, uint32_t bias)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_fnuz_bits(uint32_t x, uint32_t mant, uint32_t bias)
 {
     uint32_t code = safetensors__cv_min(safetensors__cv_round_magnitude(x & 0x7fffffffu, mant, bias), 0x80u);
     uint32_t sign = (x >> 24) & 0x80u & safetensors__cv_mask((uint32_t)(code != 0));
@@ -8749,7 +8754,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_fnuz_bits(uint32_t
    magnitude. NaN becomes a zero whose sign is the NaN's sign flipped: that
    is what ml_dtypes 0.6 produces, and matching it keeps files written here
    identical to files written from Python. `sign_at` is the sign bit's index. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x, uint32_t mant, uint32_t bias,
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x, uint32_t mant, uint32_t bias,
                                                                       uint32_t sign_at)
 {
     uint32_t a = x & 0x7fffffffu;
@@ -8765,7 +8770,7 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x
    two powers of two; ties go up), and past 2^127 it rounds into 0xff.
    Float32 subnormals get the same rule on their raw bits: 2^-127 and above
    give 2^-126, the rest 2^-127. */
-static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t x)
+static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t x)
 {
     /* Past 0xff only for x >= 0x7f800000, which the select replaces. */
     uint32_t code = (x >> 23) + ((x >> 22) & 1u);
@@ -8786,28 +8791,28 @@ static SAFETENSORS__CV_INLINE uint32_t safetensors__cv_f32_to_e8m0_bits(uint32_t
    which SSE2 can do. */
 #define SAFETENSORS__CV_V 1
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_set(uint32_t v)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_set(uint32_t v)
 {
     return _mm_set1_epi32((int)v);
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_load(const float *src)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_load(const float *src)
 {
     return _mm_castps_si128(_mm_loadu_ps(src));
 }
 
 /* The lanes of if_true where mask is all ones, of if_false where zero. */
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_select(__m128i mask, __m128i if_true, __m128i if_false)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_select(__m128i mask, __m128i if_true, __m128i if_false)
 {
     return _mm_or_si128(_mm_and_si128(mask, if_true), _mm_andnot_si128(mask, if_false));
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_min(__m128i a, __m128i b)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_min(__m128i a, __m128i b)
 {
     return safetensors__cv_v_select(_mm_cmpgt_epi32(a, b), b, a);
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_is_nan(__m128i a)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_is_nan(__m128i a)
 {
     return _mm_cmpgt_epi32(a, safetensors__cv_v_set(0x7f800000u));
 }
@@ -8818,7 +8823,7 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_is_nan(__m128i a)
    whether or not it is read as 0. Engines built with -ffast-math set
    those two; a program that changes the rounding direction gets the C
    loops, which no mode changes. */
-static SAFETENSORS__CV_INLINE int safetensors__cv_v_nearest(void)
+static SAFETENSORS__INLINE int safetensors__cv_v_nearest(void)
 {
     return (_mm_getcsr() & 0x6000u) == 0;
 }
@@ -8830,7 +8835,7 @@ static SAFETENSORS__CV_INLINE int safetensors__cv_v_nearest(void)
    below twice the constant, so one subtraction of its bits leaves the
    code, 1 << mant when it rounds up into the normal range. That is two
    operations where the C function spends a dozen. */
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_round_magnitude(__m128i a, uint32_t mant, uint32_t bias)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_round_magnitude(__m128i a, uint32_t mant, uint32_t bias)
 {
     uint32_t drop = 23u - mant, magic = (151u - bias - mant) << 23;
     __m128i shift = _mm_cvtsi32_si128((int)drop);
@@ -8845,7 +8850,7 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_round_magnitude(__m128i 
     return safetensors__cv_v_select(is_normal, normal, tiny);
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_bf16(__m128i x)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_bf16(__m128i x)
 {
     __m128i odd = _mm_and_si128(_mm_srli_epi32(x, 16), safetensors__cv_v_set(1u));
     __m128i rounded = _mm_srli_epi32(_mm_add_epi32(_mm_add_epi32(x, safetensors__cv_v_set(0x7fffu)), odd), 16);
@@ -8854,7 +8859,7 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_bf16(__m128i x)
                                     quiet, rounded);
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_f16(__m128i x)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_f16(__m128i x)
 {
     __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
     __m128i sign = _mm_and_si128(_mm_srli_epi32(x, 16), safetensors__cv_v_set(0x8000u));
@@ -8864,12 +8869,12 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_f16(__m128i x)
 }
 
 /* The sign of x moved to bit 7, where the F8 formats keep it. */
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_sign8(__m128i x)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_sign8(__m128i x)
 {
     return _mm_and_si128(_mm_srli_epi32(x, 24), safetensors__cv_v_set(0x80u));
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e5m2(__m128i x)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_e5m2(__m128i x)
 {
     __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
     __m128i code = safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, 2u, 15u), safetensors__cv_v_set(0x7cu));
@@ -8877,21 +8882,21 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e5m2(__m128i x)
                         safetensors__cv_v_select(safetensors__cv_v_is_nan(a), safetensors__cv_v_set(0x7eu), code));
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e4m3(__m128i x)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_e4m3(__m128i x)
 {
     __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
     return _mm_or_si128(safetensors__cv_v_sign8(x),
                         safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, 3u, 7u), safetensors__cv_v_set(0x7fu)));
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_fnuz(__m128i x, uint32_t mant, uint32_t bias)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_fnuz(__m128i x, uint32_t mant, uint32_t bias)
 {
     __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
     __m128i code = safetensors__cv_v_min(safetensors__cv_v_round_magnitude(a, mant, bias), safetensors__cv_v_set(0x80u));
     return _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi32(code, _mm_setzero_si128()), safetensors__cv_v_sign8(x)), code);
 }
 
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_mx(__m128i x, uint32_t mant, uint32_t bias, uint32_t sign_at)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_mx(__m128i x, uint32_t mant, uint32_t bias, uint32_t sign_at)
 {
     __m128i a = _mm_and_si128(x, safetensors__cv_v_set(0x7fffffffu));
     __m128i at = _mm_cvtsi32_si128((int)sign_at);
@@ -8906,7 +8911,7 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_mx(__m128i x, uint32_
 /* Only zero needs a select: the code of a negative number, Inf or NaN is
    above 0xff, and safetensors__cv_v_pack8 saturates it to 0xff, the answer
    the C function selects. */
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e8m0(__m128i x)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_to_e8m0(__m128i x)
 {
     __m128i code = _mm_add_epi32(_mm_srli_epi32(x, 23), _mm_and_si128(_mm_srli_epi32(x, 22), safetensors__cv_v_set(1u)));
     return _mm_or_si128(code, _mm_and_si128(_mm_cmpeq_epi32(x, _mm_setzero_si128()), safetensors__cv_v_set(0xffu)));
@@ -8915,14 +8920,14 @@ static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_to_e8m0(__m128i x)
 /* Eight 16-bit codes, in the low halves of a's and b's lanes, as 16 bytes
    in order. packs saturates signed values, so each code is sign-extended
    from 16 bits first and comes through unchanged. */
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_pack16(__m128i a, __m128i b)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_pack16(__m128i a, __m128i b)
 {
     return _mm_packs_epi32(_mm_srai_epi32(_mm_slli_epi32(a, 16), 16), _mm_srai_epi32(_mm_slli_epi32(b, 16), 16));
 }
 
 /* Sixteen byte codes (each 0..0xffff in its lane; past 0xff saturates to
    0xff) as 16 bytes in order. */
-static SAFETENSORS__CV_INLINE __m128i safetensors__cv_v_pack8(__m128i a, __m128i b, __m128i c, __m128i d)
+static SAFETENSORS__INLINE __m128i safetensors__cv_v_pack8(__m128i a, __m128i b, __m128i c, __m128i d)
 {
     return _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
 }
@@ -9038,7 +9043,7 @@ SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0
 /* Packs n codes of `bits` (4 or 6) bits at dst, the layout of
    safetensors_convert_to_f32, with zero bits after the last code up to the
    byte boundary. Returns the bytes written. */
-static SAFETENSORS__CV_INLINE size_t safetensors__cv_pack(const unsigned char *SAFETENSORS__CV_RESTRICT codes, size_t n,
+static SAFETENSORS__INLINE size_t safetensors__cv_pack(const unsigned char *SAFETENSORS__CV_RESTRICT codes, size_t n,
                                                           unsigned bits, unsigned char *SAFETENSORS__CV_RESTRICT dst)
 {
     size_t k = 0, out = 0;
@@ -9065,7 +9070,7 @@ static SAFETENSORS__CV_INLINE size_t safetensors__cv_pack(const unsigned char *S
 
 /* F4 and F6: a block of codes at a time, computed by a loop the vectoriser
    can take, then packed. */
-static SAFETENSORS__CV_INLINE void safetensors__cv_f32_to_mx(const float *SAFETENSORS__CV_RESTRICT src, size_t count,
+static SAFETENSORS__INLINE void safetensors__cv_f32_to_mx(const float *SAFETENSORS__CV_RESTRICT src, size_t count,
                                                             unsigned char *SAFETENSORS__CV_RESTRICT dst, uint32_t mant,
                                                             uint32_t bias, uint32_t sign_at)
 {
