@@ -393,6 +393,37 @@ static void check_decoded(const char *file, const safetensors_file *f, int where
     if (got_len != want_len || memcmp(got, want, want_len) != 0) report(file, "decoded into other bytes");
 }
 
+/* Compares one header fed whole against one byte at a time and against
+   every cut in two (the file holding data_len bytes of data): the fast lanes (whole members, and runs of them with
+   the commas and spaces between) must give what the automaton gives. */
+static void check_every_split(const char *what, const char *hdr, size_t hdr_len, size_t data_len, outcome *whole,
+                              size_t *runs) {
+    size_t len, cut;
+    unsigned char *bytes = tu_build_n(hdr, hdr_len, data_len, &len);
+    splitter s;
+    outcome by1;
+    assert_non_null(bytes);
+    memset(&s, 0, sizeof s);
+    *whole = run_parser(what, bytes, len, &s);
+    s.mode = 1;
+    by1 = run_parser(what, bytes, len, &s);
+    same_outcome(what, "one byte at a time", whole, &by1);
+    safetensors_close(by1.f);
+    *runs += 2;
+    for (cut = 0; cut <= len; cut++) {
+        outcome two;
+        char how[64];
+        s.mode = 3;
+        s.cut = cut;
+        two = run_parser(what, bytes, len, &s);
+        snprintf(how, sizeof how, "cut at byte %zu", cut);
+        same_outcome(what, how, whole, &two);
+        safetensors_close(two.f);
+        (*runs)++;
+    }
+    free(bytes);
+}
+
 static void test_utf8_edges_split(void **state) {
     size_t e, p, runs = 0;
     (void)state;
@@ -402,20 +433,15 @@ static void test_utf8_edges_split(void **state) {
             const utf8_edge *edge = &k_utf8_edges[e];
             const utf8_place *place = &k_utf8_places[p];
             char what[160], *hdr;
-            size_t hdr_len, at, len, cut;
-            unsigned char *bytes;
-            outcome whole, by1;
-            splitter s;
+            size_t hdr_len, at;
+            outcome whole;
             safetensors_result want = edge->bad >= 0 ? SAFETENSORS_ERR_UTF8 : place->code;
             uint64_t want_offset;
             snprintf(what, sizeof what, "sequence %zu in %s", e, place->what);
             hdr = put_sequence(place->tmpl, edge->bytes, &hdr_len, &at);
-            bytes = tu_build_n(hdr, hdr_len, 1, &len);
-            assert_non_null(bytes);
             if (edge->bad >= 0) want_offset = 8u + at + (size_t)edge->bad;
             else want_offset = place->at ? tu_pos(hdr, place->at) : 0;
-            memset(&s, 0, sizeof s);
-            whole = run_parser(what, bytes, len, &s);
+            check_every_split(what, hdr, hdr_len, 1, &whole, &runs);
             if (whole.code != want || (want != SAFETENSORS_OK && whole.offset != want_offset))
                 report(what, "%s at %llu, expected %s at %llu", safetensors_result_name(whole.code),
                        (unsigned long long)whole.offset, safetensors_result_name(want), (unsigned long long)want_offset);
@@ -425,28 +451,125 @@ static void test_utf8_edges_split(void **state) {
                 while (open[-1] != '"') open--;
                 check_decoded(what, whole.f, place->where, open, (size_t)(close - open));
             }
-            s.mode = 1;
-            by1 = run_parser(what, bytes, len, &s);
-            same_outcome(what, "one byte at a time", &whole, &by1);
-            safetensors_close(by1.f);
-            runs += 2;
-            for (cut = 0; cut <= len; cut++) {
-                outcome two;
-                char how[64];
-                s.mode = 3;
-                s.cut = cut;
-                two = run_parser(what, bytes, len, &s);
-                snprintf(how, sizeof how, "cut at byte %zu", cut);
-                same_outcome(what, how, &whole, &two);
-                safetensors_close(two.f);
-                runs++;
-            }
             safetensors_close(whole.f);
-            free(bytes);
             free(hdr);
         }
     }
     printf("stream: UTF-8 edges: %zu parser runs, %zu failures\n", runs, g_failures);
+    assert_int_equal(g_failures, 0);
+}
+
+#define E0 "{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}"
+#define E1 "{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[8,16]}"
+#define E2 "{\"dtype\":\"U8\",\"shape\":[48],\"data_offsets\":[16,64]}"
+
+/* Runs of members with what may stand between them, each with its verdict:
+   a refusal's offset is the last byte of the first occurrence of `at` in
+   the header (NULL: not checked), and an accepted header's tensor names,
+   sorted, joined by '|'. */
+static void test_member_runs_split(void **state) {
+    static const struct {
+        const char *hdr, *at, *names;
+        safetensors_result code;
+    } cases[] = {
+        {"{\"a\":" E0 ",\"b\":" E1 ",\"c\":" E2 "}", NULL, "a|b|c", SAFETENSORS_OK},
+        {"{\"a\":" E0 ",\n    \"b\":" E1 ",\r\n\t \"c\":" E2 "\n}", NULL, "a|b|c", SAFETENSORS_OK},
+        {"{\"a\":" E0 " , \"b\":" E1 ",\"c\":" E2 "}", NULL, "a|b|c", SAFETENSORS_OK},
+        {"{\"a\":" E0 ",\"b\\u0041\":" E1 ",\"c\":" E2 "}", NULL, "a|bA|c", SAFETENSORS_OK},
+        {"{\"a\":" E0 ",\"__metadata__\":{\"k\":\"v\"},\"b\":" E1 ",\"c\":" E2 "}", NULL, "a|b|c", SAFETENSORS_OK},
+        {"{\"a\":" E0 ", }", ", }", "", SAFETENSORS_ERR_JSON},
+        {"{\"a\":" E0 ",\n ,\"b\":" E1 "}", ",\n ,", "", SAFETENSORS_ERR_JSON},
+        {"{\"a\":" E0 ",\"a\":" E1 "}", "},\"", "", SAFETENSORS_ERR_DUPLICATE},
+        {"{\"a\":" E0 ",\"b\":" E1 ",\"c\":" E2 ",", NULL, "", SAFETENSORS_ERR_JSON},
+    };
+    size_t k, runs = 0;
+    (void)state;
+    g_failures = 0;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        outcome whole;
+        char what[32];
+        snprintf(what, sizeof what, "member run %zu", k);
+        check_every_split(what, cases[k].hdr, strlen(cases[k].hdr), 64, &whole, &runs);
+        if (whole.code != cases[k].code)
+            report(what, "%s, expected %s", safetensors_result_name(whole.code), safetensors_result_name(cases[k].code));
+        else if (cases[k].at != NULL && whole.offset != tu_pos(cases[k].hdr, cases[k].at) + strlen(cases[k].at) - 1)
+            report(what, "error at %llu, expected %llu", (unsigned long long)whole.offset,
+                   (unsigned long long)(tu_pos(cases[k].hdr, cases[k].at) + strlen(cases[k].at) - 1));
+        else if (whole.code == SAFETENSORS_OK) {
+            char joined[64] = "";
+            size_t i;
+            for (i = 0; i < safetensors_tensor_count(whole.f); i++) {
+                const safetensors_tensor *t = safetensors_tensor_at(whole.f, i);
+                if (i) strcat(joined, "|");
+                strncat(joined, t->name, t->name_len);
+            }
+            if (strcmp(joined, cases[k].names) != 0) report(what, "tensors %s, expected %s", joined, cases[k].names);
+        }
+        safetensors_close(whole.f);
+    }
+    printf("stream: member runs: %zu parser runs, %zu failures\n", runs, g_failures);
+    assert_int_equal(g_failures, 0);
+}
+
+/* len letters with `piece` in place of the one at `at`, NUL-terminated;
+   its length. */
+static size_t spell_name(char *out, size_t len, size_t at, const char *piece) {
+    size_t i, n = 0;
+    for (i = 0; i < len; i++) {
+        if (i == at) {
+            memcpy(out + n, piece, strlen(piece));
+            n += strlen(piece);
+        } else {
+            out[n++] = (char)('a' + (int)(i % 26));
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* A name of every length up to 40 with one byte that needs attention at
+   every place in it: the scan for a name's end reads 16 or 8 bytes at a
+   time, and must stop at exactly that byte. A raw control character is
+   refused where it stands; UTF-8 and an escape are decoded. */
+static void test_name_scan_split(void **state) {
+    static const struct {
+        const char *bytes, *decoded;
+        safetensors_result code;
+    } specials[] = {
+        {"\xc3\xa9", "\xc3\xa9", SAFETENSORS_OK},
+        {"\\n", "\n", SAFETENSORS_OK},
+        {"\\\"", "\"", SAFETENSORS_OK},
+        {"\x1f", NULL, SAFETENSORS_ERR_JSON},
+        {"\x7f", "\x7f", SAFETENSORS_OK},
+    };
+    size_t len, at, k, runs = 0;
+    (void)state;
+    g_failures = 0;
+    for (k = 0; k < sizeof specials / sizeof specials[0]; k++)
+        for (len = 1; len <= 40; len++)
+            for (at = 0; at < len; at++) {
+                char name[64], want[64], hdr[256], what[64];
+                size_t hdr_len;
+                outcome whole;
+                spell_name(name, len, at, specials[k].bytes);
+                hdr_len = (size_t)snprintf(hdr, sizeof hdr, "{\"x\":" E0 ",\"%s\":" E1 ",\"z\":" E2 "}", name);
+                snprintf(what, sizeof what, "special %zu at %zu of %zu", k, at, len);
+                check_every_split(what, hdr, hdr_len, 64, &whole, &runs);
+                if (whole.code != specials[k].code) {
+                    report(what, "%s, expected %s", safetensors_result_name(whole.code),
+                           safetensors_result_name(specials[k].code));
+                } else if (whole.code != SAFETENSORS_OK) {
+                    if (whole.offset != 8u + (size_t)(strstr(hdr, specials[k].bytes) - hdr))
+                        report(what, "refused at %llu", (unsigned long long)whole.offset);
+                } else {
+                    size_t w = spell_name(want, len, at, specials[k].decoded);
+                    const safetensors_tensor *t = safetensors_find(whole.f, want, w);
+                    if (safetensors_tensor_count(whole.f) != 3 || t == NULL || t->begin != 8)
+                        report(what, "the name did not decode to its bytes");
+                }
+                safetensors_close(whole.f);
+            }
+    printf("stream: name scan: %zu parser runs, %zu failures\n", runs, g_failures);
     assert_int_equal(g_failures, 0);
 }
 
@@ -455,6 +578,8 @@ int main(void) {
         cmocka_unit_test(test_split_equivalence),
         cmocka_unit_test(test_finish_early),
         cmocka_unit_test(test_utf8_edges_split),
+        cmocka_unit_test(test_member_runs_split),
+        cmocka_unit_test(test_name_scan_split),
     };
     return cmocka_run_group_tests(tests, tu_expected_setup, tu_expected_teardown);
 }
