@@ -2821,6 +2821,7 @@ struct safetensors_parser {
     uint64_t pos;        /* file offset of the next byte */
     uint64_t file_size;  /* SAFETENSORS_SIZE_UNKNOWN unless the caller said */
     uint64_t header_end; /* 8 + N, once the length is in */
+    const unsigned char *data_at; /* the data section in memory, for the views; NULL: not known */
     unsigned char length_bytes[8];
     unsigned length_have;
 
@@ -2945,7 +2946,7 @@ static void safetensors__fail_tensor(safetensors_parser *p, safetensors_result c
 }
 
 /* Room for n more bytes in the arena; 0 when memory runs out. */
-static int safetensors__arena_room(safetensors_parser *p, size_t n)
+static SAFETENSORS__INLINE int safetensors__arena_room(safetensors_parser *p, size_t n)
 {
     if (p->arena_cap - p->arena_len < n) {
         char *fresh = (char *)(safetensors__grow(&p->alloc, p->arena, &p->arena_cap, p->arena_len + n, 1));
@@ -3010,7 +3011,8 @@ static void *safetensors__grow_projected(safetensors_parser *p, void *array, siz
    offset `where`: a word at a time, the last word overlapping the one
    before, since a call to memcpy for a name of some 30 bytes costs more
    than the copy. */
-static int safetensors__arena_push_name(safetensors_parser *p, const unsigned char *bytes, size_t n, uint64_t where)
+static SAFETENSORS__INLINE int safetensors__arena_push_name(safetensors_parser *p, const unsigned char *bytes, size_t n,
+                                                        uint64_t where)
 {
     char *to;
     size_t k;
@@ -3320,7 +3322,7 @@ static void safetensors__string_end(safetensors_parser *p)
 }
 
 /* The position of the lowest set bit of mask, which is not 0. */
-static unsigned safetensors__lowest_bit(uint64_t mask)
+static SAFETENSORS__INLINE unsigned safetensors__lowest_bit(uint64_t mask)
 {
 #if defined(__GNUC__) || defined(__clang__)
     return (unsigned)__builtin_ctzll(mask);
@@ -4806,7 +4808,7 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
         t->shape = p->dims ? p->dims + e.shape_off : NULL;
         t->begin = e.begin;
         t->end = e.end;
-        t->data = NULL;
+        t->data = p->data_at ? p->data_at + (size_t)e.begin : NULL; /* in this pass, not one more over the views */
     }
     if (sorted_at) {
         safetensors__row swap;
@@ -5462,7 +5464,9 @@ static safetensors_result safetensors__finish_open(const safetensors_options *op
 
 /* Parses a whole file held in memory with the same parser as every other
    path. Leaves the views' data NULL; the caller attaches it. */
-static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, size_t len,
+/* The file in bytes[0, len) parsed; with `attach`, the views point into
+   its data section. */
+static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, size_t len, int attach,
                                                    const safetensors_options *opt, safetensors_file **out,
                                                    safetensors_error *e, size_t *header_bytes)
 {
@@ -5473,6 +5477,7 @@ static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, s
     if (r != SAFETENSORS_OK) return r;
     safetensors_parser_expect_size(p, (uint64_t)len);
     r = safetensors_parser_feed(p, bytes, len, &used, &done, e);
+    if (attach) p->data_at = bytes + used;
     if (r == SAFETENSORS_OK) r = safetensors_parser_finish(p, (uint64_t)(len - used), out, e);
     safetensors_parser_destroy(p);
     *header_bytes = used;
@@ -5493,15 +5498,13 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
                                         &e));
         return SAFETENSORS_ERR_ARGUMENT;
     }
-    r = safetensors__parse_bytes((const unsigned char *)(bytes), len, opt, out, &e, &used);
+    r = safetensors__parse_bytes((const unsigned char *)(bytes), len, !(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)),
+                                 opt, out, &e, &used);
     if (r != SAFETENSORS_OK) {
         safetensors__err_copy_out(err, &e);
         return r;
     }
-    if (!(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)))
-        safetensors__attach_data(*out, (const unsigned char *)(bytes) + used);
-    else
-        (*out)->held_data = (const unsigned char *)(bytes) + used;
+    if (opt && (opt->flags & SAFETENSORS_HEADER_ONLY)) (*out)->held_data = (const unsigned char *)(bytes) + used;
     r = safetensors__finish_open(opt, out, &e);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
@@ -6353,15 +6356,13 @@ static safetensors_result safetensors__open_mapped(safetensors__os_file *of, con
     /* over half the address space, reading it into memory cannot work either */
     if (base == NULL && of->size > (uint64_t)((size_t)-1 / 2)) return safetensors__fail_too_large(e, of->size);
     if (base == NULL) return SAFETENSORS_OK;
-    r = safetensors__parse_bytes((const unsigned char *)(base), (size_t)of->size, opt, out, e,
-                                 &used);
+    r = safetensors__parse_bytes((const unsigned char *)(base), (size_t)of->size, 1, opt, out, e, &used);
     if (r != SAFETENSORS_OK) {
         safetensors__os_unmap(base, (size_t)of->size);
         return r;
     }
     (*out)->mapping = base;
     (*out)->mapping_len = (size_t)of->size;
-    safetensors__attach_data(*out, (const unsigned char *)(base) + used);
     return SAFETENSORS_OK;
 }
 
@@ -6699,8 +6700,9 @@ SAFETENSORS_API safetensors_result safetensors_open(const char *path, const safe
 
 /* A new key/value pair (the index's metadata or weight_map) whose key is
    arena[key_off, key_off + key_len), made the current one. */
-static safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetensors__meta **pairs, size_t *count,
-                                                 size_t *cap, size_t key_off, size_t key_len, uint64_t where)
+static SAFETENSORS__INLINE safetensors__meta *safetensors__push_pair(safetensors_parser *p, safetensors__meta **pairs,
+                                                                     size_t *count, size_t *cap, size_t key_off,
+                                                                     size_t key_len, uint64_t where)
 {
     safetensors__meta *m;
     if (*count == *cap)
