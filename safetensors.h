@@ -5479,7 +5479,7 @@ static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, s
     if (r != SAFETENSORS_OK) return r;
     safetensors_parser_expect_size(p, (uint64_t)len);
     r = safetensors_parser_feed(p, bytes, len, &used, &done, e);
-    if (attach) p->data_at = bytes + used;
+    if (attach && done) p->data_at = bytes + used; /* done: the header is in, so bytes is not NULL */
     if (r == SAFETENSORS_OK) r = safetensors_parser_finish(p, (uint64_t)(len - used), out, e);
     safetensors_parser_destroy(p);
     *header_bytes = used;
