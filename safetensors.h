@@ -2312,7 +2312,8 @@ static SAFETENSORS__INLINE size_t safetensors__slot_entry(const safetensors__ind
 /* The name of a slot's entry: from the slot alone when it has the name's
    place and length, so that a find does not wait for the row. */
 static SAFETENSORS__INLINE const char *safetensors__slot_name(const safetensors__index *ix, safetensors__slot x,
-                                          safetensors__name_fn name_of, const void *table, size_t *len)
+                                                              safetensors__name_fn name_of, const void *table,
+                                                              size_t *len)
 {
     uint64_t at = x >> ix->tag_bits;
     size_t short_len = (size_t)(at & (((uint64_t)1 << ix->len_bits) - 1u));
@@ -3014,7 +3015,7 @@ static void *safetensors__grow_projected(safetensors_parser *p, void *array, siz
    before, since a call to memcpy for a name of some 30 bytes costs more
    than the copy. */
 static SAFETENSORS__INLINE int safetensors__arena_push_name(safetensors_parser *p, const unsigned char *bytes, size_t n,
-                                                        uint64_t where)
+                                                            uint64_t where)
 {
     char *to;
     size_t k;
@@ -3724,7 +3725,8 @@ static SAFETENSORS__INLINE int safetensors__fast_u64(const unsigned char *s, siz
     return 1;
 }
 
-static SAFETENSORS__INLINE int safetensors__fast_literal(const unsigned char *s, size_t *at, size_t n, const char *text, size_t len)
+static SAFETENSORS__INLINE int safetensors__fast_literal(const unsigned char *s, size_t *at, size_t n, const char *text,
+                                                         size_t len)
 {
     if (n - *at < len || !safetensors__bytes_equal(s + *at, text, len)) return 0;
     *at += len;
@@ -4625,9 +4627,9 @@ static const char *safetensors__entry_name(const void *table, size_t i, size_t *
 {
     const safetensors_parser *p = (const safetensors_parser *)(table);
     SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_READ, &p->entries[i], (p->entry_count - i) * sizeof *p->entries,
-                       16 * sizeof *p->entries);
+                            16 * sizeof *p->entries);
     SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_READ, p->arena + p->entries[i].e.name_off,
-                       p->arena_len - p->entries[i].e.name_off, 1024);
+                            p->arena_len - p->entries[i].e.name_off, 1024);
     *len = p->entries[i].e.name_len;
     return p->arena + p->entries[i].e.name_off;
 }
@@ -5111,7 +5113,7 @@ static void safetensors__attach_data(safetensors_file *f, const unsigned char *d
     size_t k;
     for (k = 0; k < f->tensor_count; k++) {
         SAFETENSORS__HINT_AHEAD(SAFETENSORS__PREFETCH_WRITE, &f->tensors[k], (f->tensor_count - k) * sizeof *f->tensors,
-                           8 * sizeof *f->tensors);
+                                8 * sizeof *f->tensors);
         f->tensors[k].data = data + (size_t)f->tensors[k].begin;
     }
 }
@@ -5465,9 +5467,8 @@ static safetensors_result safetensors__finish_open(const safetensors_options *op
 /* >>memory ------------------------------------------------------------ */
 
 /* Parses a whole file held in memory with the same parser as every other
-   path. Leaves the views' data NULL; the caller attaches it. */
-/* The file in bytes[0, len) parsed; with `attach`, the views point into
-   its data section. */
+   path. With `attach`, the views point into its data section; without,
+   their data stays NULL. */
 static safetensors_result safetensors__parse_bytes(const unsigned char *bytes, size_t len, int attach,
                                                    const safetensors_options *opt, safetensors_file **out,
                                                    safetensors_error *e, size_t *header_bytes)
@@ -8661,7 +8662,7 @@ static void safetensors__cv_f32_to_f32(const unsigned char *src, size_t count, f
    which vectorises when n is a constant, then again by the exact one those
    rounding to a float32 subnormal, if there are any: they are rare. */
 static SAFETENSORS__INLINE void safetensors__cv_f64_block_to_f32(const unsigned char *SAFETENSORS__CV_RESTRICT src,
-                                                                    size_t n, float *SAFETENSORS__CV_RESTRICT dst)
+                                                                 size_t n, float *SAFETENSORS__CV_RESTRICT dst)
 {
     uint32_t tiny = 0;
     size_t j;
@@ -8800,7 +8801,7 @@ static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_fnuz_bits(uint32_t x,
    is what ml_dtypes 0.6 produces, and matching it keeps files written here
    identical to files written from Python. `sign_at` is the sign bit's index. */
 static SAFETENSORS__INLINE uint32_t safetensors__cv_f32_to_mx_bits(uint32_t x, uint32_t mant, uint32_t bias,
-                                                                      uint32_t sign_at)
+                                                                   uint32_t sign_at)
 {
     uint32_t a = x & 0x7fffffffu;
     uint32_t largest = (1u << sign_at) - 1u;
@@ -9089,7 +9090,7 @@ SAFETENSORS__CV_NARROW8(safetensors__cv_f32_to_e8m0, safetensors__cv_f32_to_e8m0
    safetensors_convert_to_f32, with zero bits after the last code up to the
    byte boundary. Returns the bytes written. */
 static SAFETENSORS__INLINE size_t safetensors__cv_pack(const unsigned char *SAFETENSORS__CV_RESTRICT codes, size_t n,
-                                                          unsigned bits, unsigned char *SAFETENSORS__CV_RESTRICT dst)
+                                                       unsigned bits, unsigned char *SAFETENSORS__CV_RESTRICT dst)
 {
     size_t k = 0, out = 0;
     if (bits == 4) {
@@ -9116,8 +9117,8 @@ static SAFETENSORS__INLINE size_t safetensors__cv_pack(const unsigned char *SAFE
 /* F4 and F6: a block of codes at a time, computed by a loop the vectoriser
    can take, then packed. */
 static SAFETENSORS__INLINE void safetensors__cv_f32_to_mx(const float *SAFETENSORS__CV_RESTRICT src, size_t count,
-                                                            unsigned char *SAFETENSORS__CV_RESTRICT dst, uint32_t mant,
-                                                            uint32_t bias, uint32_t sign_at)
+                                                          unsigned char *SAFETENSORS__CV_RESTRICT dst, uint32_t mant,
+                                                          uint32_t bias, uint32_t sign_at)
 {
     unsigned char codes[SAFETENSORS__CV_BLOCK];
     unsigned bits = sign_at + 1u;
