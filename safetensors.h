@@ -3036,6 +3036,14 @@ static int safetensors__is_json_space(unsigned c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+/* The first byte from s[at] on that is not JSON whitespace (n if none):
+   for the fast lanes, which look past the spaces of a whole member. */
+static SAFETENSORS__INLINE size_t safetensors__skip_space(const unsigned char *s, size_t at, size_t n)
+{
+    while (at < n && safetensors__is_json_space(s[at])) at++;
+    return at;
+}
+
 /* Typed appends for the table, shared by the schemas' slow paths and their
    fast lanes, so that a fast lane builds exactly what the slow path would.
    Each returns 0 when memory runs out, with the table as it was. */
@@ -3802,7 +3810,7 @@ static void safetensors__parse_json(safetensors_parser *p, const unsigned char *
                         size_t next = past;
                         i = past;
                         if (p->failed || next == n || s[next] != ',') break;
-                        for (next++; next < n && safetensors__is_json_space(s[next]); next++) continue;
+                        next = safetensors__skip_space(s, next + 1, n);
                         if (next == n || s[next] != '"') break;
                         p->state = SAFETENSORS__S_OBJ_KEY;
                         i = next;
@@ -5494,6 +5502,7 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
     safetensors_error e;
     size_t used;
     safetensors_result r;
+    int header_only = opt && (opt->flags & SAFETENSORS_HEADER_ONLY);
     if (out) *out = NULL;
     if (out == NULL || (bytes == NULL && len != 0)) {
         safetensors__err_copy_out(err, (safetensors__err_simple(&e, SAFETENSORS_ERR_ARGUMENT, 0,
@@ -5501,13 +5510,12 @@ SAFETENSORS_API safetensors_result safetensors_open_memory(const void *bytes, si
                                         &e));
         return SAFETENSORS_ERR_ARGUMENT;
     }
-    r = safetensors__parse_bytes((const unsigned char *)(bytes), len, !(opt && (opt->flags & SAFETENSORS_HEADER_ONLY)),
-                                 opt, out, &e, &used);
+    r = safetensors__parse_bytes((const unsigned char *)(bytes), len, !header_only, opt, out, &e, &used);
     if (r != SAFETENSORS_OK) {
         safetensors__err_copy_out(err, &e);
         return r;
     }
-    if (opt && (opt->flags & SAFETENSORS_HEADER_ONLY)) (*out)->held_data = (const unsigned char *)(bytes) + used;
+    if (header_only) (*out)->held_data = (const unsigned char *)(bytes) + used;
     r = safetensors__finish_open(opt, out, &e);
     if (r != SAFETENSORS_OK) safetensors__err_copy_out(err, &e);
     return r;
@@ -6944,9 +6952,9 @@ static size_t safetensors__index_fast_member(safetensors_parser *p, int role, co
     if (role != SAFETENSORS__R_WEIGHT_MAP) return i;
     key_end = safetensors__plain_run_end(s, i + 1, n);
     if (key_end == n || s[key_end] != '"') return i;
-    for (at = key_end + 1; at < n && safetensors__is_json_space(s[at]); at++) continue;
+    at = safetensors__skip_space(s, key_end + 1, n);
     if (at == n || s[at] != ':') return i;
-    for (at++; at < n && safetensors__is_json_space(s[at]); at++) continue;
+    at = safetensors__skip_space(s, at + 1, n);
     if (at == n || s[at] != '"') return i;
     /* Runs of entries name one shard: bytes equal to the entry before's
        value, itself a plain run, are one too and need no scan. */
