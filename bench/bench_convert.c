@@ -108,6 +108,8 @@ int main(int argc, char **argv)
     unsigned char *src, *dst;
     double times[MAX_RUNS], copy_times[MAX_RUNS], wide_times[MAX_RUNS], copy_time;
     int floats_ready = 0;
+    double worst_widening = 0, worst_narrowing = 0; /* "ratio max", over each kind's rows */
+    const char *worst_widening_label = "", *worst_narrowing_label = "";
     uint64_t seed = 0x2545f4914f6cdd1du;
     if (mib == 0 || runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "usage: %s [MiB of source, default 64] [runs, 1..%d, default 7]\n", argv[0], MAX_RUNS);
@@ -187,7 +189,20 @@ int main(int argc, char **argv)
         w = median(wide_times, runs);
         printf("%-20s %11zu %8zu %8.0f %10.2f %9.2f %9.2f %7.2f %9.2f\n", jb->label, n, mib, (double)out / 1048576.0,
                t * 1e3, (double)src_bytes / t * 1e-9, (double)out / t * 1e-9, t / c, t / w);
+        if (jb->widen == 1 && t / w > worst_widening) {
+            worst_widening = t / w;
+            worst_widening_label = jb->label;
+        } else if (jb->widen == 0 && t / w > worst_narrowing) {
+            worst_narrowing = t / w;
+            worst_narrowing_label = jb->label;
+        }
     }
+    printf("\nissue 10 conversion targets, on \"ratio max\" (judged on the portable build, no -march;\n"
+           "timings are noisy on a busy machine; nothing here fails the run):\n");
+    printf("  the slowest widening to F32 is %s, the slowest narrowing from F32 is %s\n", worst_widening_label,
+           worst_narrowing_label);
+    bench_print_target("every widening to F32 / memcpy", worst_widening, 2.0, "x");
+    bench_print_target("every narrowing from F32 / memcpy", worst_narrowing, 3.0, "x");
     free(src);
     free(dst);
     return 0;

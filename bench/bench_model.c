@@ -289,6 +289,12 @@ int main(void)
     printf("%-44s %12.1f %11.2fx\n", "safetensors_model_find (lazy, shards open)", find_lazy, find_lazy / find_known);
     printf("%-44s %12.1f %11.2fx\n", "without the model: ask each shard in turn", find_scan, find_scan / find_known);
 
+    printf("\nissue 10 model targets (timings are noisy on a busy machine; nothing here fails the run):\n");
+    bench_print_target("model_open eager / the plain opens", eager / base, 1.5, "x");
+    bench_print_target("model_open lazy / the plain opens", lazy / base, 0.5, "x");
+    bench_print_target("model_find eager / find", find_model / find_known, 1.2, "x");
+    bench_print_target("model_find lazy / find", find_lazy / find_known, 1.5, "x");
+
     remove_model();
     return bench_sink == 0;
 }

@@ -31,10 +31,11 @@
    The streaming row feeds the 100k file through safetensors_parser_feed in
    64 KiB chunks, then safetensors_parser_finish.
 
-   Memory, counted through safetensors_options.allocator (deterministic):
-   held, the bytes the open file keeps, and peak, the most live at once
-   during the open, each also over the header's bytes. A reallocation
-   counts as its change of size.
+   Memory, counted through safetensors_options.allocator: held, the bytes
+   the open file keeps, and peak, the most live at once during the open,
+   each also over the header's bytes. A reallocation counts as its change
+   of size. The same in every run but for the name index's overflow table,
+   whose size follows the open's random hash seed (at 100k, by 8 KiB).
 
    Cold, in fresh processes (POSIX: posix_spawnp of this program's argv[0],
    environment unchanged, default allocator settings): each child builds
@@ -81,7 +82,7 @@ typedef struct size_plan {
 } size_plan;
 
 static const size_plan plans[] = {
-    {1000, 11, 11}, {10000, 11, 11}, {100000, 11, 11}, {300000, 5, 7}, {1000000, 3, 5},
+    {1000, 11, 11}, {10000, 11, 11}, {100000, 11, 21}, {300000, 7, 7}, {1000000, 5, 5},
 };
 #define NSIZES (sizeof plans / sizeof plans[0])
 
@@ -205,7 +206,7 @@ static void measure_warm(const size_plan *plan, size_result *r)
 static void print_memory_table(const size_result *res, size_t n)
 {
     size_t k;
-    printf("\nmemory: one open through a counting allocator (deterministic); ratios over the header's bytes\n");
+    printf("\nmemory: one open through a counting allocator; ratios over the header's bytes\n");
     printf("%8s %10s %11s %8s %11s %8s\n", "tensors", "header B", "held B", "held/hdr", "peak B", "peak/hdr");
     for (k = 0; k < n; k++) {
         const size_result *r = &res[k];
@@ -279,17 +280,27 @@ static void print_cold_table(char *self, size_result *res, size_t n)
 #endif
 }
 
+/* The issue's Rust figure for a size, in ms, or -1 where it gives none. */
+static double rust_reference_ms(size_t tensors)
+{
+    size_t j;
+    for (j = 0; j < sizeof rust_reference / sizeof rust_reference[0]; j++)
+        if (rust_reference[j].tensors == tensors) return rust_reference[j].ms;
+    return -1.0;
+}
+
 static void print_reference_note(const size_result *res, size_t n)
 {
-    size_t k, j;
+    size_t k;
     printf("\nopen + find every name (shuffled) + close, beside the reference Rust crate's figures as quoted\n"
            "in issue 10: measured on the issue's machine, NOT here; the ratio is for orientation only\n");
     printf("%8s %10s %14s %11s\n", "tensors", "here ms", "issue Rust ms", "here/Rust");
-    for (k = 0; k < n; k++)
-        for (j = 0; j < sizeof rust_reference / sizeof rust_reference[0]; j++)
-            if (rust_reference[j].tensors == res[k].tensors)
-                printf("%8lu %10.2f %14.2f %10.2fx\n", (unsigned long)res[k].tensors, res[k].find_all_s * 1e3,
-                       rust_reference[j].ms, res[k].find_all_s * 1e3 / rust_reference[j].ms);
+    for (k = 0; k < n; k++) {
+        double rust_ms = rust_reference_ms(res[k].tensors);
+        if (rust_ms > 0)
+            printf("%8lu %10.2f %14.2f %10.2fx\n", (unsigned long)res[k].tensors, res[k].find_all_s * 1e3, rust_ms,
+                   res[k].find_all_s * 1e3 / rust_ms);
+    }
 }
 
 static const size_result *result_for(const size_result *res, size_t n, size_t tensors)
@@ -308,18 +319,6 @@ static double linearity(const size_result *res, size_t n)
     return (large->open.total_s / (double)large->tensors) / (small->open.total_s / (double)small->tensors);
 }
 
-/* One line of the targets block: met when value <= limit; a value below 0
-   was not measured. */
-static void print_target(const char *what, double value, double limit, const char *unit)
-{
-    if (value < 0) {
-        printf("  %-40s target <= %7.2f%-3s  not measured\n", what, limit, unit);
-        return;
-    }
-    printf("  %-40s target <= %7.2f%-3s  measured %9.3f%-3s  %s\n", what, limit, unit, value, unit,
-           value <= limit ? "met" : "missed");
-}
-
 static double ratio_or_unmeasured(double num, double den)
 {
     return num < 0 || den <= 0 ? -1.0 : num / den;
@@ -329,18 +328,23 @@ static void print_targets(const size_result *res, size_t n)
 {
     const size_result *r100k = result_for(res, n, 100000), *r1m = result_for(res, n, 1000000);
     printf("\nissue 10 parse targets (timings are noisy on a busy machine; nothing here fails the run):\n");
-    print_target("open / memchr, warm, 100k", r100k->open.total_s / r100k->memchr_s, 1.5, "x");
-    print_target("open / memchr, warm, 1M", r1m->open.total_s / r1m->memchr_s, 1.5, "x");
-    print_target("open / memchr, cold, 100k", ratio_or_unmeasured(r100k->cold_open_s, r100k->cold_memchr_s), 1.5,
+    bench_print_target("open / memchr, warm, 100k", r100k->open.total_s / r100k->memchr_s, 1.5, "x");
+    bench_print_target("open / memchr, warm, 1M", r1m->open.total_s / r1m->memchr_s, 1.5, "x");
+    bench_print_target("open / memchr, cold, 100k", ratio_or_unmeasured(r100k->cold_open_s, r100k->cold_memchr_s), 1.5,
                  "x");
-    print_target("open / memchr, cold, 1M", ratio_or_unmeasured(r1m->cold_open_s, r1m->cold_memchr_s), 1.5, "x");
-    print_target("linearity, warm open per tensor 1M / 10k", linearity(res, n), 1.3, "x");
-    print_target("find, shuffled, 100k", r100k->find_ns, 80.0, " ns");
-    print_target("find, shuffled, 1M", r1m->find_ns, 120.0, " ns");
-    print_target("held / header bytes, 100k", (double)r100k->mem.held / (double)r100k->header_len, 1.3, "x");
-    print_target("peak / header bytes, 100k", (double)r100k->mem.peak / (double)r100k->header_len, 2.0, "x");
-    print_target("close / open, warm, 100k", 100.0 * r100k->open.close_s / r100k->open.open_s, 10.0, "%");
-    print_target("close / open, warm, 1M", 100.0 * r1m->open.close_s / r1m->open.open_s, 10.0, "%");
+    bench_print_target("open / memchr, cold, 1M", ratio_or_unmeasured(r1m->cold_open_s, r1m->cold_memchr_s), 1.5, "x");
+    bench_print_target("linearity, warm open per tensor 1M / 10k", linearity(res, n), 1.3, "x");
+    bench_print_target("find, shuffled, 100k", r100k->find_ns, 80.0, " ns");
+    bench_print_target("find, shuffled, 1M", r1m->find_ns, 120.0, " ns");
+    /* ten times the reference: against the issue's figures (its machine) */
+    bench_print_target("open + find all / issue's Rust figure, 100k", r100k->find_all_s * 1e3 / rust_reference_ms(100000),
+                       0.1, "x");
+    bench_print_target("open + find all / issue's Rust figure, 1M", r1m->find_all_s * 1e3 / rust_reference_ms(1000000),
+                       0.1, "x");
+    bench_print_target("held / header bytes, 100k", (double)r100k->mem.held / (double)r100k->header_len, 1.3, "x");
+    bench_print_target("peak / header bytes, 100k", (double)r100k->mem.peak / (double)r100k->header_len, 2.0, "x");
+    bench_print_target("close / open, warm, 100k", 100.0 * r100k->open.close_s / r100k->open.open_s, 10.0, "%");
+    bench_print_target("close / open, warm, 1M", 100.0 * r1m->open.close_s / r1m->open.open_s, 10.0, "%");
 }
 
 int main(int argc, char **argv)
@@ -368,7 +372,8 @@ int main(int argc, char **argv)
 
     print_memory_table(res, NSIZES);
     printf("held: live bytes once open returns; peak: the most live during the open; realloc counts\n"
-           "as its change of size.\n");
+           "as its change of size. The name index's overflow table varies with the random hash seed\n"
+           "(by a few KiB), the rest is the same in every run.\n");
     print_cold_table(argv[0], res, NSIZES);
     print_reference_note(res, NSIZES);
 
