@@ -26,6 +26,10 @@
        order, against the two ways of finding a name without the model: the
        shard known in advance (safetensors_find on it, a floor), and asking
        each shard in turn until one has it.
+   The runs of a table take turns (baseline, eager, lazy, ..., then the
+   baseline again), so that a busy machine slows all of them alike; the
+   finds of an eager and of a lazy model are each timed in turns with the
+   known-shard find on the same model, and each ratio is over its own.
    The files are in the page cache (just written): opens are warm.
    It prints figures; it asserts nothing about time.
 */
@@ -47,7 +51,7 @@
 #define SHARDS 100
 #define PER_SHARD 1000
 #define TENSORS (SHARDS * PER_SHARD)
-#define RUNS 7
+#define RUNS 11
 #define DIR "build/bench_model.tmp" /* not build/bench_model: that is the program */
 #define INDEX DIR "/model.safetensors.index.json"
 
@@ -148,80 +152,89 @@ static void remove_model(void)
    Timings
    --------------------------------------------------------------------- */
 
-static double time_baseline_open(void)
+/* Each timing below is one run; main takes them in turns (the baseline,
+   then each contender, then the baseline again...), so that a busy
+   machine slows them alike, and reports the median of each. */
+
+static double once_baseline_open(void)
 {
-    double t[RUNS];
     safetensors_file *f[SHARDS];
     safetensors_error err;
-    int r;
     size_t s;
-    for (r = 0; r < RUNS; r++) {
-        double t0 = now_seconds();
-        for (s = 0; s < SHARDS; s++) {
-            if (safetensors_open(g_shard_path[s], NULL, &f[s], &err) != SAFETENSORS_OK) fail("safetensors_open", &err);
-            bench_sink += safetensors_tensor_count(f[s]);
-        }
-        for (s = 0; s < SHARDS; s++) safetensors_close(f[s]);
-        t[r] = now_seconds() - t0;
+    double t0 = now_seconds();
+    for (s = 0; s < SHARDS; s++) {
+        if (safetensors_open(g_shard_path[s], NULL, &f[s], &err) != SAFETENSORS_OK) fail("safetensors_open", &err);
+        bench_sink += safetensors_tensor_count(f[s]);
     }
-    return median(t, RUNS);
+    for (s = 0; s < SHARDS; s++) safetensors_close(f[s]);
+    return now_seconds() - t0;
 }
 
 /* touch: after a lazy open, one find in every shard (each opens it). */
-static double time_model_open(unsigned flags, int touch)
+static double once_model_open(unsigned flags, int touch)
 {
-    double t[RUNS];
     safetensors_options opt;
     safetensors_error err;
-    int r;
+    safetensors_model *m;
+    double t0;
     memset(&opt, 0, sizeof opt);
     opt.flags = flags;
-    for (r = 0; r < RUNS; r++) {
-        safetensors_model *m;
-        double t0 = now_seconds();
-        if (safetensors_model_open(INDEX, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
-        bench_sink += safetensors_model_tensor_count(m);
-        if (touch) {
-            size_t s;
-            for (s = 0; s < SHARDS; s++) {
-                const safetensors_tensor *x;
-                size_t i = s * PER_SHARD;
-                if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, &err) != SAFETENSORS_OK)
-                    fail("safetensors_model_find", &err);
-                bench_sink += (size_t)x->begin;
-            }
+    t0 = now_seconds();
+    if (safetensors_model_open(INDEX, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
+    bench_sink += safetensors_model_tensor_count(m);
+    if (touch) {
+        size_t s;
+        for (s = 0; s < SHARDS; s++) {
+            const safetensors_tensor *x;
+            size_t i = s * PER_SHARD;
+            if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, &err) != SAFETENSORS_OK)
+                fail("safetensors_model_find", &err);
+            bench_sink += (size_t)x->begin;
         }
-        safetensors_model_close(m);
-        t[r] = now_seconds() - t0;
     }
-    return median(t, RUNS);
+    safetensors_model_close(m);
+    return now_seconds() - t0;
 }
 
-/* memchr over the index file's bytes, read into memory once. */
-static double time_index_memchr(void)
+/* memchr over the index file's bytes, read into memory once (b). */
+static double once_index_memchr(const unsigned char *b)
 {
-    double t[RUNS];
-    FILE *fp = fopen(INDEX, "rb");
-    unsigned char *b = (unsigned char *)malloc(g_index_bytes + 1);
-    int r;
-    if (!fp || !b || fread(b, 1, g_index_bytes, fp) != g_index_bytes) die("cannot read the index back");
-    fclose(fp);
-    for (r = 0; r < RUNS; r++) {
-        double t0 = now_seconds();
-        bench_sink += count_quotes(b, g_index_bytes);
-        t[r] = now_seconds() - t0;
-    }
-    free(b);
-    return median(t, RUNS);
+    double t0 = now_seconds();
+    bench_sink += count_quotes(b, g_index_bytes);
+    return now_seconds() - t0;
 }
 
 static size_t g_order[TENSORS];
 
-/* ns per call: 0 model_find, 1 safetensors_find on the known shard, 2 each
-   shard in turn until one has the name. */
-static double time_find(int how, unsigned flags)
+/* ns per call over every name in shuffled order: 0 model_find, 1
+   safetensors_find on the known shard, 2 each shard in turn until one has
+   the name. */
+static double once_find(const safetensors_model *m, const safetensors_file *const *f, int how)
 {
-    double t[RUNS];
+    size_t k, s;
+    double t0 = now_seconds();
+    for (k = 0; k < TENSORS; k++) {
+        size_t i = g_order[k];
+        const safetensors_tensor *x = NULL;
+        if (how == 0) {
+            if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, NULL) != SAFETENSORS_OK) x = NULL;
+        } else if (how == 1) {
+            x = safetensors_find(f[i / PER_SHARD], g_names[i], g_name_len[i]);
+        } else {
+            for (s = 0; s < SHARDS && x == NULL; s++) x = safetensors_find(f[s], g_names[i], g_name_len[i]);
+        }
+        if (x == NULL) die("a name was not found");
+        bench_sink += (size_t)x->end;
+    }
+    return (now_seconds() - t0) * 1e9 / (double)TENSORS;
+}
+
+/* Medians of model_find (*model) and of find on the known shard (*known),
+   in turns on one model opened with `flags`, its shards all open; and of
+   asking each shard in turn (*scan), if asked for. */
+static void time_finds(unsigned flags, double *model, double *known, double *scan)
+{
+    double t_model[RUNS], t_known[RUNS], t_scan[RUNS];
     safetensors_options opt;
     safetensors_error err;
     safetensors_model *m;
@@ -234,30 +247,20 @@ static double time_find(int how, unsigned flags)
     for (s = 0; s < SHARDS; s++)
         if (safetensors_model_shard(m, s, &f[s], &err) != SAFETENSORS_OK) fail("safetensors_model_shard", &err);
     for (r = 0; r < RUNS; r++) {
-        size_t k;
-        double t0 = now_seconds();
-        for (k = 0; k < TENSORS; k++) {
-            size_t i = g_order[k];
-            const safetensors_tensor *x = NULL;
-            if (how == 0) {
-                if (safetensors_model_find(m, g_names[i], g_name_len[i], &x, NULL, NULL) != SAFETENSORS_OK) x = NULL;
-            } else if (how == 1) {
-                x = safetensors_find(f[i / PER_SHARD], g_names[i], g_name_len[i]);
-            } else {
-                for (s = 0; s < SHARDS && x == NULL; s++) x = safetensors_find(f[s], g_names[i], g_name_len[i]);
-            }
-            if (x == NULL) die("a name was not found");
-            bench_sink += (size_t)x->end;
-        }
-        t[r] = (now_seconds() - t0) * 1e9 / (double)TENSORS;
+        t_known[r] = once_find(m, f, 1);
+        t_model[r] = once_find(m, f, 0);
     }
+    /* apart: its hundred times the reads would leave the others' caches cold */
+    for (r = 0; scan && r < RUNS; r++) t_scan[r] = once_find(m, f, 2);
     safetensors_model_close(m);
-    return median(t, RUNS);
+    *model = median(t_model, RUNS);
+    *known = median(t_known, RUNS);
+    if (scan) *scan = median(t_scan, RUNS);
 }
 
 int main(void)
 {
-    double base, eager, lazy, lazy_touch, index_scan, find_model, find_lazy, find_known, find_scan;
+    double base, eager, lazy, lazy_touch, index_scan, find_model, find_lazy, find_known, find_known_lazy, find_scan;
     print_banner(", sharded model open and lookup");
     print_build();
     build_model();
@@ -266,15 +269,29 @@ int main(void)
            SHARDS, PER_SHARD, TENSORS, (unsigned long)g_header_bytes, (unsigned long)g_index_bytes);
     printf("figures are medians of %d runs; files in the page cache\n\n", RUNS);
 
-    base = time_baseline_open();
-    eager = time_model_open(0, 0);
-    lazy = time_model_open(SAFETENSORS_MODEL_LAZY, 0);
-    lazy_touch = time_model_open(SAFETENSORS_MODEL_LAZY, 1);
-    index_scan = time_index_memchr();
-    find_known = time_find(1, 0);
-    find_scan = time_find(2, 0);
-    find_model = time_find(0, 0);
-    find_lazy = time_find(0, SAFETENSORS_MODEL_LAZY);
+    {
+        double t_base[RUNS], t_eager[RUNS], t_lazy[RUNS], t_touch[RUNS], t_scan[RUNS];
+        FILE *fp = fopen(INDEX, "rb");
+        unsigned char *b = (unsigned char *)malloc(g_index_bytes + 1);
+        int r;
+        if (!fp || !b || fread(b, 1, g_index_bytes, fp) != g_index_bytes) die("cannot read the index back");
+        fclose(fp);
+        for (r = 0; r < RUNS; r++) {
+            t_base[r] = once_baseline_open();
+            t_eager[r] = once_model_open(0, 0);
+            t_lazy[r] = once_model_open(SAFETENSORS_MODEL_LAZY, 0);
+            t_touch[r] = once_model_open(SAFETENSORS_MODEL_LAZY, 1);
+            t_scan[r] = once_index_memchr(b);
+        }
+        free(b);
+        base = median(t_base, RUNS);
+        eager = median(t_eager, RUNS);
+        lazy = median(t_lazy, RUNS);
+        lazy_touch = median(t_touch, RUNS);
+        index_scan = median(t_scan, RUNS);
+    }
+    time_finds(0, &find_model, &find_known, &find_scan);
+    time_finds(SAFETENSORS_MODEL_LAZY, &find_lazy, &find_known_lazy, NULL);
 
     printf("%-44s %12s %12s\n", "open + close", "ms", "x baseline");
     printf("%-44s %12.3f %11.2fx\n", "baseline: safetensors_open x 100 shards", base * 1e3, 1.0);
@@ -286,14 +303,14 @@ int main(void)
     printf("\n%-44s %12s %12s\n", "find, 100k names in shuffled order", "ns per call", "x baseline");
     printf("%-44s %12.1f %11.2fx\n", "baseline: safetensors_find, shard known", find_known, 1.0);
     printf("%-44s %12.1f %11.2fx\n", "safetensors_model_find (eager)", find_model, find_model / find_known);
-    printf("%-44s %12.1f %11.2fx\n", "safetensors_model_find (lazy, shards open)", find_lazy, find_lazy / find_known);
+    printf("%-44s %12.1f %11.2fx\n", "safetensors_model_find (lazy, shards open)", find_lazy, find_lazy / find_known_lazy);
     printf("%-44s %12.1f %11.2fx\n", "without the model: ask each shard in turn", find_scan, find_scan / find_known);
 
     printf("\nissue 10 model targets (timings are noisy on a busy machine; nothing here fails the run):\n");
     bench_print_target("model_open eager / the plain opens", eager / base, 1.5, "x");
     bench_print_target("model_open lazy / the plain opens", lazy / base, 0.5, "x");
     bench_print_target("model_find eager / find", find_model / find_known, 1.2, "x");
-    bench_print_target("model_find lazy / find", find_lazy / find_known, 1.5, "x");
+    bench_print_target("model_find lazy / find", find_lazy / find_known_lazy, 1.5, "x");
 
     remove_model();
     return bench_sink == 0;
