@@ -207,39 +207,47 @@ static inline size_t count_quotes(const unsigned char *p, size_t n)
     return count;
 }
 
-/* Median seconds of a memchr pass over the header counting '"': the floor
-   for anything that reads every byte. */
+/* Seconds of a memchr pass over the header counting '"': the floor for
+   anything that reads every byte. */
+static inline double bench_memchr_once(const bench_file *bf)
+{
+    double t0 = now_seconds();
+    bench_sink += count_quotes(bf->bytes + 8, bf->header_len);
+    return now_seconds() - t0;
+}
+
+/* The median of `runs` of them. */
 static inline double bench_time_memchr(const bench_file *bf, int runs)
 {
     double t[BENCH_MAX_RUNS];
     int r;
     if (runs > BENCH_MAX_RUNS) die("too many runs");
-    for (r = 0; r < runs; r++) {
-        double t0 = now_seconds();
-        bench_sink += count_quotes(bf->bytes + 8, bf->header_len);
-        t[r] = now_seconds() - t0;
-    }
+    for (r = 0; r < runs; r++) t[r] = bench_memchr_once(bf);
     return median(t, runs);
 }
 
 /* Medians, over the same runs, of safetensors_open_memory alone, of
-   safetensors_close alone, and of the two back to back. */
+   safetensors_close alone, and of the two back to back; and, when
+   memchr_s is given, of a memchr pass taken in turns with them, so that a
+   busy machine slows the baseline and the open alike. */
 typedef struct bench_open_times {
     double open_s;
     double close_s;
     double total_s;
 } bench_open_times;
 
-static inline bench_open_times bench_time_open_close(const bench_file *bf, int runs)
+static inline bench_open_times bench_time_open_close(const bench_file *bf, int runs, double *memchr_s)
 {
-    double t_open[BENCH_MAX_RUNS], t_close[BENCH_MAX_RUNS], t_total[BENCH_MAX_RUNS];
+    double t_open[BENCH_MAX_RUNS], t_close[BENCH_MAX_RUNS], t_total[BENCH_MAX_RUNS], t_memchr[BENCH_MAX_RUNS];
     bench_open_times out;
     int r;
     if (runs > BENCH_MAX_RUNS) die("too many runs");
     for (r = 0; r < runs; r++) {
         safetensors_file *f;
         safetensors_error err;
-        double t0 = now_seconds(), t1, t2;
+        double t0, t1, t2;
+        if (memchr_s) t_memchr[r] = bench_memchr_once(bf);
+        t0 = now_seconds();
         if (safetensors_open_memory(bf->bytes, bf->len, NULL, &f, &err) != SAFETENSORS_OK)
             fail("safetensors_open_memory", &err);
         bench_sink += safetensors_tensor_count(f);
@@ -253,13 +261,14 @@ static inline bench_open_times bench_time_open_close(const bench_file *bf, int r
     out.open_s = median(t_open, runs);
     out.close_s = median(t_close, runs);
     out.total_s = median(t_total, runs);
+    if (memchr_s) *memchr_s = median(t_memchr, runs);
     return out;
 }
 
 /* Median seconds of safetensors_open_memory + safetensors_close. */
 static inline double bench_time_open(const bench_file *bf, int runs)
 {
-    return bench_time_open_close(bf, runs).total_s;
+    return bench_time_open_close(bf, runs, NULL).total_s;
 }
 
 /* The file's names in the fixed shuffled order of every find timing
