@@ -7142,8 +7142,12 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
     const safetensors_allocator *a = &m->alloc;
     size_t n = m->tensor_count, k;
     uint32_t *order = (uint32_t *)(safetensors__alloc(a, 2 * n * sizeof *order)), *to;
-    safetensors__model_tensor *sorted = m->tensors;
-    if (order == NULL) return safetensors__model_nomem(e);
+    safetensors__model_tensor *sorted = (safetensors__model_tensor *)(safetensors__alloc(a, n * sizeof *sorted));
+    if (order == NULL || sorted == NULL) {
+        safetensors__free(a, order, 2 * n * sizeof *order);
+        safetensors__free(a, sorted, n * sizeof *sorted);
+        return safetensors__model_nomem(e);
+    }
     to = order + n;
     /* A stable pass by shard, then each shard's run by name. Indexes list
        the names in order, or at least each shard's, mostly: a run already
@@ -7167,13 +7171,17 @@ static safetensors_result safetensors__model_order_tensors(safetensors_model *m,
                                           safetensors__model_name_before, m->tensors);
         }
     }
-    /* into that order where they stand: no second table to fault in */
+    /* Gathered into a second table, not moved where they stand: following
+       the permutation's cycles in place makes every move wait for the one
+       before, while each read of a gather stands alone and the misses
+       overlap. An index sorted by name, as transformers writes it, spreads
+       every shard's tensors over the whole table, and there the moves in
+       place took as long as all the rest of a lazy open. */
+    for (k = 0; k < n; k++) sorted[k] = m->tensors[order[k]];
+    safetensors__free(a, m->tensors, n * sizeof *m->tensors);
+    m->tensors = sorted;
     for (k = 0; k < n; k++) to[order[k]] = (uint32_t)k;
     if (names != NULL) safetensors__index_renumber(names, to);
-    {
-        safetensors__model_tensor swap;
-        safetensors__permute(sorted, sizeof *sorted, to, n, &swap);
-    }
     safetensors__index_free(a, &m->tensor_index);
     if (names != NULL) {
         m->tensor_index = *names;

@@ -13,7 +13,12 @@
    (j counts within the shard), compact and padded with spaces to a multiple
    of 8, then 16 data bytes per tensor; and model.safetensors.index.json with
    every name (one entry per line, as the Hub's writers indent it) and
-   metadata.total_size. Each row gives the median of RUNS runs:
+   metadata.total_size, in the order above: each shard's tensors in one
+   run. transformers writes its indexes with the names in byte order
+   (json.dumps with sort_keys), where a shard's tensors come in runs of 8
+   (one layer) spread over the whole index; sorted.safetensors.index.json
+   is that one, and the two "sorted by name" rows open it. Each row gives
+   the median of RUNS runs:
      - baseline: safetensors_open of the SHARDS files one by one (what a
        caller does without the model API), then closing them;
      - model eager: safetensors_model_open + close (the index, every shard,
@@ -54,6 +59,7 @@
 #define RUNS 11
 #define DIR "build/bench_model.tmp" /* not build/bench_model: that is the program */
 #define INDEX DIR "/model.safetensors.index.json"
+#define SORTED_INDEX DIR "/sorted.safetensors.index.json"
 
 
 /* ---------------------------------------------------------------------
@@ -79,6 +85,38 @@ static void write_all(const char *path, const void *bytes, size_t len)
     if (!fp) die("cannot create a file under " DIR);
     if (fwrite(bytes, 1, len, fp) != len || fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fclose(fp) != 0)
         die("cannot write a file under " DIR);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(g_names[*(const size_t *)a], g_names[*(const size_t *)b]);
+}
+
+/* The same weight_map with its names in byte order, as transformers writes
+   an index (json.dumps with sort_keys): a shard's tensors then come in runs
+   of 8 (one layer), spread over the whole index. buf has cap bytes. */
+static void write_sorted_index(char *buf, size_t cap)
+{
+    size_t *order = (size_t *)malloc(TENSORS * sizeof *order), k, pos;
+    char shard_name[48];
+    int w;
+    if (!order) die("out of memory");
+    for (k = 0; k < TENSORS; k++) order[k] = k;
+    qsort(order, TENSORS, sizeof *order, by_name);
+    w = snprintf(buf, cap, "{\n  \"metadata\": {\n    \"total_size\": %lu\n  },\n  \"weight_map\": {\n",
+                 (unsigned long)(16ul * TENSORS));
+    pos = (size_t)w;
+    for (k = 0; k < TENSORS; k++) {
+        shard_file_name(shard_name, sizeof shard_name, order[k] / PER_SHARD);
+        w = snprintf(buf + pos, cap - pos, "    \"%s\": \"%s\"%s\n", g_names[order[k]], shard_name,
+                     k + 1 < TENSORS ? "," : "");
+        if (w < 0 || (size_t)w >= cap - pos) die("index buffer too small");
+        pos += (size_t)w;
+    }
+    w = snprintf(buf + pos, cap - pos, "  }\n}\n");
+    if (w < 0 || (size_t)w >= cap - pos) die("index buffer too small");
+    write_all(SORTED_INDEX, buf, pos + (size_t)w);
+    free(order);
 }
 
 static void build_model(void)
@@ -135,6 +173,7 @@ static void build_model(void)
     ipos += (size_t)w;
     write_all(INDEX, ix, ipos);
     g_index_bytes = ipos;
+    write_sorted_index(ix, icap);
     free(h);
     free(ix);
     free(file);
@@ -145,6 +184,7 @@ static void remove_model(void)
     size_t s;
     for (s = 0; s < SHARDS; s++) (void)unlink(g_shard_path[s]);
     (void)unlink(INDEX);
+    (void)unlink(SORTED_INDEX);
     if (rmdir(DIR) != 0) fprintf(stderr, "bench_model: could not remove " DIR "\n");
 }
 
@@ -171,7 +211,7 @@ static double once_baseline_open(void)
 }
 
 /* touch: after a lazy open, one find in every shard (each opens it). */
-static double once_model_open(unsigned flags, int touch)
+static double once_model_open(const char *index, unsigned flags, int touch)
 {
     safetensors_options opt;
     safetensors_error err;
@@ -180,7 +220,7 @@ static double once_model_open(unsigned flags, int touch)
     memset(&opt, 0, sizeof opt);
     opt.flags = flags;
     t0 = now_seconds();
-    if (safetensors_model_open(INDEX, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
+    if (safetensors_model_open(index, &opt, &m, &err) != SAFETENSORS_OK) fail("safetensors_model_open", &err);
     bench_sink += safetensors_model_tensor_count(m);
     if (touch) {
         size_t s;
@@ -260,7 +300,7 @@ static void time_finds(unsigned flags, double *model, double *known, double *sca
 
 int main(void)
 {
-    double base, eager, lazy, lazy_touch, index_scan, find_model, find_lazy, find_known, find_known_lazy, find_scan;
+    double base, eager, lazy, lazy_touch, index_scan, eager_sorted, lazy_sorted, find_model, find_lazy, find_known, find_known_lazy, find_scan;
     print_banner(", sharded model open and lookup");
     print_build();
     build_model();
@@ -270,7 +310,8 @@ int main(void)
     printf("figures are medians of %d runs; files in the page cache\n\n", RUNS);
 
     {
-        double t_base[RUNS], t_eager[RUNS], t_lazy[RUNS], t_touch[RUNS], t_scan[RUNS];
+        double t_base[RUNS], t_eager[RUNS], t_lazy[RUNS], t_touch[RUNS], t_scan[RUNS], t_eager_sorted[RUNS],
+            t_lazy_sorted[RUNS];
         FILE *fp = fopen(INDEX, "rb");
         unsigned char *b = (unsigned char *)malloc(g_index_bytes + 1);
         int r;
@@ -278,9 +319,11 @@ int main(void)
         fclose(fp);
         for (r = 0; r < RUNS; r++) {
             t_base[r] = once_baseline_open();
-            t_eager[r] = once_model_open(0, 0);
-            t_lazy[r] = once_model_open(SAFETENSORS_MODEL_LAZY, 0);
-            t_touch[r] = once_model_open(SAFETENSORS_MODEL_LAZY, 1);
+            t_eager[r] = once_model_open(INDEX, 0, 0);
+            t_lazy[r] = once_model_open(INDEX, SAFETENSORS_MODEL_LAZY, 0);
+            t_touch[r] = once_model_open(INDEX, SAFETENSORS_MODEL_LAZY, 1);
+            t_eager_sorted[r] = once_model_open(SORTED_INDEX, 0, 0);
+            t_lazy_sorted[r] = once_model_open(SORTED_INDEX, SAFETENSORS_MODEL_LAZY, 0);
             t_scan[r] = once_index_memchr(b);
         }
         free(b);
@@ -289,6 +332,8 @@ int main(void)
         lazy = median(t_lazy, RUNS);
         lazy_touch = median(t_touch, RUNS);
         index_scan = median(t_scan, RUNS);
+        eager_sorted = median(t_eager_sorted, RUNS);
+        lazy_sorted = median(t_lazy_sorted, RUNS);
     }
     time_finds(0, &find_model, &find_known, &find_scan);
     time_finds(SAFETENSORS_MODEL_LAZY, &find_lazy, &find_known_lazy, NULL);
@@ -298,6 +343,8 @@ int main(void)
     printf("%-44s %12.3f %11.2fx\n", "safetensors_model_open (eager)", eager * 1e3, eager / base);
     printf("%-44s %12.3f %11.2fx\n", "safetensors_model_open (lazy)", lazy * 1e3, lazy / base);
     printf("%-44s %12.3f %11.2fx\n", "lazy + first use of every shard", lazy_touch * 1e3, lazy_touch / base);
+    printf("%-44s %12.3f %11.2fx\n", "eager, the index sorted by name", eager_sorted * 1e3, eager_sorted / base);
+    printf("%-44s %12.3f %11.2fx\n", "lazy, the index sorted by name", lazy_sorted * 1e3, lazy_sorted / base);
     printf("%-44s %12.3f %11.2fx   (lazy = %.2fx this)\n", "floor for lazy: memchr '\"' over the index", index_scan * 1e3,
            index_scan / base, lazy / index_scan);
     printf("\n%-44s %12s %12s\n", "find, 100k names in shuffled order", "ns per call", "x baseline");
@@ -309,6 +356,8 @@ int main(void)
     printf("\nissue 10 model targets (timings are noisy on a busy machine; nothing here fails the run):\n");
     bench_print_target("model_open eager / the plain opens", eager / base, 1.5, "x");
     bench_print_target("model_open lazy / the plain opens", lazy / base, 0.5, "x");
+    bench_print_target("model_open eager, index sorted by name", eager_sorted / base, 1.5, "x");
+    bench_print_target("model_open lazy, index sorted by name", lazy_sorted / base, 0.5, "x");
     bench_print_target("model_find eager / find", find_model / find_known, 1.2, "x");
     bench_print_target("model_find lazy / find", find_lazy / find_known_lazy, 1.5, "x");
 
