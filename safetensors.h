@@ -4470,19 +4470,18 @@ static int safetensors__entry_before(const safetensors_parser *p, const safetens
     return safetensors__name_compare(p->arena + a->name_off, a->name_len, p->arena + b->name_off, b->name_len) < 0;
 }
 
-/* Moves the n elements of `elem` bytes at `base` so that element i goes to
-   to[i], following the permutation's cycles, through `swap` (room for one
-   element): no second table. `to` is used up. */
-static void safetensors__permute(void *base, size_t elem, uint32_t *to, size_t n, void *swap)
+/* Moves the n rows so that row i goes to to[i], following the
+   permutation's cycles: no second table, which the open's peak bound has
+   no room for. `to` is used up. */
+static void safetensors__permute_rows(safetensors__row *rows, uint32_t *to, size_t n)
 {
-    unsigned char *b = (unsigned char *)base;
     size_t k;
     for (k = 0; k < n; k++)
         while (to[k] != k) {
             uint32_t j = to[k];
-            memcpy(swap, b + (size_t)j * elem, elem);
-            memcpy(b + (size_t)j * elem, b + k * elem, elem);
-            memcpy(b + k * elem, swap, elem);
+            safetensors__row swap = rows[j];
+            rows[j] = rows[k];
+            rows[k] = swap;
             to[k] = to[j];
             to[j] = j;
         }
@@ -4822,10 +4821,7 @@ static safetensors_tensor *safetensors__rows_to_tensors(safetensors_parser *p, u
         t->end = e.end;
         t->data = p->data_at ? p->data_at + (size_t)e.begin : NULL; /* in this pass, not one more over the views */
     }
-    if (sorted_at) {
-        safetensors__row swap;
-        safetensors__permute(rows, sizeof *rows, sorted_at, n, &swap);
-    }
+    if (sorted_at) safetensors__permute_rows(rows, sorted_at, n);
     if (sizeof(safetensors__row) != sizeof(safetensors_tensor)) /* a view is smaller: 32-bit hosts */
         for (k = 1; k < n; k++) memmove((char *)rows + k * sizeof(safetensors_tensor), &rows[k].t, sizeof(safetensors_tensor));
     return rows ? &rows[0].t : NULL;
