@@ -19,6 +19,11 @@
      keys     9,000,000 metadata entries of 4-byte keys and empty values,
                 {"__metadata__":{"aaaa":"","aaab":"",...}}
               every key decoded, checked for repeats and indexed
+     order    1,300,000 one-byte tensors listed in a shuffled order of
+              their offsets,
+                {"000000":{"dtype":"U8","shape":[1],"data_offsets":[815,816]},...}
+              a table in order is checked as it is read; this one is
+              sorted by offset first, and its rows moved into that order
 
    Each row gives the median of K runs of safetensors_open_memory + close,
    in ms and MB/s of header, against a memchr pass over the same header
@@ -42,6 +47,7 @@
 #define NEST_DEPTH 123u        /* arrays in each repeat; 126 levels with the top */
 #define ESCAPES 15000000u
 #define KEYS 9000000u
+#define ORDER_TENSORS 1300000u
 #define RUNS 5
 
 /* A growable header text; every shape is written through it. */
@@ -70,10 +76,10 @@ static void puts_text(text *t, const char *s)
     put(t, s, strlen(s));
 }
 
-static void finish(bench_file *bf, text *t)
+static void finish(bench_file *bf, text *t, size_t data_len)
 {
     memset(bf, 0, sizeof *bf);
-    bench_file_assemble(bf, t->p, t->len, 0);
+    bench_file_assemble(bf, t->p, t->len, data_len);
     free(t->p);
     memset(t, 0, sizeof *t);
 }
@@ -93,7 +99,7 @@ static void shape_nest(bench_file *bf)
     put(&t, one + 1, sizeof one - 1);
     while (t.len + sizeof one + strlen(tail) <= TARGET_BYTES) put(&t, one, sizeof one);
     puts_text(&t, tail);
-    finish(bf, &t);
+    finish(bf, &t, 0);
 }
 
 static void shape_escape(bench_file *bf)
@@ -103,7 +109,7 @@ static void shape_escape(bench_file *bf)
     puts_text(&t, "{\"");
     for (i = 0; i < ESCAPES; i++) put(&t, "\\u0041", 6);
     puts_text(&t, "\":" EMPTY_ENTRY "}}");
-    finish(bf, &t);
+    finish(bf, &t, 0);
 }
 
 static void shape_keys(bench_file *bf)
@@ -125,7 +131,26 @@ static void shape_keys(bench_file *bf)
         put(&t, entry + (i == 0), (size_t)(10 - (i == 0)));
     }
     puts_text(&t, "}}");
-    finish(bf, &t);
+    finish(bf, &t, 0);
+}
+
+static void shape_order(bench_file *bf)
+{
+    text t = {NULL, 0, 0};
+    size_t *at = (size_t *)malloc(ORDER_TENSORS * sizeof *at), i;
+    if (!at) die("out of memory");
+    shuffle_indices(at, ORDER_TENSORS);
+    puts_text(&t, "{");
+    for (i = 0; i < ORDER_TENSORS; i++) {
+        char entry[96];
+        int n = snprintf(entry, sizeof entry, "%s\"%06lx\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%lu,%lu]}",
+                         i ? "," : "", (unsigned long)i, (unsigned long)at[i], (unsigned long)at[i] + 1);
+        if (n < 0 || (size_t)n >= sizeof entry) die("entry buffer too small");
+        put(&t, entry, (size_t)n);
+    }
+    puts_text(&t, "}");
+    free(at);
+    finish(bf, &t, ORDER_TENSORS);
 }
 
 /* Whether shape `name` is to run: all of them, or those named on the
@@ -143,7 +168,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         void (*build)(bench_file *);
-    } shapes[] = {{"nest", shape_nest}, {"escape", shape_escape}, {"keys", shape_keys}};
+    } shapes[] = {{"nest", shape_nest}, {"escape", shape_escape}, {"keys", shape_keys}, {"order", shape_order}};
     size_t k;
     double start = now_seconds();
 

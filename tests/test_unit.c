@@ -2036,6 +2036,76 @@ static void test_many_tensors(void **state) {
     free(h);
 }
 
+/* A tensor as the test lists it, for test_shuffled_order. */
+typedef struct listed_tensor {
+    unsigned long begin, end;
+    char name[16];
+} listed_tensor;
+
+/* The reference's order of views: by begin, then by name bytes. */
+static int listed_before(const void *a, const void *b) {
+    const listed_tensor *x = (const listed_tensor *)a, *y = (const listed_tensor *)b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* 2,000 tensors of 0 to 300 bytes listed in a shuffled order: their
+   offsets pass 65,536 (the sort takes three passes of a byte), runs of
+   zero-size tensors share an offset with the tensor after them, and names
+   are not in offset order. The views must come out in the order qsort
+   gives here. */
+static void test_shuffled_order(void **state) {
+    const size_t n = 2000;
+    listed_tensor *want = (listed_tensor *)malloc(n * sizeof *want), *listed = (listed_tensor *)malloc(n * sizeof *listed);
+    char *h = (char *)malloc(n * 100 + 16);
+    unsigned long at = 0;
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    size_t i, len = 0;
+    held x;
+    (void)state;
+    assert_true(want && listed && h);
+    for (i = 0; i < n; i++) {
+        unsigned long size = i % 5 == 0 ? 0ul : (unsigned long)(i * 7919u % 301u);
+        want[i].begin = at;
+        want[i].end = at + size;
+        at += size;
+        sprintf(want[i].name, "t%05lu", (unsigned long)(i * 7907u % n)); /* 7907 is prime: every name once */
+    }
+    assert_true(at > 65536ul);
+    memcpy(listed, want, n * sizeof *want);
+    for (i = n - 1; i > 0; i--) {
+        size_t j;
+        listed_tensor swap;
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        j = (size_t)(seed >> 33) % (i + 1);
+        swap = listed[i];
+        listed[i] = listed[j];
+        listed[j] = swap;
+    }
+    h[len++] = '{';
+    for (i = 0; i < n; i++)
+        len += (size_t)sprintf(h + len, "%s\"%s\":{\"dtype\":\"U8\",\"shape\":[%lu],\"data_offsets\":[%lu,%lu]}",
+                               i ? "," : "", listed[i].name, listed[i].end - listed[i].begin, listed[i].begin,
+                               listed[i].end);
+    h[len++] = '}';
+    h[len] = '\0';
+    qsort(want, n, sizeof *want, listed_before);
+    x = hold_(h, len, (size_t)at, NULL, __LINE__);
+    assert_int_equal(safetensors_tensor_count(x.f), n);
+    for (i = 0; i < n; i++) {
+        const safetensors_tensor *t = safetensors_tensor_at(x.f, i);
+        assert_int_equal(t->begin, want[i].begin);
+        assert_int_equal(t->end, want[i].end);
+        assert_int_equal(t->name_len, strlen(want[i].name));
+        assert_memory_equal(t->name, want[i].name, t->name_len);
+        assert_ptr_equal(safetensors_find(x.f, want[i].name, strlen(want[i].name)), t);
+    }
+    release(&x);
+    free(h);
+    free(listed);
+    free(want);
+}
+
 static int find_tensor(const void *ctx, const char *name, size_t len) {
     const safetensors_tensor *t = safetensors_find((const safetensors_file *)ctx, name, len);
     if (!t) return 0;
@@ -2772,6 +2842,7 @@ int main(void) {
         cmocka_unit_test(test_coverage),
         cmocka_unit_test(test_accessors),
         cmocka_unit_test(test_many_tensors),
+        cmocka_unit_test(test_shuffled_order),
         cmocka_unit_test(test_full_index),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_open_memory_flags),
