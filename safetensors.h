@@ -4531,20 +4531,20 @@ static int safetensors__entry_index_before(const void *ctx, uint32_t a, uint32_t
 static void safetensors__sort_entries(const safetensors_parser *p, uint32_t *order, uint32_t *tmp, size_t n)
 {
     uint64_t all = 0;
-    uint32_t *from = order, *to = tmp;
-    size_t k, run, counts[256];
+    uint32_t *from = order, *to = tmp, counts[256]; /* rows are numbered in 32 bits */
+    size_t k, run;
     unsigned shift;
     for (k = 0; k < n; k++) all |= p->entries[k].e.begin;
     for (shift = 0; shift < 64 && (all >> shift) != 0; shift += 8) {
-        size_t sum = 0, b;
-        uint32_t *swap;
+        uint32_t sum = 0, *swap;
+        size_t b;
         memset(counts, 0, sizeof counts);
         for (k = 0; k < n; k++) {
             if (k + 16 < n) SAFETENSORS__PREFETCH_READ(&p->entries[from[k + 16]]);
             counts[(size_t)(p->entries[from[k]].e.begin >> shift) & 255u]++;
         }
         for (b = 0; b < 256; b++) {
-            size_t c = counts[b];
+            uint32_t c = counts[b];
             counts[b] = sum;
             sum += c;
         }
