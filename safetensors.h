@@ -4539,10 +4539,7 @@ static void safetensors__sort_entries(const safetensors_parser *p, uint32_t *ord
         uint32_t sum = 0, *swap;
         size_t b;
         memset(counts, 0, sizeof counts);
-        for (k = 0; k < n; k++) {
-            if (k + 16 < n) SAFETENSORS__PREFETCH_READ(&p->entries[from[k + 16]]);
-            counts[(size_t)(p->entries[from[k]].e.begin >> shift) & 255u]++;
-        }
+        for (k = 0; k < n; k++) counts[(size_t)(p->entries[k].e.begin >> shift) & 255u]++; /* any order counts */
         for (b = 0; b < 256; b++) {
             uint32_t c = counts[b];
             counts[b] = sum;
