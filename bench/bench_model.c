@@ -87,22 +87,15 @@ static void write_all(const char *path, const void *bytes, size_t len)
         die("cannot write a file under " DIR);
 }
 
-static int by_name(const void *a, const void *b)
+/* model.safetensors.index.json with every tensor i = order[k], k = 0, 1,
+   ... (one entry per line, as the Hub's writers indent it); returns its
+   size. */
+static size_t write_index(const char *path, const size_t *order)
 {
-    return strcmp(g_names[*(const size_t *)a], g_names[*(const size_t *)b]);
-}
-
-/* The same weight_map with its names in byte order, as transformers writes
-   an index (json.dumps with sort_keys): a shard's tensors then come in runs
-   of 8 (one layer), spread over the whole index. buf has cap bytes. */
-static void write_sorted_index(char *buf, size_t cap)
-{
-    size_t *order = (size_t *)malloc(TENSORS * sizeof *order), k, pos;
-    char shard_name[48];
+    size_t cap = 64 + (size_t)TENSORS * 96, pos, k;
+    char *buf = (char *)malloc(cap), shard_name[48];
     int w;
-    if (!order) die("out of memory");
-    for (k = 0; k < TENSORS; k++) order[k] = k;
-    qsort(order, TENSORS, sizeof *order, by_name);
+    if (!buf) die("out of memory");
     w = snprintf(buf, cap, "{\n  \"metadata\": {\n    \"total_size\": %lu\n  },\n  \"weight_map\": {\n",
                  (unsigned long)(16ul * TENSORS));
     pos = (size_t)w;
@@ -115,19 +108,40 @@ static void write_sorted_index(char *buf, size_t cap)
     }
     w = snprintf(buf + pos, cap - pos, "  }\n}\n");
     if (w < 0 || (size_t)w >= cap - pos) die("index buffer too small");
-    write_all(SORTED_INDEX, buf, pos + (size_t)w);
+    pos += (size_t)w;
+    write_all(path, buf, pos);
+    free(buf);
+    return pos;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(g_names[*(const size_t *)a], g_names[*(const size_t *)b]);
+}
+
+/* The index twice: in shard order (each shard's tensors in one run), and
+   with its names in byte order, as transformers writes an index (json.dumps
+   with sort_keys), where a shard's tensors come in runs of 8 (one layer)
+   spread over the whole index. */
+static void write_indexes(void)
+{
+    size_t *order = (size_t *)malloc(TENSORS * sizeof *order), k;
+    if (!order) die("out of memory");
+    for (k = 0; k < TENSORS; k++) order[k] = k;
+    g_index_bytes = write_index(INDEX, order);
+    qsort(order, TENSORS, sizeof *order, by_name);
+    (void)write_index(SORTED_INDEX, order);
     free(order);
 }
 
 static void build_model(void)
 {
     size_t cap = 64 + PER_SHARD * 112, s, j, i, pos, pad;
-    size_t icap = 64 + (size_t)TENSORS * 96, ipos = 0;
-    char *h = (char *)malloc(cap), *ix = (char *)malloc(icap);
+    char *h = (char *)malloc(cap);
     unsigned char *file = (unsigned char *)malloc(8 + cap + 16 * PER_SHARD);
     char shard_name[48];
     int w;
-    if (!h || !ix || !file) die("out of memory");
+    if (!h || !file) die("out of memory");
     if (mkdir("build", 0777) != 0 && errno != EEXIST) die("cannot create build/");
     if (mkdir(DIR, 0777) != 0 && errno != EEXIST) die("cannot create " DIR);
 
@@ -138,9 +152,6 @@ static void build_model(void)
         g_name_len[i] = (size_t)w;
     }
 
-    w = snprintf(ix, icap, "{\n  \"metadata\": {\n    \"total_size\": %lu\n  },\n  \"weight_map\": {\n",
-                 (unsigned long)(16ul * TENSORS));
-    ipos = (size_t)w;
     for (s = 0; s < SHARDS; s++) {
         shard_file_name(shard_name, sizeof shard_name, s);
         snprintf(g_shard_path[s], sizeof g_shard_path[s], DIR "/%s", shard_name);
@@ -153,10 +164,6 @@ static void build_model(void)
                          j ? "," : "", g_names[i], b, b + 16);
             if (w < 0 || (size_t)w >= cap - pos) die("header buffer too small");
             pos += (size_t)w;
-            w = snprintf(ix + ipos, icap - ipos, "    \"%s\": \"%s\"%s\n", g_names[i], shard_name,
-                         i + 1 < TENSORS ? "," : "");
-            if (w < 0 || (size_t)w >= icap - ipos) die("index buffer too small");
-            ipos += (size_t)w;
         }
         h[pos++] = '}';
         pad = (8 - pos % 8) % 8;
@@ -168,14 +175,8 @@ static void build_model(void)
         write_all(g_shard_path[s], file, 8 + pos + 16 * PER_SHARD);
         g_header_bytes += pos;
     }
-    w = snprintf(ix + ipos, icap - ipos, "  }\n}\n");
-    if (w < 0 || (size_t)w >= icap - ipos) die("index buffer too small");
-    ipos += (size_t)w;
-    write_all(INDEX, ix, ipos);
-    g_index_bytes = ipos;
-    write_sorted_index(ix, icap);
+    write_indexes();
     free(h);
-    free(ix);
     free(file);
 }
 

@@ -2076,8 +2076,7 @@ static void test_shuffled_order(void **state) {
     for (i = n - 1; i > 0; i--) {
         size_t j;
         listed_tensor swap;
-        seed = seed * 6364136223846793005u + 1442695040888963407u;
-        j = (size_t)(seed >> 33) % (i + 1);
+        j = (size_t)(tu_xorshift64(&seed) % (i + 1));
         swap = listed[i];
         listed[i] = listed[j];
         listed[j] = swap;
